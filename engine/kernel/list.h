@@ -1,0 +1,189 @@
+// Doubly linked lists: hlist (include/linux/list.h, rculist.h) and
+// list_head, with CONFIG_DEBUG_LIST-style checks.
+//
+// Concurrency contract (as the kernel's): writers of one list must be
+// serialized by the caller (a lock, or IRQs off on the owning CPU for a
+// per-CPU list). The _rcu variants publish with a release store so RCU
+// readers may walk the list concurrently with one writer. Nothing here is
+// safe against a concurrent writer in an interrupt on the same CPU: that is
+// what llist.h is for.
+//
+// Each pointer access is a preemption point, so an interrupt or another vCPU
+// can run in the middle of an add or delete. The checks report
+// "list-corruption": adding a node that is still linked, deleting a node
+// twice (poisoned), or next/prev links that do not agree.
+#ifndef RECLAIMFUZZ_ENGINE_KERNEL_LIST_H_
+#define RECLAIMFUZZ_ENGINE_KERNEL_LIST_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "engine/kernel/compiler.h"
+
+namespace reclaimfuzz::kernel {
+
+// Poison values, as include/linux/poison.h (without POISON_POINTER_DELTA).
+#define LIST_POISON1 (reinterpret_cast<void*>(0x100))
+#define LIST_POISON2 (reinterpret_cast<void*>(0x122))
+
+struct hlist_node {
+  hlist_node* next = nullptr;
+  hlist_node** pprev = nullptr;
+};
+struct hlist_head {
+  hlist_node* first = nullptr;
+};
+
+namespace internal {
+// Out of line: formats and reports list-corruption (never returns).
+[[noreturn]] void list_corruption(const char* what, const void* node);
+}  // namespace internal
+
+inline void INIT_HLIST_HEAD(hlist_head* h) { WRITE_ONCE(h->first, nullptr); }
+inline void INIT_HLIST_NODE(hlist_node* n) {
+  n->next = nullptr;
+  n->pprev = nullptr;
+}
+inline bool hlist_unhashed(const hlist_node* n) { return n->pprev == nullptr; }
+inline bool hlist_unhashed_lockless(const hlist_node* n) { return READ_ONCE(n->pprev) == nullptr; }
+inline bool hlist_empty(const hlist_head* h) { return READ_ONCE(h->first) == nullptr; }
+inline bool hlist_is_singular_node(hlist_node* n, hlist_head* h) {
+  return n->next == nullptr && n->pprev == &h->first;
+}
+
+namespace internal {
+inline void hlist_add_check(hlist_node* n, hlist_head* h) {
+  if (n->pprev != nullptr && n->pprev != reinterpret_cast<hlist_node**>(LIST_POISON2)) {
+    list_corruption("hlist_add_head: node is already on a list", n);
+  }
+  hlist_node* first = h->first;
+  if (first != nullptr && first->pprev != &h->first) {
+    list_corruption("hlist_add_head: head->first->pprev does not point back at the head", n);
+  }
+}
+inline void hlist_del_check(hlist_node* n) {
+  if (n->pprev == reinterpret_cast<hlist_node**>(LIST_POISON2)) {
+    list_corruption("hlist_del: node was already deleted (pprev is LIST_POISON2)", n);
+  }
+  if (n->pprev == nullptr) list_corruption("hlist_del: node is not on a list", n);
+  if (*n->pprev != n) list_corruption("hlist_del: *pprev does not point at the node", n);
+  if (n->next != nullptr && n->next->pprev != &n->next) {
+    list_corruption("hlist_del: next->pprev does not point at the node", n);
+  }
+}
+}  // namespace internal
+
+inline void hlist_add_head(hlist_node* n, hlist_head* h) {
+  internal::hlist_add_check(n, h);
+  hlist_node* first = READ_ONCE(h->first);
+  WRITE_ONCE(n->next, first);
+  if (first != nullptr) WRITE_ONCE(first->pprev, &n->next);
+  WRITE_ONCE(h->first, n);
+  WRITE_ONCE(n->pprev, &h->first);
+}
+
+// Publishes n to RCU readers walking h.
+inline void hlist_add_head_rcu(hlist_node* n, hlist_head* h) {
+  internal::hlist_add_check(n, h);
+  hlist_node* first = READ_ONCE(h->first);
+  WRITE_ONCE(n->next, first);
+  WRITE_ONCE(n->pprev, &h->first);
+  smp_store_release(&h->first, n);  // rcu_assign_pointer(hlist_first_rcu(h), n)
+  if (first != nullptr) WRITE_ONCE(first->pprev, &n->next);
+}
+
+inline void hlist_del_internal(hlist_node* n) {
+  internal::hlist_del_check(n);
+  hlist_node* next = READ_ONCE(n->next);
+  hlist_node** pprev = READ_ONCE(n->pprev);
+  WRITE_ONCE(*pprev, next);
+  if (next != nullptr) WRITE_ONCE(next->pprev, pprev);
+}
+
+inline void hlist_del(hlist_node* n) {
+  hlist_del_internal(n);
+  WRITE_ONCE(n->next, reinterpret_cast<hlist_node*>(LIST_POISON1));
+  WRITE_ONCE(n->pprev, reinterpret_cast<hlist_node**>(LIST_POISON2));
+}
+
+inline void hlist_del_init(hlist_node* n) {
+  if (!hlist_unhashed(n)) {
+    hlist_del_internal(n);
+    n->next = nullptr;
+    WRITE_ONCE(n->pprev, nullptr);
+  }
+}
+
+// RCU readers may still be at n: its next pointer stays valid.
+inline void hlist_del_init_rcu(hlist_node* n) {
+  if (!hlist_unhashed(n)) {
+    hlist_del_internal(n);
+    WRITE_ONCE(n->pprev, nullptr);
+  }
+}
+
+// Iteration. The _safe form allows deleting the current entry; the _rcu
+// form must run inside an RCU read section of the right flavour.
+#define hlist_entry_safe(ptr, type, member) \
+  ((ptr) != nullptr ? container_of(ptr, type, member) : nullptr)
+
+#define hlist_for_each_entry(pos, head, type, member)                      \
+  for (pos = hlist_entry_safe(READ_ONCE((head)->first), type, member); pos; \
+       pos = hlist_entry_safe(READ_ONCE((pos)->member.next), type, member))
+
+#define hlist_for_each_entry_rcu(pos, head, type, member)                              \
+  for (pos = hlist_entry_safe(smp_load_acquire(&(head)->first), type, member); pos; \
+       pos = hlist_entry_safe(smp_load_acquire(&(pos)->member.next), type, member))
+
+#define hlist_for_each_entry_safe(pos, n, head, type, member)                            \
+  for (pos = hlist_entry_safe(READ_ONCE((head)->first), type, member);                   \
+       pos && ((n = READ_ONCE((pos)->member.next)), true);                                \
+       pos = hlist_entry_safe(n, type, member))
+
+// ---- list_head ----------------------------------------------------------------
+
+struct list_head {
+  list_head* next;
+  list_head* prev;
+};
+
+inline void INIT_LIST_HEAD(list_head* l) {
+  WRITE_ONCE(l->next, l);
+  WRITE_ONCE(l->prev, l);
+}
+inline bool list_empty(const list_head* h) { return READ_ONCE(h->next) == h; }
+
+inline void list_add_between(list_head* n, list_head* prev, list_head* next) {
+  // __list_add_valid()
+  if (next->prev != prev) internal::list_corruption("list_add: next->prev != prev", n);
+  if (prev->next != next) internal::list_corruption("list_add: prev->next != next", n);
+  if (n == prev || n == next) internal::list_corruption("list_add: double add", n);
+  WRITE_ONCE(next->prev, n);
+  WRITE_ONCE(n->next, next);
+  WRITE_ONCE(n->prev, prev);
+  WRITE_ONCE(prev->next, n);
+}
+inline void list_add(list_head* n, list_head* h) { list_add_between(n, h, h->next); }
+inline void list_add_tail(list_head* n, list_head* h) { list_add_between(n, h->prev, h); }
+
+inline void list_del(list_head* e) {
+  // __list_del_entry_valid()
+  if (e->next == reinterpret_cast<list_head*>(LIST_POISON1)) {
+    internal::list_corruption("list_del: next is LIST_POISON1 (deleted twice?)", e);
+  }
+  if (e->prev == reinterpret_cast<list_head*>(LIST_POISON2)) {
+    internal::list_corruption("list_del: prev is LIST_POISON2 (deleted twice?)", e);
+  }
+  if (e->prev->next != e) internal::list_corruption("list_del: prev->next != entry", e);
+  if (e->next->prev != e) internal::list_corruption("list_del: next->prev != entry", e);
+  list_head* next = READ_ONCE(e->next);
+  list_head* prev = READ_ONCE(e->prev);
+  WRITE_ONCE(next->prev, prev);
+  WRITE_ONCE(prev->next, next);
+  WRITE_ONCE(e->next, reinterpret_cast<list_head*>(LIST_POISON1));
+  WRITE_ONCE(e->prev, reinterpret_cast<list_head*>(LIST_POISON2));
+}
+
+}  // namespace reclaimfuzz::kernel
+
+#endif  // RECLAIMFUZZ_ENGINE_KERNEL_LIST_H_

@@ -1,0 +1,594 @@
+#include "engine/sched/scheduler.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "engine/sched/tsan_annotations.h"
+
+namespace reclaimfuzz::sched {
+namespace {
+
+thread_local Scheduler* g_sched = nullptr;
+
+// Real-time signals carry interrupts. libFuzzer owns SIGUSR1/SIGUSR2 and
+// AFL++ watches SIGSEGV/SIGABRT, so neither is disturbed.
+int HardirqSignal() { return SIGRTMIN; }
+int NmiSignal() { return SIGRTMIN + 1; }
+
+void InstallHandlers(void (*handler)(int)) {
+  static bool installed = false;
+  if (installed) return;
+  installed = true;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = handler;
+  sigemptyset(&sa.sa_mask);  // an NMI may nest inside a hardirq
+  sa.sa_flags = SA_RESTART;
+  sigaction(HardirqSignal(), &sa, nullptr);
+  sigaction(NmiSignal(), &sa, nullptr);
+}
+
+[[noreturn]] void Fatal(const char* msg) {
+  // Engine misuse: a bug in the caller, not a finding about the model.
+  fprintf(stderr, "reclaimfuzz: fatal: %s\n", msg);
+  abort();
+}
+
+}  // namespace
+
+const char* IrqKindName(IrqKind kind) { return kind == IrqKind::kNmi ? "nmi" : "hardirq"; }
+
+const char* RunStatusName(RunStatus s) {
+  switch (s) {
+    case RunStatus::kCompleted: return "completed";
+    case RunStatus::kHang: return "hang";
+    case RunStatus::kBudget: return "budget";
+    case RunStatus::kAbandoned: return "abandoned";
+  }
+  return "?";
+}
+
+Scheduler::Scheduler() { InstallHandlers(&Scheduler::SignalHandler); }
+
+Scheduler::~Scheduler() {
+  if (g_sched == this) g_sched = nullptr;
+  for (auto& f : fibers_) {
+    if (f) f->Reclaim();
+  }
+}
+
+Scheduler* Scheduler::Current() { return g_sched; }
+
+absl::Status Scheduler::Reset(const Options& options) {
+  if (in_run_) return absl::FailedPreconditionError("Reset() called while the scheduler is running");
+  if (options.num_vcpus < 1 || options.num_vcpus > kMaxVcpus) {
+    return absl::InvalidArgumentError(absl::StrCat("num_vcpus = ", options.num_vcpus,
+                                                   ": the machine has 1 to ", kMaxVcpus, " vCPUs"));
+  }
+  if (options.step_budget == 0) {
+    return absl::InvalidArgumentError("step_budget = 0: an execution needs at least one step");
+  }
+  if (options.choice == nullptr) return absl::InvalidArgumentError("no choice source given");
+
+  g_sched = this;
+  // Let machine threads of the previous execution return from their wait;
+  // anything else still on a stack is abandoned.
+  shutting_down_ = true;
+  for (int i = 0; i < num_tasks_; ++i) {
+    Task& t = *tasks_[i];
+    Fiber& f = *fibers_[i];
+    if (t.service && t.state == TaskState::kBlocked && f.in_entry()) {
+      t.shutdown = true;
+      current_ = i;
+      f.Enter();
+      current_ = -1;
+    }
+    f.Reclaim();
+  }
+  shutting_down_ = false;
+
+  options_ = options;
+  num_vcpus_ = options.num_vcpus;
+  budget_ = options.step_budget;
+  step_ = 0;
+  current_ = -1;
+  next_ = -1;
+  num_tasks_ = 0;
+  num_irqs_ = 0;
+  pending_signal_irq_ = -1;
+  signal_deliveries_ = 0;
+  abandon_reason_ = nullptr;
+  abandoned_ = false;
+  abandoned_in_handler_ = false;
+  budget_hit_ = false;
+  began_ = false;
+  for (auto& v : vcpus_) v = Vcpu{};
+  hk_vcpu_ = Vcpu{};
+  for (auto& p : irqs_) {
+    p.delivered = false;
+    p.ran = false;
+  }
+  trace_.Reset(options.trace_capacity);
+  schedule_.clear();
+  if (options.record_schedule) schedule_.reserve(kScheduleReserve);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> Scheduler::Spawn(std::string name, TaskKind kind, int vcpu,
+                                     std::function<void()> body) {
+  if (num_tasks_ >= kMaxTasks) {
+    return absl::ResourceExhaustedError(absl::StrCat("more than kMaxTasks = ", kMaxTasks, " tasks"));
+  }
+  if (vcpu < -1 || vcpu >= num_vcpus_) {
+    return absl::InvalidArgumentError(absl::StrCat("task '", name, "' on vCPU ", vcpu,
+                                                   ", but the machine has ", num_vcpus_));
+  }
+  if (!body) return absl::InvalidArgumentError(absl::StrCat("task '", name, "' has no body"));
+  const int id = num_tasks_;
+  if (!tasks_[id]) tasks_[id] = std::make_unique<Task>();
+  if (!fibers_[id]) {
+    fibers_[id] = std::make_unique<Fiber>();
+    static const char* const kFiberNames[kMaxTasks] = {
+        "task0",  "task1",  "task2",  "task3",  "task4",  "task5",  "task6",  "task7",
+        "task8",  "task9",  "task10", "task11", "task12", "task13", "task14", "task15",
+        "task16", "task17", "task18", "task19", "task20", "task21", "task22", "task23",
+        "task24", "task25", "task26", "task27", "task28", "task29", "task30", "task31"};
+    if (absl::Status s = fibers_[id]->Init(kFiberNames[id]); !s.ok()) return s;
+  }
+  Task& t = *tasks_[id];
+  t.id = id;
+  t.name = std::move(name);
+  t.kind = kind;
+  t.vcpu = vcpu;
+  t.service = false;
+  t.state = TaskState::kRunnable;
+  t.body = std::move(body);
+  t.wait_pred = nullptr;
+  t.wait_arg = nullptr;
+  t.wait_what = nullptr;
+  t.shutdown = false;
+  t.k = TaskKernelState{};
+  t.fiber = fibers_[id].get();
+  t.fiber->Arm(&Scheduler::TaskEntry, &t);
+  ++num_tasks_;
+  if (vcpu >= 0 && vcpus_[vcpu].curr < 0) vcpus_[vcpu].curr = id;
+  return id;
+}
+
+absl::StatusOr<int> Scheduler::SpawnService(std::string name, TaskKind kind, int vcpu,
+                                            WaitPredicate pred, void* arg,
+                                            std::function<void()> body) {
+  if (pred == nullptr) return absl::InvalidArgumentError("service without a wait predicate");
+  absl::StatusOr<int> id = Spawn(std::move(name), kind, vcpu, std::move(body));
+  if (!id.ok()) return id;
+  Task& t = *tasks_[*id];
+  t.service = true;
+  t.state = TaskState::kBlocked;
+  t.wait_pred = pred;
+  t.wait_arg = arg;
+  t.wait_what = "work";
+  if (vcpu >= 0 && vcpus_[vcpu].curr == *id) vcpus_[vcpu].curr = -1;
+  return id;
+}
+
+absl::StatusOr<int> Scheduler::AddInterrupt(IrqKind kind, int vcpu, std::string name,
+                                            std::function<void()> fn) {
+  if (num_irqs_ >= kMaxInterrupts) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("more than kMaxInterrupts = ", kMaxInterrupts, " interrupt programs"));
+  }
+  if (vcpu < 0 || vcpu >= num_vcpus_) {
+    return absl::InvalidArgumentError(absl::StrCat("interrupt '", name, "' on vCPU ", vcpu,
+                                                   ", but the machine has ", num_vcpus_));
+  }
+  if (!fn) return absl::InvalidArgumentError(absl::StrCat("interrupt '", name, "' has no body"));
+  InterruptProgram& p = irqs_[num_irqs_];
+  p.kind = kind;
+  p.vcpu = vcpu;
+  p.name = std::move(name);
+  p.fn = std::move(fn);
+  p.delivered = false;
+  p.ran = false;
+  return num_irqs_++;
+}
+
+void Scheduler::TaskEntry(void* arg) {
+  Task* t = static_cast<Task*>(arg);
+  // Like pthread_create/pthread_join: a task sees what the harness set up
+  // before Run(), and the harness sees what finished tasks did. Tasks get no
+  // edge from each other this way.
+  tsan::Acquire(&g_sched->tsan_spawn_);
+  t->body();
+  tsan::Release(&g_sched->tsan_join_);
+  t->state = TaskState::kDone;
+  g_sched->Record(EventKind::kDone, "return");
+}
+
+// ---- context queries ------------------------------------------------------
+
+int Scheduler::current_vcpu() const { return current_ < 0 ? -1 : tasks_[current_]->vcpu; }
+
+const Vcpu& Scheduler::cur_vcpu() const {
+  const int c = current_vcpu();
+  return c < 0 ? hk_vcpu_ : vcpus_[c];
+}
+Vcpu& Scheduler::cur_vcpu() {
+  const int c = current_vcpu();
+  return c < 0 ? hk_vcpu_ : vcpus_[c];
+}
+
+int Scheduler::current_depth() const {
+  const Vcpu& v = cur_vcpu();
+  return v.nmi_depth > 0 ? 2 : v.hardirq_depth > 0 ? 1 : 0;
+}
+bool Scheduler::in_nmi() const { return cur_vcpu().nmi_depth > 0; }
+bool Scheduler::in_hardirq() const { return cur_vcpu().hardirq_depth > 0; }
+bool Scheduler::in_softirq() const {
+  return current_ >= 0 && (tasks_[current_]->k.preempt_count & kSoftirqMask) != 0;
+}
+bool Scheduler::in_task() const {
+  return current_depth() == 0 && (current_ < 0 || !in_softirq());
+}
+bool Scheduler::irqs_disabled() const { return cur_vcpu().irqs_disabled; }
+bool Scheduler::preemptible() const {
+  if (current_ < 0) return false;
+  return tasks_[current_]->k.preempt_count == 0 && !irqs_disabled() && current_depth() == 0;
+}
+
+std::vector<std::string> Scheduler::TaskNames() const {
+  std::vector<std::string> names;
+  for (int i = 0; i < num_tasks_; ++i) names.push_back(tasks_[i]->name);
+  return names;
+}
+
+std::string Scheduler::Timeline(size_t max_rows) const {
+  std::vector<std::string> names = TaskNames();
+  Trace::TimelineOptions o;
+  o.num_vcpus = num_vcpus_;
+  o.task_names = names;
+  o.max_rows = max_rows;
+  return trace_.Timeline(o);
+}
+
+void Scheduler::Record(EventKind kind, const char* label, int64_t arg) {
+  Event e;
+  e.step = step_;
+  e.arg = arg;
+  e.label = label;
+  e.task = static_cast<int16_t>(current_);
+  e.vcpu = static_cast<int8_t>(current_vcpu());
+  e.depth = static_cast<uint8_t>(current_depth());
+  e.kind = kind;
+  trace_.Add(e);
+}
+
+void Scheduler::Note(const char* label, int64_t arg) { Record(EventKind::kNote, label, arg); }
+
+// ---- choosing ---------------------------------------------------------------
+
+bool Scheduler::Eligible(int u, int at) const {
+  const Task& t = *tasks_[u];
+  if (t.state != TaskState::kRunnable) return false;
+  if (t.vcpu < 0) return true;  // housekeeping: has its own CPU
+  const int cur = vcpus_[t.vcpu].curr;
+  if (cur == u) return true;
+  if (cur < 0 || tasks_[cur]->state != TaskState::kRunnable) return true;  // vCPU idle
+  // Preemption of the task at the point, on its own vCPU.
+  return at >= 0 && cur == at && preemptible();
+}
+
+size_t Scheduler::BuildOptions(int at, bool pick, Option* out) const {
+  size_t n = 0;
+  if (!pick) out[n++] = Option{Option::kContinue, -1, -1};
+  for (int u = 0; u < num_tasks_; ++u) {
+    if (u != at && Eligible(u, at)) out[n++] = Option{Option::kRun, static_cast<int16_t>(u), -1};
+  }
+  if (!pick && at >= 0) {
+    const int c = tasks_[at]->vcpu;
+    if (c >= 0) {
+      for (int i = 0; i < num_irqs_; ++i) {
+        if (!irqs_[i].delivered && irqs_[i].vcpu == c) {
+          out[n++] = Option{Option::kInterrupt, -1, static_cast<int16_t>(i)};
+        }
+      }
+    }
+  }
+  return n;
+}
+
+size_t Scheduler::Decide(const PointHeader& header, const Option* options, size_t n) {
+  PointView view{header, absl::MakeConstSpan(options, n)};
+  size_t idx = options_.choice->Choose(view);
+  if (idx >= n) idx = n - 1;  // a source bug must not index out of range
+  if (options_.record_schedule && idx != DefaultChoice(view) &&
+      schedule_.size() < schedule_.capacity()) {
+    schedule_.push_back(Decision{header.step, options[idx]});
+  }
+  return idx;
+}
+
+void Scheduler::Point(PointKind kind, const char* label) {
+  if (current_ < 0) return;  // main-context code (teardown checks): nothing to schedule
+  ++step_;
+  Record(EventKind::kPoint, label);
+  if (step_ > budget_) {
+    budget_hit_ = true;
+    abandon_reason_ = "step budget exhausted";
+    Fiber::Current()->ExitToMain();
+  }
+  const Task& t = *tasks_[current_];
+  const int depth = current_depth();
+  PointHeader h{step_, current_, t.vcpu, kind, depth > 0, label};
+  Option opts[kMaxTasks + kMaxInterrupts + 1];
+  if (depth > 0) {
+    // Inside a handler nothing else runs; only an NMI can nest into a hardirq.
+    if (depth == 2) return;
+    size_t n = 0;
+    opts[n++] = Option{Option::kContinue, -1, -1};
+    for (int i = 0; i < num_irqs_; ++i) {
+      if (!irqs_[i].delivered && irqs_[i].kind == IrqKind::kNmi && irqs_[i].vcpu == t.vcpu) {
+        opts[n++] = Option{Option::kInterrupt, -1, static_cast<int16_t>(i)};
+      }
+    }
+    if (n == 1 || !options_.choice->Consult(h)) return;
+    const size_t idx = Decide(h, opts, n);
+    if (opts[idx].kind == Option::kInterrupt) Deliver(opts[idx].irq);
+    return;
+  }
+  MaybeDeliverIrqWork();
+  if (kind != PointKind::kSpin && !options_.choice->Consult(h)) return;
+  const size_t n = BuildOptions(current_, false, opts);
+  if (n <= 1) return;
+  const Option o = opts[Decide(h, opts, n)];
+  switch (o.kind) {
+    case Option::kContinue:
+      return;
+    case Option::kInterrupt:
+      Deliver(o.irq);
+      return;
+    case Option::kRun:
+      next_ = o.task;
+      SwitchOut();
+      return;
+  }
+}
+
+void Scheduler::SwitchOut() { tasks_[current_]->fiber->SwitchToMain(); }
+
+bool Scheduler::WaitFor(WaitPredicate pred, void* arg, const char* what) {
+  if (current_ < 0) {
+    if (pred(arg)) return true;
+    Fatal("WaitFor() from the main context on a condition that does not hold");
+  }
+  if (current_depth() > 0) Fatal("WaitFor() inside an interrupt handler (handlers cannot block)");
+  Task& t = *tasks_[current_];
+  if (shutting_down_ || t.shutdown) return false;
+  if (pred(arg)) return true;
+  t.state = TaskState::kBlocked;
+  t.wait_pred = pred;
+  t.wait_arg = arg;
+  t.wait_what = what;
+  Record(EventKind::kBlock, what);
+  SwitchOut();
+  return !t.shutdown;
+}
+
+void Scheduler::WakeBlocked() {
+  for (int i = 0; i < num_tasks_; ++i) {
+    Task& t = *tasks_[i];
+    if (t.state == TaskState::kBlocked && t.wait_pred(t.wait_arg)) {
+      t.state = TaskState::kRunnable;
+      Event e{step_, 0, t.wait_what, static_cast<int16_t>(i), static_cast<int8_t>(t.vcpu), 0,
+              EventKind::kWake};
+      trace_.Add(e);
+    }
+  }
+}
+
+bool Scheduler::UserTasksDone() const {
+  for (int i = 0; i < num_tasks_; ++i) {
+    if (!tasks_[i]->service && tasks_[i]->state != TaskState::kDone) return false;
+  }
+  return true;
+}
+
+// ---- interrupts -------------------------------------------------------------
+
+void Scheduler::Deliver(int irq) {
+  InterruptProgram& p = irqs_[irq];
+  p.delivered = true;
+  Vcpu& v = cur_vcpu();
+  if (p.kind == IrqKind::kHardirq && v.irqs_disabled) {
+    v.pending_hardirqs |= 1u << irq;
+    Record(EventKind::kIrqPending, "hardirq held: IRQs off", irq);
+    return;
+  }
+  pending_signal_irq_ = irq;
+  raise(p.kind == IrqKind::kNmi ? NmiSignal() : HardirqSignal());
+  if (!p.ran) Fatal("interrupt signal was not delivered synchronously by raise()");
+}
+
+void Scheduler::MaybeDeliverIrqWork() {
+  const int c = current_vcpu();
+  if (c < 0 || irq_work_fn_ == nullptr) return;
+  Vcpu& v = vcpus_[c];
+  if (!v.irq_work_pending || v.irqs_disabled || current_depth() > 0) return;
+  pending_signal_irq_ = kIrqWorkSignalId;
+  raise(HardirqSignal());
+  if (v.irq_work_pending) Fatal("irq_work self-IPI was not delivered synchronously by raise()");
+}
+
+void Scheduler::RunIrqWork() {
+  Vcpu& v = cur_vcpu();
+  const bool saved_irqs = v.irqs_disabled;
+  v.irqs_disabled = true;
+  ++v.hardirq_depth;
+  ++signal_deliveries_;
+  v.irq_work_pending = false;
+  Record(EventKind::kIrqEnter, "irq_work");
+  irq_work_fn_(current_vcpu());
+  Record(EventKind::kIrqExit, "irq_work");
+  --v.hardirq_depth;
+  v.irqs_disabled = saved_irqs;
+}
+
+void Scheduler::Yield(const char* what) {
+  if (current_ < 0) return;
+  if (current_depth() > 0) Fatal("Yield() inside an interrupt handler (handlers cannot sleep)");
+  Record(EventKind::kBlock, what);
+  next_ = -1;
+  SwitchOut();
+}
+
+void Scheduler::OnIrqsEnabled() {
+  if (current_ < 0 || current_depth() > 0) return;
+  MaybeDeliverIrqWork();
+  Vcpu& v = cur_vcpu();
+  while (v.pending_hardirqs != 0 && !v.irqs_disabled) {
+    const int irq = __builtin_ctz(v.pending_hardirqs);
+    v.pending_hardirqs &= ~(1u << irq);
+    pending_signal_irq_ = irq;
+    raise(HardirqSignal());
+    if (!irqs_[irq].ran) Fatal("held hardirq was not delivered at local_irq_restore");
+  }
+}
+
+void Scheduler::SignalHandler(int sig) {
+  Scheduler* s = g_sched;
+  if (s == nullptr || s->pending_signal_irq_ < 0 || s->current_ < 0) {
+    // Not ours (someone else raised SIGRTMIN): ignore, as the default would kill.
+    (void)sig;
+    return;
+  }
+  const int irq = s->pending_signal_irq_;
+  s->pending_signal_irq_ = -1;
+  if (irq == kIrqWorkSignalId) {
+    s->RunIrqWork();
+  } else {
+    s->RunInterrupt(irq);
+  }
+}
+
+void Scheduler::RunInterrupt(int irq) {
+  InterruptProgram& p = irqs_[irq];
+  Vcpu& v = cur_vcpu();
+  const bool saved_irqs = v.irqs_disabled;
+  v.irqs_disabled = true;  // hardware masks IRQs on entry
+  if (p.kind == IrqKind::kNmi) {
+    ++v.nmi_depth;
+  } else {
+    ++v.hardirq_depth;
+  }
+  ++signal_deliveries_;
+  p.ran = true;
+  Record(EventKind::kIrqEnter, p.kind == IrqKind::kNmi ? "nmi" : "hardirq", irq);
+  p.fn();
+  Record(EventKind::kIrqExit, p.kind == IrqKind::kNmi ? "nmi" : "hardirq", irq);
+  if (p.kind == IrqKind::kNmi) {
+    --v.nmi_depth;
+  } else {
+    --v.hardirq_depth;
+  }
+  v.irqs_disabled = saved_irqs;
+}
+
+// ---- the main loop ------------------------------------------------------------
+
+RunStatus Scheduler::Run() {
+  if (in_run_) Fatal("Run() called re-entrantly");
+  if (options_.choice == nullptr) Fatal("Run() before a successful Reset()");
+  g_sched = this;
+  if (!began_) {
+    began_ = true;
+    ExecutionShape shape;
+    shape.num_tasks = num_tasks_;
+    shape.num_interrupts = num_irqs_;
+    shape.step_budget = budget_;
+    options_.choice->Begin(shape);
+  }
+  if (abandoned_) return RunStatus::kAbandoned;
+  in_run_ = true;
+  tsan::Release(&tsan_spawn_);
+  RunStatus status = RunStatus::kCompleted;
+  Option opts[kMaxTasks + 1];
+  for (;;) {
+    int next = next_;
+    next_ = -1;
+    if (next < 0) {
+      WakeBlocked();
+      const size_t n = BuildOptions(-1, true, opts);
+      if (n == 0) {
+        status = UserTasksDone() ? RunStatus::kCompleted : RunStatus::kHang;
+        break;
+      }
+      if (++step_ > budget_) {
+        budget_hit_ = true;
+        abandon_reason_ = "step budget exhausted";
+        status = RunStatus::kBudget;
+        break;
+      }
+      PointHeader h{step_, -1, -1, PointKind::kPick, false, "pick"};
+      next = opts[Decide(h, opts, n)].task;
+    }
+    Task& t = *tasks_[next];
+    if (t.vcpu >= 0 && vcpus_[t.vcpu].curr != next) {
+      const int prev = vcpus_[t.vcpu].curr;
+      if (prev >= 0 && tasks_[prev]->state == TaskState::kRunnable) {
+        Event e{step_, next, "preempted", static_cast<int16_t>(prev), static_cast<int8_t>(t.vcpu), 0,
+                EventKind::kPreempt};
+        trace_.Add(e);
+      }
+      vcpus_[t.vcpu].curr = next;
+    }
+    current_ = next;
+    Record(EventKind::kRun, "run");
+    t.fiber->Enter();
+    current_ = -1;
+    if (abandoned_ || budget_hit_) {
+      if (abandoned_in_handler_) {
+        // We left a signal handler by longjmp: its signal is still blocked.
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, HardirqSignal());
+        sigaddset(&set, NmiSignal());
+        sigprocmask(SIG_UNBLOCK, &set, nullptr);
+      }
+      status = abandoned_ ? RunStatus::kAbandoned : RunStatus::kBudget;
+      break;
+    }
+  }
+  in_run_ = false;
+  tsan::Acquire(&tsan_join_);
+  return status;
+}
+
+void Scheduler::Abandon(const char* why) {
+  abandon_reason_ = why;
+  abandoned_ = true;
+  if (current_ >= 0 && Fiber::Current() != nullptr) {
+    abandoned_in_handler_ = current_depth() > 0;
+    Fiber::Current()->ExitToMain();
+  }
+  if (main_guard_) longjmp(main_abandon_jmp_, 1);
+  fprintf(stderr, "reclaimfuzz: execution abandoned outside any run: %s\n", why);
+  abort();
+}
+
+bool Scheduler::GuardMain(const std::function<void()>& fn) {
+  if (main_guard_) Fatal("GuardMain() nested");
+  main_guard_ = true;
+  if (setjmp(main_abandon_jmp_) != 0) {
+    main_guard_ = false;
+    return false;
+  }
+  fn();
+  main_guard_ = false;
+  return true;
+}
+
+}  // namespace reclaimfuzz::sched

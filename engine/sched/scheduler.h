@@ -1,0 +1,306 @@
+// The deterministic virtual machine: vCPUs, tasks, preemption points,
+// interrupts.
+//
+// Model. Up to kMaxVcpus virtual CPUs. Every task is a fiber on the one OS
+// thread; exactly one fiber executes at a time, so the interleaving of vCPUs
+// is exactly the sequence of choices the ChoiceSource makes. A task is pinned
+// to a vCPU (process threads, kworkers, ksoftirqd) or is a housekeeping
+// thread with no vCPU (the RCU grace-period kthreads).
+//
+// At each preemption point in task T on vCPU c the options are:
+//   - continue T;
+//   - run the task currently on another vCPU (vCPU interleaving);
+//   - run a task waiting on a vCPU whose current task cannot run;
+//   - preempt T with another task of vCPU c, only if T is preemptible
+//     (preempt_count == 0, IRQs on, not in an interrupt);
+//   - deliver an interrupt program targeted at vCPU c.
+//
+// Interrupts are real signals. Delivering interrupt program P raises
+// SIGRTMIN (hardirq) or SIGRTMIN+1 (NMI) in the current fiber; the handler
+// runs P nested on the interrupted task's stack, with in_hardirq()/in_nmi()
+// true for vCPU c. A hardirq on a vCPU whose IRQs are off stays pending until
+// IRQs are restored; an NMI is never masked and may nest inside a hardirq.
+// While a handler runs no other task runs. The handler path allocates
+// nothing: interrupt programs, the trace and all tables are preallocated.
+//
+// Concurrency contract: all state here is touched only by the fiber that is
+// executing, one at a time; none of it is model memory, so none of it is
+// TSan-instrumented (sanitizers/tsan_ignorelist.txt).
+#ifndef RECLAIMFUZZ_ENGINE_SCHED_SCHEDULER_H_
+#define RECLAIMFUZZ_ENGINE_SCHED_SCHEDULER_H_
+
+#include <csetjmp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "engine/sched/choice.h"
+#include "engine/sched/fiber.h"
+#include "engine/sched/trace.h"
+
+namespace reclaimfuzz::sched {
+
+// Limits: named so that errors can cite them.
+inline constexpr int kMaxVcpus = 4;         // DESIGN: 1-4 vCPUs
+inline constexpr int kMaxTasks = 32;        // user tasks + machine threads
+inline constexpr int kMaxInterrupts = 32;   // interrupt programs per execution
+inline constexpr int kMaxHeldLocks = 31;    // per-task lock stack (lockdep)
+inline constexpr size_t kScheduleReserve = 4096;  // recorded decisions kept per run
+
+// preempt_count layout, as the kernel's (include/linux/preempt.h). Hardirq
+// and NMI nesting live on the vCPU instead (Vcpu::hardirq_depth/nmi_depth).
+inline constexpr int kPreemptMask = 0xff;
+inline constexpr int kSoftirqOffset = 0x100;
+inline constexpr int kSoftirqMask = 0xff00;
+
+enum class TaskKind : uint8_t {
+  kProcess,   // a user/process-context thread running BPF programs
+  kKworker,   // the per-vCPU workqueue worker
+  kSoftirq,   // the per-vCPU softirq thread (RCU callbacks): in_softirq()
+  kKthread,   // a housekeeping kernel thread (RCU grace periods)
+};
+
+enum class TaskState : uint8_t { kRunnable, kBlocked, kDone };
+
+enum class IrqKind : uint8_t { kHardirq, kNmi };
+
+const char* IrqKindName(IrqKind kind);
+
+// A lock held by a context, as lockdep-lite sees it.
+struct HeldLock {
+  const void* lock;
+  const char* name;
+  uint8_t wait_type;  // kernel LD_WAIT_* value of the lock
+  uint8_t depth;      // interrupt depth at which it was taken
+};
+
+// Per-task kernel state. The kernel keeps these in task_struct (preempt
+// count is per-CPU on x86 but is saved and restored with the task).
+struct TaskKernelState {
+  int preempt_count = 0;
+  int migrate_disable = 0;
+  int rcu_read_nesting = 0;        // regular RCU readers
+  int rcu_trace_nesting = 0;       // RCU Tasks Trace readers
+  uint64_t rcu_reader_start = 0;   // step the outermost regular reader began
+  uint64_t trace_reader_start = 0;
+  uint64_t rcu_qs = 0;             // bumped when a regular reader section ends
+  uint64_t trace_qs = 0;           // bumped when a trace reader section ends
+  HeldLock held[kMaxHeldLocks];
+  int nheld = 0;
+};
+
+using WaitPredicate = bool (*)(void* arg);
+
+struct Task {
+  int id = -1;
+  std::string name;
+  TaskKind kind = TaskKind::kProcess;
+  int vcpu = -1;          // -1: housekeeping, runs without a vCPU
+  bool service = false;   // a machine thread: not waited for at completion
+  TaskState state = TaskState::kRunnable;
+  std::function<void()> body;
+  WaitPredicate wait_pred = nullptr;
+  void* wait_arg = nullptr;
+  const char* wait_what = nullptr;
+  bool shutdown = false;  // set when the execution ends while it waits
+  TaskKernelState k;
+  Fiber* fiber = nullptr;
+};
+
+struct Vcpu {
+  int curr = -1;             // task that owns the vCPU
+  bool irqs_disabled = false;
+  int hardirq_depth = 0;
+  int nmi_depth = 0;
+  uint32_t pending_hardirqs = 0;  // bitmask of interrupt ids held while IRQs are off
+  bool irq_work_pending = false;  // self-IPI raised by irq_work_queue()
+};
+
+struct InterruptProgram {
+  IrqKind kind = IrqKind::kHardirq;
+  int vcpu = 0;
+  std::string name;
+  std::function<void()> fn;
+  bool delivered = false;  // each program is delivered at most once
+  bool ran = false;
+};
+
+// How a Run() phase ended.
+enum class RunStatus : uint8_t {
+  kCompleted,  // every user task finished; machine threads idle
+  kHang,       // some task never finishes and nothing can run
+  kBudget,     // the step budget ran out
+  kAbandoned,  // a finding stopped the execution (see check/report.h)
+};
+const char* RunStatusName(RunStatus s);
+
+struct Options {
+  int num_vcpus = 2;
+  uint64_t step_budget = 100000;
+  ChoiceSource* choice = nullptr;   // required
+  size_t trace_capacity = Trace::kDefaultCapacity;  // 0: hash only
+  bool record_schedule = false;     // keep non-default decisions for replay
+};
+
+// One non-default decision, enough to replay a run (choice_replay.h).
+struct Decision {
+  uint64_t step;
+  Option option;
+};
+
+class Scheduler {
+ public:
+  Scheduler();
+  ~Scheduler();
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // The scheduler of this OS thread (nullptr if none is running).
+  static Scheduler* Current();
+
+  // Starts a new execution: forgets every task, interrupt and trace. Errors
+  // on bad options (vCPUs outside 1..kMaxVcpus, zero budget, no choice).
+  absl::Status Reset(const Options& options);
+
+  // Adds a task (before or during Run). Errors past kMaxTasks or on a vCPU
+  // out of range.
+  absl::StatusOr<int> Spawn(std::string name, TaskKind kind, int vcpu, std::function<void()> body);
+
+  // Adds a machine thread that first waits for pred(arg), then runs body.
+  // Its body loops with WaitFor() and returns when WaitFor() says the
+  // execution is over.
+  absl::StatusOr<int> SpawnService(std::string name, TaskKind kind, int vcpu, WaitPredicate pred,
+                                   void* arg, std::function<void()> body);
+
+  // Registers an interrupt program for a vCPU; the choice source decides
+  // when (and whether) it is delivered.
+  absl::StatusOr<int> AddInterrupt(IrqKind kind, int vcpu, std::string name,
+                                   std::function<void()> fn);
+
+  // Runs until every user task is done and machine threads are idle, the
+  // budget is spent, nothing can run, or a finding abandons the execution.
+  // May be called again (a later phase, e.g. teardown) after kCompleted.
+  RunStatus Run();
+
+  // ---- Called from model code running in a task -------------------------
+
+  // A preemption point. `label` must be a string literal (used in traces).
+  void Point(PointKind kind, const char* label);
+
+  // Blocks the current task until pred(arg) holds. Returns false if the
+  // execution ended while waiting (machine threads then return).
+  bool WaitFor(WaitPredicate pred, void* arg, const char* what);
+
+  // IRQs on the current vCPU were just restored: delivers held hardirqs
+  // and pending irq_work.
+  void OnIrqsEnabled();
+
+  // The running task gives up its vCPU (a sleep): the next pick decides who
+  // runs, and may pick it again.
+  void Yield(const char* what);
+
+  // irq_work: RaiseIrqWork(cpu) is the self-IPI; the handler installed here
+  // runs in hardirq context on that vCPU (through the signal) at its next
+  // preemption point with IRQs on.
+  void SetIrqWorkHandler(void (*fn)(int cpu)) { irq_work_fn_ = fn; }
+  void RaiseIrqWork(int cpu) { vcpus_[cpu].irq_work_pending = true; }
+  bool irq_work_pending(int cpu) const { return vcpus_[cpu].irq_work_pending; }
+
+  // A model event for the trace (alloc, free, unlink, GP end ...).
+  void Note(const char* label, int64_t arg = 0);
+
+  // Stops the execution now (from a task, a handler or the main context).
+  [[noreturn]] void Abandon(const char* why);
+
+  // Runs main-context code (teardown checks) so that Abandon() from inside it
+  // returns here: false if it was abandoned.
+  bool GuardMain(const std::function<void()>& fn);
+
+  // ---- Queries -----------------------------------------------------------
+  int num_vcpus() const { return num_vcpus_; }
+  uint64_t step() const { return step_; }
+  int current_task() const { return current_; }
+  Task& task(int id) { return *tasks_[id]; }
+  const Task& task(int id) const { return *tasks_[id]; }
+  int num_tasks() const { return num_tasks_; }
+  Vcpu& vcpu(int c) { return vcpus_[c]; }
+  // vCPU of the running context (-1 for housekeeping threads).
+  int current_vcpu() const;
+  // Interrupt nesting on the running context: 0 task, 1 hardirq, 2 NMI.
+  int current_depth() const;
+  bool in_nmi() const;
+  bool in_hardirq() const;
+  bool in_softirq() const;
+  bool in_task() const;
+  bool irqs_disabled() const;
+  bool preemptible() const;
+  bool running() const { return in_run_; }
+  // The vCPU state of the running context (a pseudo-vCPU for housekeeping).
+  Vcpu& vcpu_state() { return cur_vcpu(); }
+
+  const Trace& trace() const { return trace_; }
+  const std::vector<Decision>& schedule() const { return schedule_; }
+  const InterruptProgram& interrupt(int id) const { return irqs_[id]; }
+  int num_interrupts() const { return num_irqs_; }
+  // Interrupt handlers entered through the signal handler this execution.
+  uint64_t signal_deliveries() const { return signal_deliveries_; }
+  const char* abandon_reason() const { return abandon_reason_; }
+  std::vector<std::string> TaskNames() const;
+  std::string Timeline(size_t max_rows = 80) const;
+
+ private:
+  static void TaskEntry(void* arg);
+  static void SignalHandler(int sig);
+  void RunInterrupt(int irq);
+  void RunIrqWork();
+  void MaybeDeliverIrqWork();
+  void Deliver(int irq);
+  void Record(EventKind kind, const char* label, int64_t arg = 0);
+  bool Eligible(int task, int at_task) const;
+  size_t BuildOptions(int at_task, bool pick, Option* out) const;
+  size_t Decide(const PointHeader& header, const Option* options, size_t n);
+  const Vcpu& cur_vcpu() const;
+  Vcpu& cur_vcpu();
+  void WakeBlocked();
+  bool UserTasksDone() const;
+  void SwitchOut();
+
+  Options options_;
+  int num_vcpus_ = 1;
+  uint64_t step_ = 0;
+  uint64_t budget_ = 0;
+  int current_ = -1;            // task whose fiber is executing, or -1 (main)
+  int next_ = -1;               // requested by a task at a point
+  bool in_run_ = false;
+  bool shutting_down_ = false;
+  int num_tasks_ = 0;
+  int num_irqs_ = 0;
+  int pending_signal_irq_ = -1;
+  uint64_t signal_deliveries_ = 0;
+  const char* abandon_reason_ = nullptr;
+  bool abandoned_ = false;
+  bool abandoned_in_handler_ = false;
+  bool budget_hit_ = false;
+  bool began_ = false;
+  Vcpu hk_vcpu_;  // pseudo-vCPU state of housekeeping threads
+  void (*irq_work_fn_)(int cpu) = nullptr;
+  static constexpr int kIrqWorkSignalId = kMaxInterrupts;  // pending_signal_irq_ value
+  std::unique_ptr<Task> tasks_[kMaxTasks];
+  std::unique_ptr<Fiber> fibers_[kMaxTasks];  // persistent across executions
+  Vcpu vcpus_[kMaxVcpus];
+  InterruptProgram irqs_[kMaxInterrupts];
+  Trace trace_;
+  std::vector<Decision> schedule_;
+  char tsan_spawn_ = 0;  // sync objects: harness -> tasks, tasks -> harness
+  char tsan_join_ = 0;
+  jmp_buf main_abandon_jmp_;    // Abandon() from main-context code
+  bool main_guard_ = false;
+};
+
+}  // namespace reclaimfuzz::sched
+
+#endif  // RECLAIMFUZZ_ENGINE_SCHED_SCHEDULER_H_

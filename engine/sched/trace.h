@@ -1,0 +1,88 @@
+// The trace recorder: what happened, in order, and a stable hash of it.
+//
+// Preallocated: Add() never allocates, so it is safe inside the signal
+// handlers that run interrupt programs. Events are kept in a ring of fixed
+// capacity (the newest win, which is what a report needs); the hash covers
+// every event ever added, so two runs with equal hashes took the same path.
+//
+// The hash never depends on a pointer value: labels are hashed by content
+// (cached per label pointer, which is stable within one process).
+#ifndef RECLAIMFUZZ_ENGINE_SCHED_TRACE_H_
+#define RECLAIMFUZZ_ENGINE_SCHED_TRACE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/types/span.h"
+
+namespace reclaimfuzz::sched {
+
+enum class EventKind : uint8_t {
+  kPoint,       // a preemption point passed
+  kRun,         // the scheduler gave the (v)CPU to a task
+  kPreempt,     // a task was preempted on its vCPU
+  kBlock,       // a task blocked (label: what it waits for)
+  kWake,        // a blocked task became runnable
+  kDone,        // a task's body returned
+  kIrqPending,  // a hardirq raised while IRQs were off: held until restore
+  kIrqEnter,    // an interrupt handler started (via the signal)
+  kIrqExit,
+  kNote,        // a model event worth showing (alloc, free, unlink, GP end)
+  kFinding,     // an oracle fired
+};
+
+const char* EventKindName(EventKind kind);
+
+struct Event {
+  uint64_t step;
+  int64_t arg;
+  const char* label;  // static string
+  int16_t task;
+  int8_t vcpu;        // -1: housekeeping (no vCPU)
+  uint8_t depth;      // 0 task, 1 hardirq, 2 NMI (nesting on the vCPU)
+  EventKind kind;
+};
+
+class Trace {
+ public:
+  static constexpr size_t kDefaultCapacity = 1 << 14;
+
+  // Preallocates; call outside signal handlers.
+  void Reset(size_t capacity = kDefaultCapacity);
+
+  // Signal-safe, never allocates.
+  void Add(const Event& e);
+
+  uint64_t hash() const { return hash_; }
+  uint64_t total() const { return total_; }
+  // The retained events, oldest first (at most capacity).
+  std::vector<Event> Events() const;
+
+  struct TimelineOptions {
+    int num_vcpus = 1;
+    absl::Span<const std::string> task_names;
+    size_t max_rows = 80;        // newest rows kept
+    bool show_points = true;     // runs of kPoint from one task are folded
+  };
+  // Columns per vCPU plus one for housekeeping threads; interrupts indented
+  // under the task they interrupted.
+  std::string Timeline(const TimelineOptions& options) const;
+
+ private:
+  uint64_t LabelHash(const char* label);
+
+  std::vector<Event> ring_;
+  size_t head_ = 0;  // next slot
+  uint64_t total_ = 0;
+  uint64_t hash_ = 0;
+  // label pointer -> content hash; open addressing, fixed size.
+  static constexpr size_t kLabelCache = 1024;
+  const char* label_keys_[kLabelCache] = {};
+  uint64_t label_vals_[kLabelCache] = {};
+};
+
+}  // namespace reclaimfuzz::sched
+
+#endif  // RECLAIMFUZZ_ENGINE_SCHED_TRACE_H_

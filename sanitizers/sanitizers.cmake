@@ -1,0 +1,67 @@
+# Sanitizer and fuzzer build logic. Everything compiled in this project links
+# the interface target rf_build_flags, which carries the flags of the chosen
+# RF_SANITIZER and RF_FUZZER.
+add_library(rf_build_flags INTERFACE)
+
+set(_rf_dir ${CMAKE_CURRENT_LIST_DIR})
+
+target_compile_options(rf_build_flags INTERFACE
+  -Wall -Wextra -Wshadow -Wno-unused-parameter -fno-omit-frame-pointer -g)
+if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+  target_compile_options(rf_build_flags INTERFACE -Wthread-safety)
+endif()
+if(RF_WERROR)
+  target_compile_options(rf_build_flags INTERFACE -Werror)
+endif()
+
+# Runtime options for tests: the files beside this one, joined with ':'.
+function(_rf_read_options file out)
+  file(STRINGS ${_rf_dir}/${file} lines REGEX "^[^#].*=")
+  list(JOIN lines ":" joined)
+  set(${out} "${joined}" PARENT_SCOPE)
+endfunction()
+
+set(RF_TEST_ENVIRONMENT "")
+if(RF_SANITIZER STREQUAL "address")
+  target_compile_options(rf_build_flags INTERFACE
+    -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-sanitize=vptr)
+  target_link_options(rf_build_flags INTERFACE -fsanitize=address,undefined -fno-sanitize=vptr)
+  _rf_read_options(asan.options asan_opts)
+  _rf_read_options(ubsan.options ubsan_opts)
+  set(RF_TEST_ENVIRONMENT "ASAN_OPTIONS=${asan_opts};UBSAN_OPTIONS=${ubsan_opts}")
+elseif(RF_SANITIZER STREQUAL "thread")
+  # The ignorelist keeps the engine's own bookkeeping (scheduler, RCU
+  # tables, allocator registry, oracles) out of TSan: it is touched by
+  # whichever fiber runs and is not model memory.
+  # The list's hash is on the command line so that editing it rebuilds.
+  file(SHA1 ${_rf_dir}/tsan_ignorelist.txt _rf_ignorelist_sha)
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${_rf_dir}/tsan_ignorelist.txt)
+  target_compile_options(rf_build_flags INTERFACE
+    -fsanitize=thread -fsanitize-ignorelist=${_rf_dir}/tsan_ignorelist.txt
+    -DRF_TSAN_IGNORELIST_SHA=${_rf_ignorelist_sha})
+  target_link_options(rf_build_flags INTERFACE -fsanitize=thread)
+  _rf_read_options(tsan.options tsan_opts)
+  set(RF_TEST_ENVIRONMENT "TSAN_OPTIONS=${tsan_opts}")
+elseif(RF_SANITIZER STREQUAL "coverage")
+  target_compile_options(rf_build_flags INTERFACE -fprofile-instr-generate -fcoverage-mapping)
+  target_link_options(rf_build_flags INTERFACE -fprofile-instr-generate -fcoverage-mapping)
+elseif(NOT RF_SANITIZER STREQUAL "none")
+  message(FATAL_ERROR "RF_SANITIZER must be address, thread, coverage or none (got '${RF_SANITIZER}')")
+endif()
+
+if(RF_FUZZER STREQUAL "libfuzzer")
+  # Coverage for libFuzzer everywhere; only fuzz targets link its main.
+  target_compile_options(rf_build_flags INTERFACE -fsanitize=fuzzer-no-link)
+  target_link_options(rf_build_flags INTERFACE -fsanitize=fuzzer-no-link)
+  if(RF_SANITIZER STREQUAL "thread")
+    # Inline 8-bit counters are plain racy byte writes that TSan reports
+    # (even inside ignorelisted functions); use guard callbacks instead,
+    # which update the counters inside libFuzzer's uninstrumented runtime.
+    target_compile_options(rf_build_flags INTERFACE
+      -fno-sanitize-coverage=inline-8bit-counters -fsanitize-coverage=trace-pc-guard)
+  endif()
+endif()
+if(NOT RF_FUZZER STREQUAL "none")
+  # Fuzz builds keep their asserts.
+  target_compile_options(rf_build_flags INTERFACE -UNDEBUG -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION)
+endif()
