@@ -39,9 +39,11 @@ struct Option {
   Kind kind = kContinue;
   int16_t task = -1;  // kRun: the task to run next
   int16_t irq = -1;   // kInterrupt: the interrupt program to deliver
+  int8_t vcpu = -1;   // kRun: where it runs (its own vCPU, or an idle one it
+                      // migrates to); -1 for housekeeping threads
 
   bool operator==(const Option& o) const {
-    return kind == o.kind && task == o.task && irq == o.irq;
+    return kind == o.kind && task == o.task && irq == o.irq && vcpu == o.vcpu;
   }
 };
 

@@ -31,7 +31,10 @@ std::string ReplayChoice::Format(const std::vector<Decision>& decisions) {
     absl::StrAppend(&out, "s", d.step, ":");
     switch (d.option.kind) {
       case Option::kContinue: out += "cont"; break;
-      case Option::kRun: absl::StrAppend(&out, "run", d.option.task); break;
+      case Option::kRun:
+        absl::StrAppend(&out, "run", d.option.task);
+        if (d.option.vcpu >= 0) absl::StrAppend(&out, "@", d.option.vcpu);
+        break;
       case Option::kInterrupt: absl::StrAppend(&out, "irq", d.option.irq); break;
     }
   }
@@ -53,13 +56,18 @@ absl::StatusOr<std::vector<Decision>> ReplayChoice::Parse(absl::string_view text
     if (!absl::SimpleAtoi(kv.first.substr(1), &d.step)) return bad("bad step number");
     int id = -1;
     if (kv.second == "cont") {
-      d.option = Option{Option::kContinue, -1, -1};
-    } else if (absl::ConsumePrefix(&kv.second, "run") && absl::SimpleAtoi(kv.second, &id)) {
-      d.option = Option{Option::kRun, static_cast<int16_t>(id), -1};
+      d.option = Option{Option::kContinue, -1, -1, -1};
+    } else if (absl::ConsumePrefix(&kv.second, "run")) {
+      std::pair<absl::string_view, absl::string_view> tv = absl::StrSplit(kv.second, absl::MaxSplits('@', 1));
+      int vcpu = -1;
+      if (!absl::SimpleAtoi(tv.first, &id) || (!tv.second.empty() && !absl::SimpleAtoi(tv.second, &vcpu))) {
+        return bad("action must be cont, run<task>[@<vcpu>] or irq<id>");
+      }
+      d.option = Option{Option::kRun, static_cast<int16_t>(id), -1, static_cast<int8_t>(vcpu)};
     } else if (absl::ConsumePrefix(&kv.second, "irq") && absl::SimpleAtoi(kv.second, &id)) {
-      d.option = Option{Option::kInterrupt, -1, static_cast<int16_t>(id)};
+      d.option = Option{Option::kInterrupt, -1, static_cast<int16_t>(id), -1};
     } else {
-      return bad("action must be cont, run<task> or irq<id>");
+      return bad("action must be cont, run<task>[@<vcpu>] or irq<id>");
     }
     if (!out.empty() && d.step < out.back().step) return bad("steps must not decrease");
     out.push_back(d);

@@ -32,7 +32,8 @@ class ReplayChoice : public ChoiceSource {
 
   int mismatches() const { return mismatches_; }
 
-  // Text form, one token a decision: "s120:run3", "s47:irq0", "s9:cont".
+  // Text form, one token a decision: "s120:run3@1" (task 3 on vCPU 1),
+  // "s7:run9" (a housekeeping thread), "s47:irq0", "s9:cont".
   static std::string Format(const std::vector<Decision>& decisions);
   static absl::StatusOr<std::vector<Decision>> Parse(absl::string_view text);
 

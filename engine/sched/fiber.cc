@@ -35,9 +35,9 @@ namespace {
 // The main context of this OS thread: the scheduler loop.
 thread_local jmp_buf g_main_jmp;
 thread_local Fiber* g_current = nullptr;
-thread_local const void* g_main_stack_bottom = nullptr;
-thread_local size_t g_main_stack_size = 0;
-thread_local void* g_main_fake_stack = nullptr;
+[[maybe_unused]] thread_local const void* g_main_stack_bottom = nullptr;
+[[maybe_unused]] thread_local size_t g_main_stack_size = 0;
+[[maybe_unused]] thread_local void* g_main_fake_stack = nullptr;
 [[maybe_unused]] thread_local void* g_main_tsan_fiber = nullptr;
 
 }  // namespace
@@ -82,13 +82,6 @@ void Fiber::Arm(Entry entry, void* arg) {
   entry_ = entry;
   arg_ = arg;
   running_ = true;
-  if (!started_) {
-    getcontext(&uc_);
-    uc_.uc_stack.ss_sp = stack_;
-    uc_.uc_stack.ss_size = stack_size_;
-    uc_.uc_link = nullptr;
-    makecontext(&uc_, &Fiber::Trampoline, 0);
-  }
 }
 
 RF_SWITCH_FN void Fiber::Enter() {
@@ -102,8 +95,15 @@ RF_SWITCH_FN void Fiber::Enter() {
 #endif
   if (_setjmp(g_main_jmp) == 0) {
     if (!started_) {
+      // First entry (made lazily: a fiber armed but never entered costs
+      // nothing): runs Trampoline on the new stack.
       started_ = true;
-      setcontext(&uc_);  // first entry: runs Trampoline on the new stack
+      getcontext(&uc_);
+      uc_.uc_stack.ss_sp = stack_;
+      uc_.uc_stack.ss_size = stack_size_;
+      uc_.uc_link = nullptr;
+      makecontext(&uc_, &Fiber::Trampoline, 0);
+      setcontext(&uc_);
     }
     _longjmp(jmp_, 1);
   }

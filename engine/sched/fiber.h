@@ -99,7 +99,7 @@ class Fiber {
   Entry entry_ = nullptr;
   void* arg_ = nullptr;
   [[maybe_unused]] void* tsan_fiber_ = nullptr;
-  void* asan_fake_stack_ = nullptr;
+  [[maybe_unused]] void* asan_fake_stack_ = nullptr;
 };
 
 }  // namespace reclaimfuzz::sched

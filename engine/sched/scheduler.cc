@@ -91,6 +91,7 @@ absl::Status Scheduler::Reset(const Options& options) {
     f.Reclaim();
   }
   shutting_down_ = false;
+  tsan::Acquire(&tsan_join_);
 
   options_ = options;
   num_vcpus_ = options.num_vcpus;
@@ -102,6 +103,7 @@ absl::Status Scheduler::Reset(const Options& options) {
   num_irqs_ = 0;
   pending_signal_irq_ = -1;
   signal_deliveries_ = 0;
+  direct_nested_deliveries_ = 0;
   abandon_reason_ = nullptr;
   abandoned_ = false;
   abandoned_in_handler_ = false;
@@ -153,6 +155,7 @@ absl::StatusOr<int> Scheduler::Spawn(std::string name, TaskKind kind, int vcpu,
   t.wait_what = nullptr;
   t.shutdown = false;
   t.k = TaskKernelState{};
+  t.migratable = false;
   t.fiber = fibers_[id].get();
   t.fiber->Arm(&Scheduler::TaskEntry, &t);
   ++num_tasks_;
@@ -282,18 +285,46 @@ bool Scheduler::Eligible(int u, int at) const {
   return at >= 0 && cur == at && preemptible();
 }
 
+int Scheduler::IdleVcpu(int except) const {
+  for (int c = 0; c < num_vcpus_; ++c) {
+    if (c == except) continue;
+    const int cur = vcpus_[c].curr;
+    if (cur < 0 || tasks_[cur]->state != TaskState::kRunnable) return c;
+  }
+  return -1;
+}
+
+absl::Status Scheduler::SetMigratable(int task, bool migratable) {
+  if (task < 0 || task >= num_tasks_) {
+    return absl::InvalidArgumentError(absl::StrCat("no task ", task));
+  }
+  if (tasks_[task]->vcpu < 0) {
+    return absl::InvalidArgumentError("housekeeping threads have no vCPU to migrate from");
+  }
+  tasks_[task]->migratable = migratable;
+  return absl::OkStatus();
+}
+
 size_t Scheduler::BuildOptions(int at, bool pick, Option* out) const {
   size_t n = 0;
-  if (!pick) out[n++] = Option{Option::kContinue, -1, -1};
+  if (!pick) out[n++] = Option{Option::kContinue, -1, -1, -1};
   for (int u = 0; u < num_tasks_; ++u) {
-    if (u != at && Eligible(u, at)) out[n++] = Option{Option::kRun, static_cast<int16_t>(u), -1};
+    if (u == at) continue;
+    const Task& t = *tasks_[u];
+    if (Eligible(u, at)) out[n++] = Option{Option::kRun, static_cast<int16_t>(u), -1, static_cast<int8_t>(t.vcpu)};
+    // Off-CPU and free to migrate: may also run on an idle vCPU.
+    if (t.migratable && t.state == TaskState::kRunnable && t.k.migrate_disable == 0 &&
+        vcpus_[t.vcpu].curr != u) {
+      const int to = IdleVcpu(t.vcpu);
+      if (to >= 0) out[n++] = Option{Option::kRun, static_cast<int16_t>(u), -1, static_cast<int8_t>(to)};
+    }
   }
   if (!pick && at >= 0) {
     const int c = tasks_[at]->vcpu;
     if (c >= 0) {
       for (int i = 0; i < num_irqs_; ++i) {
         if (!irqs_[i].delivered && irqs_[i].vcpu == c) {
-          out[n++] = Option{Option::kInterrupt, -1, static_cast<int16_t>(i)};
+          out[n++] = Option{Option::kInterrupt, -1, static_cast<int16_t>(i), -1};
         }
       }
     }
@@ -303,13 +334,22 @@ size_t Scheduler::BuildOptions(int at, bool pick, Option* out) const {
 
 size_t Scheduler::Decide(const PointHeader& header, const Option* options, size_t n) {
   PointView view{header, absl::MakeConstSpan(options, n)};
+  tsan::IgnoreBegin();
   size_t idx = options_.choice->Choose(view);
+  tsan::IgnoreEnd();
   if (idx >= n) idx = n - 1;  // a source bug must not index out of range
   if (options_.record_schedule && idx != DefaultChoice(view) &&
       schedule_.size() < schedule_.capacity()) {
     schedule_.push_back(Decision{header.step, options[idx]});
   }
   return idx;
+}
+
+bool Scheduler::Consult(const PointHeader& h) {
+  tsan::IgnoreBegin();
+  const bool consult = options_.choice->Consult(h);
+  tsan::IgnoreEnd();
+  return consult;
 }
 
 void Scheduler::Point(PointKind kind, const char* label) {
@@ -319,29 +359,39 @@ void Scheduler::Point(PointKind kind, const char* label) {
   if (step_ > budget_) {
     budget_hit_ = true;
     abandon_reason_ = "step budget exhausted";
+    tsan::Release(&tsan_join_);
     Fiber::Current()->ExitToMain();
   }
-  const Task& t = *tasks_[current_];
   const int depth = current_depth();
-  PointHeader h{step_, current_, t.vcpu, kind, depth > 0, label};
-  Option opts[kMaxTasks + kMaxInterrupts + 1];
+  const PointHeader h{step_, current_, tasks_[current_]->vcpu, kind, depth > 0, label};
   if (depth > 0) {
-    // Inside a handler nothing else runs; only an NMI can nest into a hardirq.
-    if (depth == 2) return;
-    size_t n = 0;
-    opts[n++] = Option{Option::kContinue, -1, -1};
-    for (int i = 0; i < num_irqs_; ++i) {
-      if (!irqs_[i].delivered && irqs_[i].kind == IrqKind::kNmi && irqs_[i].vcpu == t.vcpu) {
-        opts[n++] = Option{Option::kInterrupt, -1, static_cast<int16_t>(i)};
-      }
-    }
-    if (n == 1 || !options_.choice->Consult(h)) return;
-    const size_t idx = Decide(h, opts, n);
-    if (opts[idx].kind == Option::kInterrupt) Deliver(opts[idx].irq);
+    PointInHandler(h, depth);
     return;
   }
   MaybeDeliverIrqWork();
-  if (kind != PointKind::kSpin && !options_.choice->Consult(h)) return;
+  // Fast path: most points continue without building any option.
+  if (kind != PointKind::kSpin && !Consult(h)) return;
+  PointSlow(h);
+}
+
+void Scheduler::PointInHandler(const PointHeader& h, int depth) {
+  // Inside a handler nothing else runs; only an NMI can nest into a hardirq.
+  if (depth == 2) return;
+  Option opts[kMaxInterrupts + 1];
+  size_t n = 0;
+  opts[n++] = Option{Option::kContinue, -1, -1, -1};
+  for (int i = 0; i < num_irqs_; ++i) {
+    if (!irqs_[i].delivered && irqs_[i].kind == IrqKind::kNmi && irqs_[i].vcpu == h.vcpu) {
+      opts[n++] = Option{Option::kInterrupt, -1, static_cast<int16_t>(i), -1};
+    }
+  }
+  if (n == 1 || !Consult(h)) return;
+  const size_t idx = Decide(h, opts, n);
+  if (opts[idx].kind == Option::kInterrupt) Deliver(opts[idx].irq);
+}
+
+void Scheduler::PointSlow(const PointHeader& h) {
+  Option opts[kMaxTasks + kMaxInterrupts + 1];
   const size_t n = BuildOptions(current_, false, opts);
   if (n <= 1) return;
   const Option o = opts[Decide(h, opts, n)];
@@ -353,12 +403,16 @@ void Scheduler::Point(PointKind kind, const char* label) {
       return;
     case Option::kRun:
       next_ = o.task;
+      next_vcpu_ = o.vcpu;
       SwitchOut();
       return;
   }
 }
 
-void Scheduler::SwitchOut() { tasks_[current_]->fiber->SwitchToMain(); }
+void Scheduler::SwitchOut() {
+  tsan::Release(&tsan_join_);  // the harness may read what tasks did, after Run()
+  tasks_[current_]->fiber->SwitchToMain();
+}
 
 bool Scheduler::WaitFor(WaitPredicate pred, void* arg, const char* what) {
   if (current_ < 0) {
@@ -410,6 +464,16 @@ void Scheduler::Deliver(int irq) {
   }
   pending_signal_irq_ = irq;
   raise(p.kind == IrqKind::kNmi ? NmiSignal() : HardirqSignal());
+  if (!p.ran && current_depth() > 0) {
+    // ThreadSanitizer queues a signal raised inside a signal handler until
+    // that handler returns. The nested NMI then runs here, on the same
+    // stack, exactly as the handler would run it; the queued signal finds
+    // nothing pending and is ignored.
+    pending_signal_irq_ = -1;
+    ++direct_nested_deliveries_;
+    RunInterrupt(irq);
+    --signal_deliveries_;  // RunInterrupt counted it as a signal delivery
+  }
   if (!p.ran) Fatal("interrupt signal was not delivered synchronously by raise()");
 }
 
@@ -509,7 +573,9 @@ RunStatus Scheduler::Run() {
     shape.num_tasks = num_tasks_;
     shape.num_interrupts = num_irqs_;
     shape.step_budget = budget_;
+    tsan::IgnoreBegin();
     options_.choice->Begin(shape);
+    tsan::IgnoreEnd();
   }
   if (abandoned_) return RunStatus::kAbandoned;
   in_run_ = true;
@@ -518,6 +584,7 @@ RunStatus Scheduler::Run() {
   Option opts[kMaxTasks + 1];
   for (;;) {
     int next = next_;
+    int next_vcpu = next_vcpu_;
     next_ = -1;
     if (next < 0) {
       WakeBlocked();
@@ -533,9 +600,17 @@ RunStatus Scheduler::Run() {
         break;
       }
       PointHeader h{step_, -1, -1, PointKind::kPick, false, "pick"};
-      next = opts[Decide(h, opts, n)].task;
+      const Option& o = opts[Decide(h, opts, n)];
+      next = o.task;
+      next_vcpu = o.vcpu;
     }
     Task& t = *tasks_[next];
+    if (t.vcpu >= 0 && next_vcpu >= 0 && next_vcpu != t.vcpu) {
+      Event e{step_, next_vcpu, "migrate", static_cast<int16_t>(next), static_cast<int8_t>(t.vcpu), 0,
+              EventKind::kNote};
+      trace_.Add(e);
+      t.vcpu = next_vcpu;
+    }
     if (t.vcpu >= 0 && vcpus_[t.vcpu].curr != next) {
       const int prev = vcpus_[t.vcpu].curr;
       if (prev >= 0 && tasks_[prev]->state == TaskState::kRunnable) {
@@ -572,6 +647,7 @@ void Scheduler::Abandon(const char* why) {
   abandoned_ = true;
   if (current_ >= 0 && Fiber::Current() != nullptr) {
     abandoned_in_handler_ = current_depth() > 0;
+    tsan::Release(&tsan_join_);
     Fiber::Current()->ExitToMain();
   }
   if (main_guard_) longjmp(main_abandon_jmp_, 1);

@@ -100,6 +100,7 @@ struct Task {
   std::string name;
   TaskKind kind = TaskKind::kProcess;
   int vcpu = -1;          // -1: housekeeping, runs without a vCPU
+  bool migratable = false;  // may move to an idle vCPU when not migrate_disable()d
   bool service = false;   // a machine thread: not waited for at completion
   TaskState state = TaskState::kRunnable;
   std::function<void()> body;
@@ -169,6 +170,10 @@ class Scheduler {
   // Adds a task (before or during Run). Errors past kMaxTasks or on a vCPU
   // out of range.
   absl::StatusOr<int> Spawn(std::string name, TaskKind kind, int vcpu, std::function<void()> body);
+
+  // Lets a task move to an idle vCPU whenever it is off-CPU and not inside
+  // migrate_disable() (process threads are migratable in the kernel).
+  absl::Status SetMigratable(int task, bool migratable);
 
   // Adds a machine thread that first waits for pred(arg), then runs body.
   // Its body loops with WaitFor() and returns when WaitFor() says the
@@ -248,6 +253,9 @@ class Scheduler {
   int num_interrupts() const { return num_irqs_; }
   // Interrupt handlers entered through the signal handler this execution.
   uint64_t signal_deliveries() const { return signal_deliveries_; }
+  // Nested interrupts run without a signal because the sanitizer runtime
+  // defers signals raised inside a handler (TSan only; 0 elsewhere).
+  uint64_t direct_nested_deliveries() const { return direct_nested_deliveries_; }
   const char* abandon_reason() const { return abandon_reason_; }
   std::vector<std::string> TaskNames() const;
   std::string Timeline(size_t max_rows = 80) const;
@@ -261,6 +269,7 @@ class Scheduler {
   void Deliver(int irq);
   void Record(EventKind kind, const char* label, int64_t arg = 0);
   bool Eligible(int task, int at_task) const;
+  int IdleVcpu(int except) const;
   size_t BuildOptions(int at_task, bool pick, Option* out) const;
   size_t Decide(const PointHeader& header, const Option* options, size_t n);
   const Vcpu& cur_vcpu() const;
@@ -268,6 +277,9 @@ class Scheduler {
   void WakeBlocked();
   bool UserTasksDone() const;
   void SwitchOut();
+  bool Consult(const PointHeader& h);
+  void PointInHandler(const PointHeader& h, int depth);
+  void PointSlow(const PointHeader& h);
 
   Options options_;
   int num_vcpus_ = 1;
@@ -275,12 +287,14 @@ class Scheduler {
   uint64_t budget_ = 0;
   int current_ = -1;            // task whose fiber is executing, or -1 (main)
   int next_ = -1;               // requested by a task at a point
+  int next_vcpu_ = -1;          // where next_ runs (migration target or its own)
   bool in_run_ = false;
   bool shutting_down_ = false;
   int num_tasks_ = 0;
   int num_irqs_ = 0;
   int pending_signal_irq_ = -1;
   uint64_t signal_deliveries_ = 0;
+  uint64_t direct_nested_deliveries_ = 0;
   const char* abandon_reason_ = nullptr;
   bool abandoned_ = false;
   bool abandoned_in_handler_ = false;

@@ -29,6 +29,25 @@ inline void Release(const void* addr) {
 #endif
 }
 
+#ifdef RF_SCHED_TSAN
+extern "C" void __tsan_ignore_thread_begin();
+extern "C" void __tsan_ignore_thread_end();
+#endif
+
+// Accesses between IgnoreBegin() and IgnoreEnd() on this fiber are not
+// checked: for engine callbacks written outside the engine's folders (choice
+// sources of tests and harnesses), which are machinery, not model.
+inline void IgnoreBegin() {
+#ifdef RF_SCHED_TSAN
+  __tsan_ignore_thread_begin();
+#endif
+}
+inline void IgnoreEnd() {
+#ifdef RF_SCHED_TSAN
+  __tsan_ignore_thread_end();
+#endif
+}
+
 }  // namespace reclaimfuzz::tsan
 
 #endif  // RECLAIMFUZZ_ENGINE_SCHED_TSAN_ANNOTATIONS_H_
