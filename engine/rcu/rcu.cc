@@ -256,6 +256,7 @@ absl::Status Reset(sched::Scheduler& s, const Settings& settings) {
 }
 
 const Settings& settings() { return g_settings; }
+void SetTraceImpliesRcuGp(bool implies) { g_settings.trace_implies_rcu_gp = implies; }
 
 std::vector<Reader> ActiveReaders(Domain d) {
   std::vector<Reader> out;

@@ -107,6 +107,9 @@ struct Settings {
 // GP kthreads and ksoftirqd/N. Call after the scheduler's Reset().
 absl::Status Reset(sched::Scheduler& s, const Settings& settings);
 const Settings& settings();
+// Changes rcu_trace_implies_rcu_gp() for the execution just reset (before
+// it runs): a program's configuration may override its variant's default.
+void SetTraceImpliesRcuGp(bool implies);
 
 // For oracles and tests.
 struct Reader {

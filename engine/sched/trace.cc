@@ -97,7 +97,7 @@ std::string Trace::Timeline(const TimelineOptions& options) const {
     if (task >= 0 && static_cast<size_t>(task) < options.task_names.size()) {
       return options.task_names[task];
     }
-    return absl::StrCat("t", task);
+    return task < 0 ? std::string("main") : absl::StrCat("t", task);
   };
 
   // Build rows, folding runs of points of one task into one row.
