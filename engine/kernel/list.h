@@ -124,8 +124,15 @@ inline void hlist_del_init_rcu(hlist_node* n) {
 
 // Iteration. The _safe form allows deleting the current entry; the _rcu
 // form must run inside an RCU read section of the right flavour.
-#define hlist_entry_safe(ptr, type, member) \
-  ((ptr) != nullptr ? container_of(ptr, type, member) : nullptr)
+// Evaluates ptr once (a statement expression, as the kernel's): ptr is a
+// marked load, and a second load could see a different value.
+#define hlist_entry_safe(ptr, type, member)                          \
+  ({                                                                 \
+    auto* hlist_entry_safe_ptr_ = (ptr);                             \
+    hlist_entry_safe_ptr_ != nullptr                                 \
+        ? container_of(hlist_entry_safe_ptr_, type, member)          \
+        : static_cast<type*>(nullptr);                               \
+  })
 
 #define hlist_for_each_entry(pos, head, type, member)                      \
   for (pos = hlist_entry_safe(READ_ONCE((head)->first), type, member); pos; \

@@ -7,6 +7,7 @@
 #include "engine/check/report.h"
 #include "engine/kernel/context.h"
 #include "engine/sched/scheduler.h"
+#include "engine/sched/tsan_annotations.h"
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
@@ -96,7 +97,11 @@ void DrainDeferred() {
 
 void RefillReserve() {
   Registry& r = R();
-  while (r.reserve_n < kReserveBlocks) r.reserve[r.reserve_n++] = malloc(kReserveBlockSize);
+  while (r.reserve_n < kReserveBlocks) {
+    void* p = malloc(kReserveBlockSize);
+    tsan::Release(p);  // a handler on another task's stack takes it: see Allocate()
+    r.reserve[r.reserve_n++] = p;
+  }
 }
 
 void* Allocate(size_t size, bool nolock, const char* type, const char* site) {
@@ -108,6 +113,7 @@ void* Allocate(size_t size, bool nolock, const char* type, const char* site) {
   if (InHandler()) {
     if (size > kReserveBlockSize || r.reserve_n == 0) return nullptr;
     p = r.reserve[--r.reserve_n];
+    tsan::Acquire(p);  // ordered after the malloc() of the task that refilled the reserve
     RF_UNPOISON(p, kReserveBlockSize);
     memset(p, 0, size);
   } else {

@@ -483,8 +483,13 @@ void Scheduler::MaybeDeliverIrqWork() {
   Vcpu& v = vcpus_[c];
   if (!v.irq_work_pending || v.irqs_disabled || current_depth() > 0) return;
   pending_signal_irq_ = kIrqWorkSignalId;
+  // The handler may be re-armed by an NMI nested in it (irq_work_queue()
+  // from NMI), so check that it ran, not that nothing is pending.
+  const uint64_t deliveries = signal_deliveries_;
   raise(HardirqSignal());
-  if (v.irq_work_pending) Fatal("irq_work self-IPI was not delivered synchronously by raise()");
+  if (signal_deliveries_ == deliveries) {
+    Fatal("irq_work self-IPI was not delivered synchronously by raise()");
+  }
 }
 
 void Scheduler::RunIrqWork() {

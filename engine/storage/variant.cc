@@ -1,0 +1,49 @@
+#include "engine/storage/variant.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+
+namespace reclaimfuzz::storage {
+
+const char* VariantName(Variant v) {
+  switch (v) {
+    case Variant::kV4:
+      return "v4";
+    case Variant::kV4SrcuFix:
+      return "v4-srcu-fix";
+    case Variant::kAlwaysDeferV1:
+      return "always-defer-v1";
+    case Variant::kAlwaysDeferFixed:
+      return "always-defer-fixed";
+  }
+  return "?";
+}
+
+absl::StatusOr<Variant> ParseVariant(absl::string_view name) {
+  for (Variant v : kAllVariants) {
+    if (name == VariantName(v)) return v;
+  }
+  std::string known;
+  for (Variant v : kAllVariants) absl::StrAppend(&known, known.empty() ? "" : ", ", VariantName(v));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown variant '", name, "' (known: ", known, ")"));
+}
+
+rcu::Settings RcuSettingsFor(Variant v) {
+  rcu::Settings s;
+  s.trace_implies_rcu_gp = true;
+  switch (v) {
+    case Variant::kV4:
+    case Variant::kAlwaysDeferV1:
+      s.trace_gp_start = rcu::Settings::TraceGpStart::kSrcuSpinlock;
+      break;
+    case Variant::kV4SrcuFix:
+    case Variant::kAlwaysDeferFixed:
+      s.trace_gp_start = rcu::Settings::TraceGpStart::kSrcuRawIrqWork;
+      break;
+  }
+  return s;
+}
+
+}  // namespace reclaimfuzz::storage

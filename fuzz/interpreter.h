@@ -1,0 +1,48 @@
+// Runs a Program on the storage model of one variant: creates its maps and
+// owners, spawns its tasks and interrupt programs, runs them under a choice
+// source (the program's own schedule by default), tears down, and returns
+// the verdict.
+//
+// Ops that make no sense where they stand are skipped, as the verifier
+// would reject them rather than the kernel misbehave: sleep outside a
+// sleepable program, syscall ops outside a syscall "program", helper ops in
+// one, inode helpers in interrupt context, a read of a value not held.
+#ifndef RECLAIMFUZZ_FUZZ_INTERPRETER_H_
+#define RECLAIMFUZZ_FUZZ_INTERPRETER_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/check/report.h"
+#include "engine/sched/scheduler.h"
+#include "engine/storage/variant.h"
+#include "fuzz/program.h"
+
+namespace reclaimfuzz::fuzz {
+
+struct RunOptions {
+  storage::Variant variant = storage::Variant::kV4;
+  // nullptr: the program's own schedule (BytesChoice over p.schedule).
+  sched::ChoiceSource* choice = nullptr;
+  uint64_t step_budget = 200000;
+  check::OnFinding on_finding = check::OnFinding::kStop;
+  bool record_schedule = false;
+  size_t trace_capacity = sched::Trace::kDefaultCapacity;
+};
+
+struct RunResult {
+  sched::RunStatus status = sched::RunStatus::kCompleted;
+  std::string finding = "none";  // stable finding name, or "none"
+  uint64_t trace_hash = 0;
+  uint64_t steps = 0;
+};
+
+RunResult RunProgram(const Program& p, const RunOptions& options);
+
+// The machine of the last RunProgram() (timeline, schedule, trace).
+sched::Scheduler& LastScheduler();
+
+}  // namespace reclaimfuzz::fuzz
+
+#endif  // RECLAIMFUZZ_FUZZ_INTERPRETER_H_

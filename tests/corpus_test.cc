@@ -1,0 +1,187 @@
+// Corpus replay with expected verdicts (DESIGN §1): every seed on every
+// variant gives the verdict in corpus/seeds/expected.txt, every regression
+// reproducer gives the finding it is named after, always-defer-fixed finds
+// nothing in the whole corpus, v4-srcu-fix none of B1-B3's findings, and
+// every input gives the same trace hash when run twice.
+//
+// RECLAIMFUZZ_PRINT_VERDICTS=1 prints the actual table in expected.txt's
+// format (for reviewing a change of verdict, never for copying blindly).
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_split.h"
+#include "engine/storage/variant.h"
+#include "fuzz/interpreter.h"
+#include "fuzz/program.h"
+#include "gtest/gtest.h"
+
+namespace reclaimfuzz {
+namespace {
+
+namespace fs = std::filesystem;
+using storage::Variant;
+
+const fs::path kCorpus = fs::path(RF_SOURCE_DIR) / "corpus";
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+fuzz::Program Load(const fs::path& p) {
+  absl::StatusOr<fuzz::Program> prog = fuzz::ParseText(Slurp(p));
+  if (!prog.ok()) {
+    ADD_FAILURE() << p << ": " << prog.status();
+    return fuzz::Program{};
+  }
+  return *prog;
+}
+
+fuzz::RunResult RunOn(const fuzz::Program& p, Variant v) {
+  fuzz::RunOptions o;
+  o.variant = v;
+  o.on_finding = check::OnFinding::kStop;
+  return fuzz::RunProgram(p, o);
+}
+
+std::vector<fs::path> TextFiles(const fs::path& dir) {
+  std::vector<fs::path> out;
+  if (!fs::exists(dir)) return out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() == ".txt" && e.path().filename() != "expected.txt") out.push_back(e.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string Ident(Variant v) {
+  std::string s = storage::VariantName(v);
+  for (char& c : s) {
+    if (c == '-') c = '_';
+  }
+  return s;
+}
+
+// Regression reproducers: (variant, path, expected finding).
+struct Repro {
+  Variant variant;
+  fs::path path;
+  std::string finding;
+};
+std::vector<Repro> Reproducers() {
+  std::vector<Repro> out;
+  for (Variant v : storage::kAllVariants) {
+    for (const fs::path& p : TextFiles(kCorpus / ("storage_" + Ident(v) + "_fuzz") / "regression")) {
+      std::string stem = p.stem().string();
+      // "<finding>" or "<finding>-<n>"
+      const size_t dash = stem.find_last_of('-');
+      if (dash != std::string::npos && std::all_of(stem.begin() + dash + 1, stem.end(), ::isdigit) &&
+          dash + 1 < stem.size()) {
+        stem = stem.substr(0, dash);
+      }
+      out.push_back(Repro{v, p, stem});
+    }
+  }
+  return out;
+}
+
+TEST(Corpus, SeedsGiveTheirExpectedVerdicts) {
+  std::map<std::pair<std::string, std::string>, std::string> expected;
+  std::ifstream in(kCorpus / "seeds" / "expected.txt");
+  ASSERT_TRUE(in) << "missing corpus/seeds/expected.txt";
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> f = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    ASSERT_EQ(f.size(), 3u) << "bad line in expected.txt: " << line;
+    expected[{f[0], f[1]}] = f[2];
+  }
+  const bool print = getenv("RECLAIMFUZZ_PRINT_VERDICTS") != nullptr;
+  const std::vector<fs::path> seeds = TextFiles(kCorpus / "seeds");
+  ASSERT_GE(seeds.size(), 8u);
+  for (const fs::path& s : seeds) {
+    const fuzz::Program p = Load(s);
+    for (Variant v : storage::kAllVariants) {
+      const fuzz::RunResult r = RunOn(p, v);
+      const std::string name = s.filename().string();
+      if (print) printf("%s %s %s\n", name.c_str(), storage::VariantName(v), r.finding.c_str());
+      auto it = expected.find({name, storage::VariantName(v)});
+      if (it == expected.end()) {
+        ADD_FAILURE() << name << " on " << storage::VariantName(v) << ": no expected verdict (got "
+                      << r.finding << ")";
+        continue;
+      }
+      EXPECT_EQ(r.finding, it->second) << name << " on " << storage::VariantName(v) << "\n"
+                                       << check::FormatReport();
+    }
+  }
+}
+
+TEST(Corpus, EveryExpectedFindingHasAReproducer) {
+  // DESIGN §1: B1 and B2 on always-defer-v1, B3 on v4.
+  std::set<std::pair<Variant, std::string>> have;
+  for (const Repro& r : Reproducers()) have.insert({r.variant, r.finding});
+  const bool b1 = have.count({Variant::kAlwaysDeferV1, "list-corruption"}) ||
+                  have.count({Variant::kAlwaysDeferV1, "lost-object"});
+  const bool b2 = have.count({Variant::kAlwaysDeferV1, "use-after-free"}) ||
+                  have.count({Variant::kAlwaysDeferV1, "early-free"}) ||
+                  have.count({Variant::kAlwaysDeferV1, "reader-saw-freed"});
+  EXPECT_TRUE(b1) << "no B1 reproducer in corpus/storage_always_defer_v1_fuzz/regression";
+  EXPECT_TRUE(b2) << "no B2 reproducer in corpus/storage_always_defer_v1_fuzz/regression";
+  EXPECT_TRUE(have.count({Variant::kV4, "invalid-wait-context"}))
+      << "no B3 reproducer in corpus/storage_v4_fuzz/regression";
+}
+
+TEST(Corpus, ReproducersGiveTheirFinding) {
+  const std::vector<Repro> repros = Reproducers();
+  ASSERT_FALSE(repros.empty());
+  for (const Repro& r : repros) {
+    const fuzz::RunResult res = RunOn(Load(r.path), r.variant);
+    EXPECT_EQ(res.finding, r.finding) << r.path << "\n" << check::FormatReport();
+  }
+}
+
+std::vector<fs::path> WholeCorpus() {
+  std::vector<fs::path> all = TextFiles(kCorpus / "seeds");
+  for (const Repro& r : Reproducers()) all.push_back(r.path);
+  return all;
+}
+
+TEST(Corpus, AlwaysDeferFixedFindsNothingInTheWholeCorpus) {
+  for (const fs::path& p : WholeCorpus()) {
+    const fuzz::RunResult r = RunOn(Load(p), Variant::kAlwaysDeferFixed);
+    EXPECT_EQ(r.finding, "none") << p << "\n" << check::FormatReport();
+  }
+}
+
+TEST(Corpus, SrcuFixHasNoneOfTheB1ToB3Findings) {
+  const std::set<std::string> b1_to_b3 = {"list-corruption", "lost-object", "use-after-free",
+                                          "early-free", "reader-saw-freed", "invalid-wait-context"};
+  for (const fs::path& p : WholeCorpus()) {
+    const fuzz::RunResult r = RunOn(Load(p), Variant::kV4SrcuFix);
+    EXPECT_EQ(b1_to_b3.count(r.finding), 0u) << p << " gave " << r.finding << "\n" << check::FormatReport();
+  }
+}
+
+TEST(Corpus, EveryInputRunTwiceGivesTheSameTraceHash) {
+  for (const fs::path& p : WholeCorpus()) {
+    const fuzz::Program prog = Load(p);
+    for (Variant v : storage::kAllVariants) {
+      const fuzz::RunResult a = RunOn(prog, v);
+      const fuzz::RunResult b = RunOn(prog, v);
+      EXPECT_EQ(a.trace_hash, b.trace_hash) << p << " on " << storage::VariantName(v);
+      EXPECT_EQ(a.finding, b.finding) << p << " on " << storage::VariantName(v);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace reclaimfuzz
