@@ -177,7 +177,13 @@ void Normalize(Program& p) {
 absl::StatusOr<Program> DecodeAny(absl::Span<const uint8_t> bytes) {
   size_t i = 0;
   while (i < bytes.size() && (bytes[i] == ' ' || bytes[i] == '\n' || bytes[i] == '\t' || bytes[i] == '\r')) ++i;
-  const bool text = i < bytes.size() && (bytes[i] == '#' || (bytes[i] >= 'a' && bytes[i] <= 'z'));
+  // Text: starts like a program (a comment or a keyword) and holds no
+  // control bytes. A fuzzer's binary input may start with a letter too.
+  bool text = i < bytes.size() && (bytes[i] == '#' || (bytes[i] >= 'a' && bytes[i] <= 'z'));
+  for (size_t j = i; text && j < bytes.size(); ++j) {
+    const uint8_t c = bytes[j];
+    if (c < 0x20 && c != '\n' && c != '\t' && c != '\r') text = false;
+  }
   if (text) {
     return ParseText(absl::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
   }

@@ -143,7 +143,8 @@ absl::StatusOr<Program> ParseText(absl::string_view text);
 std::string FormatText(const Program& p);
 
 // Either form, by content: text when the first non-blank byte is '#' or a
-// letter, binary otherwise.
+// lowercase letter and no byte is a control character (other than
+// whitespace), binary otherwise.
 absl::StatusOr<Program> DecodeAny(absl::Span<const uint8_t> bytes);
 
 }  // namespace reclaimfuzz::fuzz

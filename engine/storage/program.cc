@@ -31,7 +31,11 @@ void bpf_prog_enter(ProgKind kind, ProgState* state) {
   state->kind = kind;
   switch (kind) {
     case ProgKind::kRqLocked:
-      raw_spin_lock_irqsave(&this_rq()->lock_, state->rq_flags);
+      // IRQs off first, then this CPU's rq: the task cannot move between
+      // choosing the rq and locking it (task_rq_lock() retries instead).
+      local_irq_save(state->rq_flags);
+      state->rq = this_rq();
+      kernel::raw_spin_lock(&state->rq->lock_);
       [[fallthrough]];
     case ProgKind::kTracing:
     case ProgKind::kSyscall:
@@ -55,7 +59,7 @@ void bpf_prog_exit(const ProgState& state) {
       kernel::migrate_enable();
       kernel::rcu_read_unlock();
       if (state.kind == ProgKind::kRqLocked) {
-        kernel::raw_spin_unlock_irqrestore(&this_rq()->lock_, state.rq_flags);
+        kernel::raw_spin_unlock_irqrestore(&state.rq->lock_, state.rq_flags);
       }
       return;
     case ProgKind::kSleepable:

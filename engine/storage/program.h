@@ -44,6 +44,7 @@ rq* this_rq();
 struct ProgState {
   ProgKind kind = ProgKind::kTracing;
   kernel::irqflags_t rq_flags = 0;
+  rq* rq = nullptr;  // kRqLocked: the rq locked at entry
 };
 
 void bpf_prog_enter(ProgKind kind, ProgState* state);

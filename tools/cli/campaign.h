@@ -1,0 +1,75 @@
+// campaign: the main job (DESIGN §6). For each variant, fuzz its libFuzzer
+// target in fork mode with -ignore_crashes=1 (so one variant can show
+// several findings) from a binary copy of its seed corpus, show live
+// progress, then name each saved crash by replaying it, minimize one crash
+// per (variant, finding) and print the verdict table.
+//
+// Results folder layout:
+//   <out>/build.log                 only if fuzz targets had to be built
+//   <out>/verdict.txt               the table printed at the end
+//   <out>/<variant>/corpus/         the working corpus (binary; grows)
+//   <out>/<variant>/crashes/        libFuzzer's artifacts (crash-<sha1>, ...)
+//   <out>/<variant>/fuzzer.log      libFuzzer's output
+//   <out>/<variant>/<finding>.txt   the minimized reproducer, text form
+#ifndef RECLAIMFUZZ_TOOLS_CLI_CAMPAIGN_H_
+#define RECLAIMFUZZ_TOOLS_CLI_CAMPAIGN_H_
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "engine/storage/variant.h"
+#include "tools/cli/libfuzzer_log.h"
+
+namespace reclaimfuzz::cli {
+
+// Grace after the time budget before the fuzzer is stopped by a signal
+// (fork mode finishes its running jobs first, which can take a while).
+inline constexpr absl::Duration kStopGrace = absl::Seconds(5);
+// Crashes the model does not reproduce are re-run in the fuzz target to
+// name them (an ASan-only report, a leak); at most this many per variant.
+inline constexpr int kMaxTargetReplays = 16;
+
+// Converts every seed under `seed_dirs` (text or binary) to the binary form
+// in `work_dir`, one file per distinct program; returns how many. Skipped:
+// folders named `regression` (known reproducers, not seeds: the fuzzer is
+// to find the bugs itself), expected.txt and *.md (corpus/README.md). A
+// missing folder is no error (an empty corpus). Seeds that do not parse
+// are listed in *skipped ("path:line:col: message").
+// The campaign's seeds for a variant: <corpus>/seeds/ and
+// <corpus>/storage_<variant>_fuzz/.
+absl::StatusOr<int> PrepareCorpus(const std::vector<std::string>& seed_dirs,
+                                  const std::string& work_dir,
+                                  std::vector<std::string>* skipped);
+
+class FuzzEngine;
+
+// Names a crash the model does not reproduce (an ASan-only report, a leak,
+// a timeout) by running it once in the target: the report's last line
+// "finding: X", else "asan:<kind>", "asan:leak", "data-race", "timeout",
+// "oom", else "unreproduced" (exit 0) or "crash (exit N)".
+std::string NameByTarget(const FuzzEngine& engine, const std::string& target,
+                         const std::string& crash, const std::string& scratch);
+
+struct Verdict {
+  std::string finding;     // "none" for a clean variant
+  int crashes = 0;         // saved inputs with this finding
+  std::string reproducer;  // minimized text file, or a crash file, or "-"
+};
+
+struct VariantOutcome {
+  storage::Variant variant = storage::Variant::kV4;
+  FuzzerProgress progress;
+  double seconds = 0;
+  std::string error;  // the fuzzer could not run: why, and where its log is
+  std::vector<Verdict> verdicts;
+};
+
+std::string FormatVerdictTable(const std::vector<VariantOutcome>& outcomes);
+
+}  // namespace reclaimfuzz::cli
+
+#endif  // RECLAIMFUZZ_TOOLS_CLI_CAMPAIGN_H_

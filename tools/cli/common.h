@@ -1,0 +1,70 @@
+// Shared pieces of the subcommands: files, programs, variants, sizes.
+#ifndef RECLAIMFUZZ_TOOLS_CLI_COMMON_H_
+#define RECLAIMFUZZ_TOOLS_CLI_COMMON_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "engine/storage/variant.h"
+#include "fuzz/interpreter.h"
+#include "fuzz/program.h"
+
+namespace reclaimfuzz::cli {
+
+// Whole-file I/O. Errors name the path and the reason.
+absl::StatusOr<std::string> ReadFile(const std::string& path);
+absl::Status WriteFile(const std::string& path, absl::string_view data);
+
+// Reads and decodes a program, text or binary (fuzz::DecodeAny). A text
+// syntax error reads "PATH:LINE:COLUMN: message".
+absl::StatusOr<fuzz::Program> LoadProgram(const std::string& path);
+// The same from bytes already read; `path` only labels errors.
+absl::StatusOr<fuzz::Program> DecodeProgram(const std::string& path,
+                                            absl::string_view bytes);
+
+// One variant by name; the error lists the valid names.
+absl::StatusOr<storage::Variant> ParseOneVariant(absl::string_view name);
+// "v4,always-defer-v1", or "all" / "" for every variant.
+absl::StatusOr<std::vector<storage::Variant>> ParseVariantList(
+    absl::string_view list);
+std::string AllVariantNames();  // "v4, v4-srcu-fix, ..."
+// "always-defer-v1" -> "storage_always_defer_v1_fuzz"
+std::string FuzzTargetName(storage::Variant v);
+
+// Sizes a minimizer reports and never grows.
+struct ProgramSize {
+  int tasks = 0;
+  int irqs = 0;
+  int steps = 0;     // task steps (program invocations and lifecycle events)
+  int ops = 0;       // helper calls, in task programs and interrupt programs
+  int schedule = 0;  // schedule events
+  bool operator==(const ProgramSize&) const = default;
+};
+ProgramSize SizeOf(const fuzz::Program& p);
+std::string FormatSize(const ProgramSize& s);  // "3 tasks, 1 irqs, 4 steps, 9
+                                               // ops, 2 schedule events"
+
+// A program as the fuzz targets run it (fuzz/storage_fuzz.cc), so that
+// every subcommand agrees with the fuzzer about an input: the targets force
+// rcu_trace_implies_rcu_gp() on (the kernels modelled guarantee it; off,
+// every V4-based variant frees early by construction).
+// MODEL: keep in step with LLVMFuzzerTestOneInput.
+fuzz::Program AsTargetsRun(fuzz::Program p);
+
+// Runs AsTargetsRun(p) once under its own schedule, stopping at a finding.
+fuzz::RunResult RunOnce(const fuzz::Program& p, storage::Variant v,
+                        bool record_schedule = false);
+
+// A finding name made safe for a file name ("invariant:x" -> "invariant_x").
+std::string FileNameFor(absl::string_view finding);
+
+// The source tree this binary was built from (the campaign's defaults).
+std::string SourceDir();
+
+}  // namespace reclaimfuzz::cli
+
+#endif  // RECLAIMFUZZ_TOOLS_CLI_COMMON_H_

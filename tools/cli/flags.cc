@@ -1,0 +1,34 @@
+#include "tools/cli/flags.h"
+
+#include "absl/flags/flag.h"
+
+ABSL_FLAG(
+    std::string, variant, "",
+    "engine variant: v4, v4-srcu-fix, always-defer-v1, always-defer-fixed "
+    "(campaign, triage: a comma-separated list, or 'all')");
+ABSL_FLAG(std::string, o, "", "output file");
+ABSL_FLAG(int32_t, rows, 80, "timeline rows to print (the newest are kept)");
+ABSL_FLAG(int32_t, max_runs, 20000,
+          "give up shrinking after this many executions");
+ABSL_FLAG(absl::Duration, duration, absl::Seconds(60),
+          "fuzzing time per variant, e.g. 60s, 2m");
+ABSL_FLAG(int32_t, jobs, 2,
+          "parallel fuzzing processes per variant (libFuzzer -fork=N)");
+ABSL_FLAG(std::string, engine, "libfuzzer", "fuzzing engine: libfuzzer or afl");
+ABSL_FLAG(std::string, out, "",
+          "results folder (default: results/<timestamp>/ in the source tree)");
+ABSL_FLAG(std::string, corpus, "",
+          "folder holding the seed folders storage_<variant>_fuzz/ (default: "
+          "corpus/ in the source tree)");
+ABSL_FLAG(std::string, fuzzer_dir, "",
+          "folder holding the storage_<variant>_fuzz binaries (default: "
+          "build/asan/fuzz/ in the "
+          "source tree, built if missing)");
+ABSL_FLAG(bool, build, true,
+          "build missing fuzz targets (cmake --build build/asan --target ...)");
+ABSL_FLAG(int64_t, seed, 0, "libFuzzer -seed (0: libFuzzer picks one)");
+ABSL_FLAG(
+    bool, mute_seen, true,
+    "after a variant's first crash with a finding, restart its fuzzer with "
+    "that finding non-fatal "
+    "(RECLAIMFUZZ_ABORT_ON), so it explores past a shallow bug to deeper ones");
