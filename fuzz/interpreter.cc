@@ -387,7 +387,16 @@ RunResult RunProgram(const Program& p, const RunOptions& options) {
     if (!id.ok()) Fail(id.status().ToString());
   }
   RunResult r;
-  r.status = storage::RunExecution(m);
+  r.status = m.Run();
+  if (r.status == sched::RunStatus::kCompleted) {
+    // Teardown destroys every owner and frees every map: from then on no
+    // program can reach them (the kernel's owners are dying, their maps'
+    // last references gone), so interrupt programs still undelivered find
+    // them closed, like any program started after a release.
+    for (Refs& ref : g_map_refs) __atomic_store_n(&ref.closed, 1, __ATOMIC_SEQ_CST);
+    for (Refs& ref : g_owner_refs) __atomic_store_n(&ref.closed, 1, __ATOMIC_SEQ_CST);
+    r.status = storage::Teardown(m);
+  }
   const check::Finding* f = check::LastFinding();
   if (f != nullptr) r.finding = f->name;
   r.trace_hash = s.trace().hash();
