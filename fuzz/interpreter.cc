@@ -334,6 +334,8 @@ storage::OwnerKind ToStorage(Owner o) { return static_cast<storage::OwnerKind>(s
 
 sched::Scheduler& LastScheduler() { return TheMachine().sched(); }
 
+void AsFuzzTargetsRun(Program& p) { p.trace_implies_rcu_gp = true; }
+
 RunResult RunProgram(const Program& p, const RunOptions& options) {
   vm::Machine& m = TheMachine();
   static sched::BytesChoice own_schedule;

@@ -40,6 +40,14 @@ struct RunResult {
 
 RunResult RunProgram(const Program& p, const RunOptions& options);
 
+// What the fuzz targets change in a program before running it, so that
+// replay, minimize and triage reach the same verdicts: rcu_trace_implies_rcu_gp()
+// is on. It is always true in the kernels modelled (an official guarantee
+// since Tasks Trace runs on SRCU-fast) and V4's free path relies on it;
+// turned off, every V4-based variant frees early by construction, which is
+// not a finding about the variant.
+void AsFuzzTargetsRun(Program& p);
+
 // The machine of the last RunProgram() (timeline, schedule, trace).
 sched::Scheduler& LastScheduler();
 

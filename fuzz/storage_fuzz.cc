@@ -9,6 +9,8 @@
 // RECLAIMFUZZ_ABORT_ON=name,name,...  only these findings abort; the others
 //     are counted and ignored (the benchmark times each finding on its own).
 //     Unset or empty: every finding aborts.
+// RECLAIMFUZZ_IGNORE=name,name,...  these findings are counted and ignored
+//     (a campaign mutes the findings it has already seen this way).
 //
 // With libFuzzer a custom mutator knows the format: most of the time it
 // edits the schedule (adds an event at a step inside the last run, moves
@@ -37,24 +39,26 @@ namespace {
 
 using reclaimfuzz::fuzz::FeatureChoice;
 
-const std::vector<std::string>& AbortOn() {
-  static const std::vector<std::string>* list = [] {
-    auto* v = new std::vector<std::string>();
-    if (const char* env = getenv("RECLAIMFUZZ_ABORT_ON"); env != nullptr) {
-      for (absl::string_view s : absl::StrSplit(env, ',', absl::SkipEmpty())) v->emplace_back(s);
-    }
-    return v;
-  }();
-  return *list;
+std::vector<std::string> EnvList(const char* name) {
+  std::vector<std::string> v;
+  if (const char* env = getenv(name); env != nullptr) {
+    for (absl::string_view s : absl::StrSplit(env, ',', absl::SkipEmpty())) v.emplace_back(s);
+  }
+  return v;
+}
+
+bool Contains(const std::vector<std::string>& list, const std::string& s) {
+  for (const std::string& f : list) {
+    if (f == s) return true;
+  }
+  return false;
 }
 
 bool Aborts(const std::string& finding) {
-  const auto& list = AbortOn();
-  if (list.empty()) return true;
-  for (const std::string& f : list) {
-    if (f == finding) return true;
-  }
-  return false;
+  static const std::vector<std::string> abort_on = EnvList("RECLAIMFUZZ_ABORT_ON");
+  static const std::vector<std::string> ignore = EnvList("RECLAIMFUZZ_IGNORE");
+  if (Contains(ignore, finding)) return false;
+  return abort_on.empty() || Contains(abort_on, finding);
 }
 
 // Steps of the last execution: where new schedule events are worth placing.
@@ -108,11 +112,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return *v;
   }();
   reclaimfuzz::fuzz::Program p = reclaimfuzz::fuzz::DecodeBinary(absl::MakeConstSpan(data, size));
-  // rcu_trace_implies_rcu_gp() is always true in the kernels modelled (an
-  // official guarantee since Tasks Trace runs on SRCU-fast), and V4's free
-  // path relies on it; turning it off makes every V4-based variant free
-  // early by construction, which is not a finding about the variant.
-  p.trace_implies_rcu_gp = true;
+  reclaimfuzz::fuzz::AsFuzzTargetsRun(p);
   static reclaimfuzz::sched::BytesChoice schedule;
   schedule.SetEvents(p.schedule);
   FeatureChoice features(&schedule);

@@ -35,30 +35,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Every finding name a target can report (engine/check/report.h and the
-// invariants of engine/storage/invariants.cc). RECLAIMFUZZ_ABORT_ON is an
-// allowlist, so once a campaign passes it, a name missing here would no
-// longer abort: keep the list complete.
-constexpr const char* kKnownFindings[] = {
-    check::kUseAfterFree,
-    check::kDoubleFree,
-    check::kListCorruption,
-    check::kLostObject,
-    check::kEarlyFree,
-    check::kReaderSawFreed,
-    check::kInvalidWaitContext,
-    check::kContextViolation,
-    check::kLockOrder,
-    check::kDeadlock,
-    check::kHang,
-    check::kAccounting,
-    check::kDataRace,
-    "invariant:cache-linked",
-    "invariant:owner-storage",
-    "invariant:mem-charge",
-    "invariant:free-unlocked",
-    "invariant:map-barrier",
-};
 
 // Restarts per variant (one per new finding made non-fatal) and the least
 // time worth a restart.
@@ -258,7 +234,7 @@ class VariantRun {
       if (!restart) break;
       out_ << (o_.tty ? "\r\033[K" : "") << "   restarting with "
            << absl::StrJoin(Muted(), ", ")
-           << " non-fatal (RECLAIMFUZZ_ABORT_ON)\n";
+           << " non-fatal (RECLAIMFUZZ_IGNORE)\n";
     }
     // Everything is written now: name what the last scans did not.
     engine_->CollectCrashes();
@@ -298,12 +274,9 @@ class VariantRun {
     spec.seed = o_.seed;
     spec.log_path = log_path;
     if (!muted.empty()) {
-      std::vector<std::string> fatal;
-      for (const char* f : kKnownFindings) {
-        if (!muted.count(f)) fatal.push_back(f);
-      }
-      spec.env.push_back(
-          absl::StrCat("RECLAIMFUZZ_ABORT_ON=", absl::StrJoin(fatal, ",")));
+      // Findings already seen are counted and ignored by the target.
+      spec.env.push_back(absl::StrCat("RECLAIMFUZZ_IGNORE=",
+                                      absl::StrJoin(muted.begin(), muted.end(), ",")));
     }
     if (absl::Status s = engine_->Start(spec); !s.ok()) {
       outcome_.error = std::string(s.message());

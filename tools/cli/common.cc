@@ -152,7 +152,7 @@ std::string FormatSize(const ProgramSize& s) {
 }
 
 fuzz::Program AsTargetsRun(fuzz::Program p) {
-  p.trace_implies_rcu_gp = true;
+  fuzz::AsFuzzTargetsRun(p);
   return p;
 }
 

@@ -31,4 +31,4 @@ ABSL_FLAG(
     bool, mute_seen, true,
     "after a variant's first crash with a finding, restart its fuzzer with "
     "that finding non-fatal "
-    "(RECLAIMFUZZ_ABORT_ON), so it explores past a shallow bug to deeper ones");
+    "(RECLAIMFUZZ_IGNORE), so it explores past a shallow bug to deeper ones");
