@@ -12,12 +12,12 @@
 // RECLAIMFUZZ_IGNORE=name,name,...  these findings are counted and ignored
 //     (a campaign mutes the findings it has already seen this way).
 //
-// With libFuzzer a custom mutator knows the format: most of the time it
-// edits the schedule (adds an event at a step inside the last run, moves
-// one, changes its option, drops one), the rest of the time it hands the
-// bytes to libFuzzer's own mutators. A bug like B1 needs one interrupt
-// delivered within a few steps of one point: byte-level mutations rarely
-// grow the schedule region (its count is the last byte), this does.
+// With libFuzzer a custom mutator and crossover know the format
+// (fuzz/mutator.h): they edit the program's structure (ops with operands
+// that name declared maps and owners, ops copied into interrupt programs,
+// tasks, vCPUs) or its schedule (an event at a step inside the last run,
+// moved by a few steps, another option), and leave a share of mutations to
+// libFuzzer's byte-level mutators.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -28,6 +28,7 @@
 #include "engine/check/report.h"
 #include "fuzz/features.h"
 #include "fuzz/interpreter.h"
+#include "fuzz/mutator.h"
 #include "fuzz/program.h"
 #include "engine/sched/prng.h"
 
@@ -71,34 +72,13 @@ extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size);
 
 extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size,
                                           unsigned int seed) {
-  reclaimfuzz::sched::SplitMix64 rng(seed);
-  if (rng.OneIn(3)) return LLVMFuzzerMutate(data, size, max_size);
-  reclaimfuzz::fuzz::Program p = reclaimfuzz::fuzz::DecodeBinary(absl::MakeConstSpan(data, size));
-  auto& events = p.schedule;
-  const uint64_t horizon = g_last_steps > 16 ? g_last_steps : 16;
-  switch (rng.Below(4)) {
-    case 0:  // a new decision somewhere in the run
-      events.push_back({1 + rng.Below(horizon), static_cast<uint8_t>(rng.Below(8))});
-      break;
-    case 1:  // move one a little
-      if (!events.empty()) {
-        auto& e = events[rng.Below(events.size())];
-        const int64_t delta = static_cast<int64_t>(rng.Below(17)) - 8;
-        e.step = static_cast<uint64_t>(std::max<int64_t>(1, static_cast<int64_t>(e.step) + delta));
-      }
-      break;
-    case 2:  // take another option there
-      if (!events.empty()) events[rng.Below(events.size())].action = static_cast<uint8_t>(rng.Below(8));
-      break;
-    case 3:  // drop one
-      if (!events.empty()) events.erase(events.begin() + static_cast<long>(rng.Below(events.size())));
-      break;
-  }
-  reclaimfuzz::fuzz::Normalize(p);
-  const std::vector<uint8_t> out = reclaimfuzz::fuzz::EncodeBinary(p);
-  if (out.size() > max_size) return LLVMFuzzerMutate(data, size, max_size);
-  std::copy(out.begin(), out.end(), data);
-  return out.size();
+  return reclaimfuzz::fuzz::MutateInput(data, size, max_size, seed, g_last_steps, &LLVMFuzzerMutate);
+}
+
+extern "C" size_t LLVMFuzzerCustomCrossOver(const uint8_t* data1, size_t size1, const uint8_t* data2,
+                                            size_t size2, uint8_t* out, size_t max_out_size,
+                                            unsigned int seed) {
+  return reclaimfuzz::fuzz::CrossOverInputs(data1, size1, data2, size2, out, max_out_size, seed);
 }
 #endif  // RF_LIBFUZZER
 
