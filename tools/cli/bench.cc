@@ -1,14 +1,868 @@
-// bench: executions per second and time-to-find per finding. Not part of
-// this front end yet; it arrives with the benchmark issue.
+// bench: time-to-find of B1-B3 per strategy, executions per second per
+// build, and the false-findings check (issue "Benchmarks"). The pure parts
+// (statistics, parsing, table, CSV, plot script) are in bench_stats.cc.
+//
+// Phases, each with progress lines:
+//   1. the binaries: asan fuzz targets and baseline_runner, afl targets,
+//      tsan and release targets: brought up to date (--build, the default;
+//      under flock /tmp/rf-build-<preset>.lock when flock exists), or with
+//      --nobuild only checked, a missing one named with the command to run.
+//   2. executions/second of every build's targets on the checked-in seeds,
+//      one measurement at a time.
+//   3. time to find: runs x strategies x findings, --jobs at a time, each a
+//      single process from an empty corpus with its own seed.
+//   4. false findings: the product on always-defer-fixed (any finding
+//      aborts) and on v4-srcu-fix (B1-B3's findings abort), runs x cap each.
+//   5. runs.csv, summary.csv, throughput.csv, false_findings.csv, table.txt,
+//      survival-*.dat, survival.gp and survival.png (gnuplot) in --out.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/flags/commandlineflag.h"
+#include "absl/flags/flag.h"
+#include "absl/flags/reflection.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "tools/cli/bench_stats.h"
+#include "tools/cli/campaign.h"
 #include "tools/cli/command.h"
+#include "tools/cli/common.h"
+#include "tools/cli/engine.h"
+#include "tools/cli/flags.h"
+#include "tools/cli/subprocess.h"
+
+ABSL_FLAG(int32_t, runs, 10, "runs per (finding, strategy) (--quick: 3)");
+ABSL_FLAG(int32_t, cap, 60, "time cap of one run, seconds (--quick: 25)");
+ABSL_FLAG(bool, quick, false,
+          "a run of a few minutes: --runs 3 --cap 25 --strategies product,afl,random,pct2, "
+          "1 s per throughput figure (flags given with other values win)");
+ABSL_FLAG(std::string, findings, "B1,B2,B3", "which findings to time: B1, B2, B3");
+ABSL_FLAG(std::string, strategies, "product,afl,random,pct1,pct2,pct3",
+          "which strategies to run: product (libFuzzer), afl, random, pct1, pct2, pct3");
+ABSL_FLAG(bool, throughput, true, "measure executions/second of each build on the seeds");
+ABSL_FLAG(bool, false_findings, true,
+          "fuzz always-defer-fixed and v4-srcu-fix with the product, runs x cap each");
 
 namespace reclaimfuzz::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using bench::Run;
+using bench::Summary;
+using bench::Target;
+
+std::atomic<bool> g_stop{false};
+void OnInterrupt(int) { g_stop = true; }
+
+class InterruptScope {
+ public:
+  InterruptScope() {
+    g_stop = false;
+    struct sigaction sa = {};
+    sa.sa_handler = &OnInterrupt;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int_);
+    sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~InterruptScope() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+
+ private:
+  struct sigaction old_int_ = {}, old_term_ = {};
+};
+
+// After the cap, a run gets this long to exit by itself before SIGKILL.
+constexpr double kGrace = 10;
+constexpr int kPollMs = 20;
+constexpr const char* kPresets[] = {"release", "asan", "tsan", "afl"};
+
+struct Options {
+  int runs = 10;
+  double cap = 60;
+  bool quick = false;
+  int jobs = 2;
+  std::vector<std::string> targets, strategies;
+  bool throughput = true, false_findings = true, build = true;
+  std::string out, src;
+  double throughput_seconds = 3;
+};
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::string FlagValue(const char* name) {
+  const absl::CommandLineFlag* f = absl::FindCommandLineFlag(name);
+  return f == nullptr ? "" : f->CurrentValue();
+}
+bool FlagIsDefault(const char* name) {
+  const absl::CommandLineFlag* f = absl::FindCommandLineFlag(name);
+  return f != nullptr && f->CurrentValue() == f->DefaultValue();
+}
+
+std::string Bin(const Options& o, const std::string& preset, const std::string& name) {
+  return absl::StrCat(o.src, "/build/", preset, "/fuzz/", name);
+}
+
+// ---- phase 1: binaries -------------------------------------------------------
+
+struct Needed {
+  std::string preset;
+  std::vector<std::string> targets;
+};
+
+std::vector<Needed> NeededBinaries(const Options& o) {
+  std::set<storage::Variant> ttf;
+  for (const std::string& id : o.targets) ttf.insert(bench::FindTarget(id)->variant);
+  const auto has = [&](const char* s) {
+    return std::find(o.strategies.begin(), o.strategies.end(), s) != o.strategies.end();
+  };
+  bool baselines = false;
+  for (const std::string& s : o.strategies) baselines |= s == "random" || s.rfind("pct", 0) == 0;
+  std::vector<Needed> out;
+  for (const char* preset : kPresets) {
+    std::set<std::string> t;
+    const std::string p = preset;
+    if (p == "asan") {
+      if (has(bench::kProduct) || has("afl")) {  // afl's crashes are named by the asan target
+        for (storage::Variant v : ttf) t.insert(FuzzTargetName(v));
+      }
+      if (baselines) t.insert("baseline_runner");
+      if (o.false_findings) {
+        t.insert(FuzzTargetName(storage::Variant::kAlwaysDeferFixed));
+        t.insert(FuzzTargetName(storage::Variant::kV4SrcuFix));
+      }
+    }
+    if (p == "afl" && has("afl")) {
+      for (storage::Variant v : ttf) t.insert(FuzzTargetName(v));
+    }
+    if (o.throughput) {
+      for (storage::Variant v : {storage::Variant::kAlwaysDeferV1, storage::Variant::kV4}) {
+        t.insert(FuzzTargetName(v));
+      }
+    }
+    if (!t.empty()) out.push_back({p, std::vector<std::string>(t.begin(), t.end())});
+  }
+  return out;
+}
+
+absl::Status EnsureBinaries(const Options& o, std::ostream& out) {
+  for (const Needed& n : NeededBinaries(o)) {
+    std::vector<std::string> absent;
+    for (const std::string& t : n.targets) {
+      if (access(Bin(o, n.preset, t).c_str(), X_OK) != 0) absent.push_back(t);
+    }
+    const std::string build_dir = absl::StrCat(o.src, "/build/", n.preset);
+    const std::string cmd = absl::StrCat("cmake --preset ", n.preset, " && cmake --build build/",
+                                         n.preset, " --target ", absl::StrJoin(n.targets, " "));
+    if (!o.build) {
+      if (absent.empty()) continue;
+      return absl::NotFoundError(absl::StrCat("missing ", build_dir, "/fuzz/", absent[0],
+                                              "; build with: ", cmd));
+    }
+    if (n.preset == "afl" && !InPath("afl-clang-fast++")) {
+      if (absent.empty()) continue;  // built before: use them as they are
+      return absl::NotFoundError(
+          "the afl build needs afl-clang-fast++ (Debian package afl++: tools/reclaimfuzz deps), "
+          "or leave out --strategies afl and --throughput");
+    }
+    // Every binary is brought up to date (a no-op when it is), so that the
+    // figures are those of the source tree.
+    const std::vector<std::string>& missing = n.targets;
+    const std::string log = o.out + "/build.log";
+    out << "bench: building " << absl::StrJoin(missing, " ") << " (preset " << n.preset
+        << ", up to date is a no-op; log: " << log << ")\n"
+        << std::flush;
+    // One build at a time per build folder, whoever else is building.
+    std::vector<std::string> lock;
+    if (InPath("flock")) lock = {"flock", absl::StrCat("/tmp/rf-build-", n.preset, ".lock")};
+    std::error_code ec;
+    if (!fs::exists(build_dir + "/build.ninja", ec)) {
+      std::vector<std::string> argv = lock;
+      argv.insert(argv.end(), {"cmake", "--preset", n.preset});
+      absl::StatusOr<int> rc = RunLogged(argv, o.src, log + ".configure");
+      if (!rc.ok() || *rc != 0) {
+        return absl::InternalError(absl::StrCat("'cmake --preset ", n.preset, "' failed; see ",
+                                                log, ".configure"));
+      }
+    }
+    std::vector<std::string> argv = lock;
+    argv.insert(argv.end(), {"cmake", "--build", build_dir, "--target"});
+    argv.insert(argv.end(), missing.begin(), missing.end());
+    SpawnOptions so;
+    so.cwd = o.src;
+    so.output_file = log;
+    so.append = true;
+    absl::StatusOr<std::unique_ptr<Subprocess>> p = Subprocess::Start(argv, so);
+    if (!p.ok()) return p.status();
+    const int rc = (*p)->Wait();
+    if (rc != 0) {
+      return absl::InternalError(absl::StrCat("building failed (", cmd, "); see ", log));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// ---- phase 2: throughput -----------------------------------------------------
+
+struct Throughput {
+  std::string preset, variant;
+  uint64_t execs = 0;
+  double wall = 0, cpu = 0;
+  std::string error;
+};
+
+double ChildrenCpu() {
+  rusage ru = {};
+  getrusage(RUSAGE_CHILDREN, &ru);
+  const auto sec = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
+  return sec(ru.ru_utime) + sec(ru.ru_stime);
+}
+
+// Runs `bin` on the seeds repeated `reps` times (one process; every build's
+// target runs each file named once). Only called with no other child running,
+// so the children's CPU time is this run's.
+absl::Status TimeSeeds(const std::string& bin, const std::string& seed_dir,
+                       const std::vector<std::string>& seeds, int reps, const std::string& log,
+                       double* wall, double* cpu) {
+  std::vector<std::string> argv = {bin};
+  for (int r = 0; r < reps; ++r) argv.insert(argv.end(), seeds.begin(), seeds.end());
+  SpawnOptions so;
+  so.cwd = seed_dir;
+  so.output_file = log;
+  // "none" is no finding's name: every finding is counted and ignored.
+  so.env_set = {"RECLAIMFUZZ_ABORT_ON=none", "RECLAIMFUZZ_IGNORE="};
+  const double c0 = ChildrenCpu(), t0 = Now();
+  absl::StatusOr<std::unique_ptr<Subprocess>> p = Subprocess::Start(argv, so);
+  if (!p.ok()) return p.status();
+  const int rc = (*p)->Wait();
+  *wall = Now() - t0;
+  *cpu = ChildrenCpu() - c0;
+  if (rc != 0) return absl::InternalError(absl::StrCat("exit ", rc, "; see ", log));
+  return absl::OkStatus();
+}
+
+std::vector<Throughput> MeasureThroughput(const Options& o, std::ostream& out) {
+  std::vector<Throughput> results;
+  const std::string seed_dir = o.out + "/seeds";
+  std::vector<std::string> skipped;
+  absl::StatusOr<int> n = PrepareCorpus({o.src + "/corpus/seeds"}, seed_dir, &skipped);
+  std::vector<std::string> seeds;
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(seed_dir, ec)) {
+    if (e.is_regular_file(ec)) seeds.push_back(e.path().filename().string());
+  }
+  std::sort(seeds.begin(), seeds.end());
+  if (!n.ok() || seeds.empty()) {
+    out << "bench: throughput skipped: no seeds in " << o.src << "/corpus/seeds\n";
+    return results;
+  }
+  out << "bench: executions/second on the " << seeds.size() << " checked-in seeds, "
+      << "process start-up taken out (about " << o.throughput_seconds << " s per figure)\n";
+  fs::create_directories(o.out + "/logs", ec);
+  for (const char* preset : kPresets) {
+    for (storage::Variant v : {storage::Variant::kAlwaysDeferV1, storage::Variant::kV4}) {
+      if (g_stop) return results;
+      Throughput t;
+      t.preset = preset;
+      t.variant = storage::VariantName(v);
+      const std::string bin = Bin(o, preset, FuzzTargetName(v));
+      const std::string log =
+          absl::StrCat(o.out, "/logs/throughput-", preset, "-", t.variant, ".log");
+      // Process start-up (large under TSan) is measured apart and taken
+      // out: a process running one round of the seeds gives it; a process
+      // running k rounds then counts k - 1 rounds in its time minus that.
+      // First 10 rounds to calibrate, then enough for about
+      // throughput_seconds, at most kMaxRounds a process (the argument list).
+      constexpr int kMaxRounds = 2000;
+      double wall1 = 0, cpu1 = 0;
+      absl::Status s = TimeSeeds(bin, seed_dir, seeds, 1, log, &wall1, &cpu1);
+      uint64_t rounds = 0;
+      double net_wall = 0, net_cpu = 0;
+      const auto measure = [&](int k) {
+        double w = 0, u = 0;
+        s = TimeSeeds(bin, seed_dir, seeds, k + 1, log, &w, &u);
+        rounds += k;
+        net_wall += w - wall1;
+        net_cpu += u - cpu1;
+      };
+      if (s.ok()) measure(10);
+      if (s.ok()) {
+        const double per_round = std::max(net_wall / rounds, 1e-5);
+        int64_t remaining = static_cast<int64_t>(
+            std::clamp(o.throughput_seconds / per_round, 10.0, 100.0 * kMaxRounds)) - rounds;
+        while (remaining > 0 && s.ok() && !g_stop) {
+          const int k = static_cast<int>(std::min<int64_t>(remaining, kMaxRounds));
+          measure(k);
+          remaining -= k;
+        }
+      }
+      if (!s.ok()) {
+        t.error = std::string(s.message());
+        out << absl::StrFormat("  %-8s %-16s failed: %s\n", preset, t.variant, t.error);
+      } else {
+        t.execs = rounds * seeds.size();
+        t.wall = std::max(net_wall, 1e-6);
+        t.cpu = std::max(net_cpu, 1e-6);
+        out << absl::StrFormat("  %-8s %-16s %8s exec/s (wall), %8s per CPU second\n", preset,
+                               t.variant, bench::FormatCount(t.execs / t.wall),
+                               bench::FormatCount(t.execs / t.cpu));
+      }
+      out << std::flush;
+      results.push_back(t);
+    }
+  }
+  return results;
+}
+
+// ---- phases 3 and 4: runs ----------------------------------------------------
+
+// One run in flight. `run` is filled in as it goes.
+struct Job {
+  Run run;
+  storage::Variant variant = storage::Variant::kV4;
+  std::vector<std::string> abort_on;  // empty: any finding
+  bool false_check = false;           // phase 4
+  std::string dir;                    // <out>/runs/<name>/
+  double start = 0;
+  std::unique_ptr<Subprocess> proc;
+  // AFL++: crash files already looked at, and the one being verified.
+  std::set<std::string> seen_crashes;
+  std::unique_ptr<Subprocess> verifier;
+  std::string verifying;
+  double verifying_time = 0;
+  std::optional<uint64_t> verifying_execs;
+  bool done = false;
+};
+
+std::string AflSeedDir(const Options& o) { return o.out + "/afl-seed"; }
+
+absl::Status StartJob(const Options& o, Job& j) {
+  std::error_code ec;
+  fs::create_directories(j.dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot create ", j.dir, ": ", ec.message()));
+  const std::string abort = absl::StrCat("RECLAIMFUZZ_ABORT_ON=", absl::StrJoin(j.abort_on, ","));
+  SpawnOptions so;
+  so.cwd = j.dir;
+  so.output_file = j.dir + "/log";
+  so.env_set = {abort, "RECLAIMFUZZ_IGNORE="};
+  std::vector<std::string> argv;
+  const std::string& s = j.run.strategy;
+  const int cap = static_cast<int>(o.cap);
+  if (s == bench::kProduct) {
+    // False-finding runs start from the checked-in seeds (a stronger check);
+    // time-to-find runs from an empty corpus.
+    const std::string corpus = j.dir + "/corpus";
+    fs::create_directories(corpus, ec);
+    if (j.false_check) {
+      for (const fs::directory_entry& e : fs::directory_iterator(o.out + "/seeds", ec)) {
+        fs::copy_file(e.path(), corpus + "/" + e.path().filename().string(), ec);
+      }
+    }
+    argv = {Bin(o, "asan", FuzzTargetName(j.variant)), absl::StrCat("-seed=", j.run.seed),
+            absl::StrCat("-max_total_time=", cap), "-print_final_stats=1",
+            absl::StrCat("-artifact_prefix=", j.dir, "/"), corpus};
+  } else if (s == "afl") {
+    argv = {"afl-fuzz", "-i", AflSeedDir(o), "-o", j.dir + "/out", "-s",
+            absl::StrCat(j.run.seed), "-V", absl::StrCat(cap), "--",
+            Bin(o, "afl", FuzzTargetName(j.variant))};
+    for (const char* e : {"AFL_NO_UI=1", "AFL_SKIP_CPUFREQ=1",
+                          "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1", "AFL_NO_AFFINITY=1"}) {
+      so.env_set.push_back(e);
+    }
+  } else {
+    const bool pct = s.rfind("pct", 0) == 0;
+    argv = {Bin(o, "asan", "baseline_runner"),
+            absl::StrCat("--variant=", storage::VariantName(j.variant)),
+            absl::StrCat("--strategy=", pct ? "pct" : "random"),
+            absl::StrCat("--depth=", pct ? s.substr(3) : "1"),
+            absl::StrCat("--seed=", j.run.seed), absl::StrCat("--cap=", cap),
+            absl::StrCat("--abort_on=", absl::StrJoin(j.abort_on, ","))};
+  }
+  j.run.log = fs::relative(j.dir + "/log", o.out, ec).string();
+  {
+    std::ofstream cmd(j.dir + "/command");
+    cmd << absl::StrJoin(so.env_set, " ") << " " << absl::StrJoin(argv, " ") << "\n";
+  }
+  j.start = Now();
+  absl::StatusOr<std::unique_ptr<Subprocess>> p = Subprocess::Start(argv, so);
+  if (!p.ok()) return p.status();
+  j.proc = *std::move(p);
+  return absl::OkStatus();
+}
+
+bool AbortsOn(const Job& j, const std::string& name) {
+  if (j.abort_on.empty()) return name != "none";
+  return std::find(j.abort_on.begin(), j.abort_on.end(), name) != j.abort_on.end();
+}
+
+// A finished product or baseline run: read its log.
+void FinishProcessJob(Job& j, double end) {
+  const std::string log = ReadFile(j.dir + "/log").value_or("");
+  j.run.seconds = end - j.start;
+  j.run.finding = bench::FindingFromLog(log);
+  if (j.run.strategy == bench::kProduct) {
+    std::optional<uint64_t> e = bench::LibFuzzerExecs(log);
+    j.run.execs = e.value_or(0);
+    j.run.execs_known = e.has_value();
+    std::error_code ec;
+    fs::remove_all(j.dir + "/corpus", ec);  // can be large; the log and crash stay
+  } else {
+    absl::StatusOr<std::map<std::string, std::string>> kv = bench::ParseResultLine(log);
+    uint64_t n = 0;
+    j.run.execs_known = kv.ok() && absl::SimpleAtoi((*kv)["execs"], &n);
+    j.run.execs = n;
+    if (!kv.ok() && j.run.finding == "none") {
+      j.run.error = absl::StrCat("baseline_runner gave no result line; see ", j.run.log);
+    }
+  }
+  j.run.found = AbortsOn(j, j.run.finding);
+  j.done = true;
+}
+
+// AFL++: look for new crash files; verify each with the asan target (every
+// finding aborts there) so that only the target's findings count.
+void PumpAfl(const Options& o, Job& j) {
+  if (j.verifier) {
+    if (!j.verifier->Poll().has_value()) return;
+    j.verifier.reset();
+    const std::string name =
+        bench::FindingFromLog(ReadFile(j.dir + "/verify.log").value_or(""));
+    std::ofstream(j.dir + "/crashes.txt", std::ios::app) << j.verifying << " " << name << "\n";
+    if (AbortsOn(j, name)) {
+      j.run.found = true;
+      j.run.finding = name;
+      j.run.seconds = j.verifying_time;
+      j.run.execs = j.verifying_execs.value_or(0);
+      j.run.execs_known = j.verifying_execs.has_value();
+      j.proc->Signal(SIGKILL);
+      j.proc->Wait();
+      j.done = true;
+      return;
+    }
+    if (j.run.finding == "none") j.run.finding = name;  // a crash of another kind
+  }
+  std::error_code ec;
+  const std::string crashes = j.dir + "/out/default/crashes";
+  std::vector<fs::directory_entry> fresh;
+  for (const fs::directory_entry& e : fs::directory_iterator(crashes, ec)) {
+    const std::string fn = e.path().filename().string();
+    if (fn.rfind("id:", 0) == 0 && !j.seen_crashes.count(fn)) fresh.push_back(e);
+  }
+  if (fresh.empty()) return;
+  std::sort(fresh.begin(), fresh.end());
+  const fs::directory_entry& e = fresh.front();
+  const std::string fn = e.path().filename().string();
+  j.seen_crashes.insert(fn);
+  // The crash's time: its file's modification time, on the wall clock.
+  const auto mtime = fs::last_write_time(e.path(), ec);
+  const double age = std::chrono::duration<double>(fs::file_time_type::clock::now() - mtime).count();
+  j.verifying_time = std::max(0.0, Now() - age - j.start);
+  std::optional<bench::AflCrashName> parsed = bench::ParseAflCrashName(fn);
+  j.verifying_execs = parsed ? parsed->execs : std::nullopt;
+  j.verifying = fn;
+  SpawnOptions so;
+  so.cwd = j.dir;
+  so.output_file = j.dir + "/verify.log";
+  so.env_set = {"RECLAIMFUZZ_ABORT_ON=", "RECLAIMFUZZ_IGNORE="};
+  absl::StatusOr<std::unique_ptr<Subprocess>> p =
+      Subprocess::Start({Bin(o, "asan", FuzzTargetName(j.variant)), e.path().string()}, so);
+  if (p.ok()) j.verifier = *std::move(p);
+}
+
+void FinishAflJob(Job& j, double end) {
+  j.run.seconds = end - j.start;
+  const std::string stats = ReadFile(j.dir + "/out/default/fuzzer_stats").value_or("");
+  FuzzerProgress p;
+  if (ParseAflStats(stats, &p)) {
+    j.run.execs = p.execs;
+  } else {
+    j.run.execs_known = false;
+    const std::string log = ReadFile(j.dir + "/log").value_or("");
+    if (log.find("PROGRAM ABORT") != std::string::npos) {
+      j.run.error = absl::StrCat("afl-fuzz stopped with an error; see ", j.run.log);
+    }
+  }
+  j.done = true;
+}
+
+std::string Describe(const Job& j) {
+  if (j.false_check) {
+    return absl::StrFormat("%s product run %d", storage::VariantName(j.variant), j.run.index + 1);
+  }
+  return absl::StrFormat("%s %s run %d", j.run.target, j.run.strategy, j.run.index + 1);
+}
+
+// Runs every job, --jobs at a time, printing a line as each ends and a
+// status line every 30 s.
+void RunPool(const Options& o, std::vector<Job>& jobs, std::ostream& out) {
+  std::deque<Job*> pending;
+  for (Job& j : jobs) pending.push_back(&j);
+  std::vector<Job*> running;
+  size_t finished = 0;
+  const double t0 = Now();
+  double last_status = t0;
+  while ((!pending.empty() || !running.empty())) {
+    while (!g_stop && static_cast<int>(running.size()) < o.jobs && !pending.empty()) {
+      Job* j = pending.front();
+      pending.pop_front();
+      if (absl::Status s = StartJob(o, *j); !s.ok()) {
+        j->run.error = std::string(s.message());
+        j->done = true;
+        ++finished;
+        out << absl::StrFormat("[%d/%d] %s: could not start: %s\n", finished, jobs.size(),
+                               Describe(*j), j->run.error);
+        continue;
+      }
+      running.push_back(j);
+    }
+    if (g_stop) {
+      for (Job* j : running) {
+        j->proc->Signal(SIGKILL);
+        j->proc->Wait();
+        j->run.error = "interrupted";
+        j->done = true;
+      }
+      for (Job* j : pending) j->run.error = "interrupted";
+      return;
+    }
+    usleep(kPollMs * 1000);
+    const double now = Now();
+    for (Job* j : running) {
+      const bool afl = j->run.strategy == "afl";
+      if (afl) PumpAfl(o, *j);
+      if (j->done) continue;
+      const std::optional<int> rc = j->proc->Poll();
+      if (rc.has_value() && !(afl && j->verifier)) {
+        if (afl) {
+          // Crash files written just before the exit are still looked at.
+          PumpAfl(o, *j);
+          while (!j->done && j->verifier) {
+            usleep(kPollMs * 1000);
+            PumpAfl(o, *j);
+          }
+          if (!j->done) FinishAflJob(*j, std::min(now, j->start + o.cap));
+        } else {
+          FinishProcessJob(*j, now);
+        }
+      } else if (now - j->start > o.cap + kGrace) {
+        j->proc->Signal(SIGKILL);
+        j->proc->Wait();
+        if (afl) {
+          FinishAflJob(*j, now);
+        } else {
+          FinishProcessJob(*j, now);
+          j->run.found = false;
+        }
+      }
+    }
+    for (auto it = running.begin(); it != running.end();) {
+      Job* j = *it;
+      if (!j->done) {
+        ++it;
+        continue;
+      }
+      j->proc->KillGroup();
+      ++finished;
+      const Run& r = j->run;
+      std::string what;
+      if (!r.error.empty()) {
+        what = "error: " + r.error;
+      } else if (r.found) {
+        what = absl::StrFormat("found %s in %s s (%s execs)", r.finding,
+                               bench::FormatSeconds(r.seconds),
+                               r.execs_known ? bench::FormatCount(r.execs) : "?");
+      } else {
+        what = absl::StrFormat("%s in %s s (%s execs)%s",
+                               j->false_check ? "no finding" : "not found",
+                               bench::FormatSeconds(r.seconds),
+                               r.execs_known ? bench::FormatCount(r.execs) : "?",
+                               r.finding != "none" ? absl::StrCat("; ended by ", r.finding) : "");
+      }
+      out << absl::StrFormat("[%d/%d] %s: %s\n", finished, jobs.size(), Describe(*j), what)
+          << std::flush;
+      it = running.erase(it);
+    }
+    if (now - last_status >= 30) {
+      last_status = now;
+      out << absl::StrFormat("bench: %d of %d runs done, %d running, %.0f s elapsed\n", finished,
+                             jobs.size(), running.size(), now - t0)
+          << std::flush;
+    }
+  }
+}
+
+uint64_t SeedFor(size_t target_index, int run) { return 1000 * (target_index + 1) + run + 1; }
+
+// ---- phase 5: output ---------------------------------------------------------
+
+absl::Status Write(const std::string& path, const std::string& text) {
+  return WriteFile(path, text);
+}
+
+std::string DefaultOut(const std::string& src) {
+  return absl::StrCat(src, "/results/bench-",
+                      absl::FormatTime("%Y%m%d-%H%M%S", absl::Now(), absl::LocalTimeZone()));
+}
+
+}  // namespace
 
 int BenchMain(const Args& args, std::ostream& out, std::ostream& err) {
   Parsed parsed;
   if (int rc = Prologue("bench", args, out, err, &parsed); rc >= 0) return rc;
-  err << "reclaimfuzz bench: not implemented yet\n";
-  return kExitUsage;
+  const auto fail = [&](absl::string_view msg) {
+    err << "reclaimfuzz bench: " << msg << "\n";
+    return kExitUsage;
+  };
+  if (!parsed.positional.empty()) {
+    return fail(absl::StrCat("unexpected argument '", parsed.positional[0], "'"));
+  }
+  Options o;
+  o.src = SourceDir();
+  o.quick = absl::GetFlag(FLAGS_quick);
+  o.runs = absl::GetFlag(FLAGS_runs);
+  o.cap = absl::GetFlag(FLAGS_cap);
+  std::string strategies = absl::GetFlag(FLAGS_strategies);
+  if (o.quick) {
+    if (FlagIsDefault("runs")) o.runs = 3;
+    if (FlagIsDefault("cap")) o.cap = 25;
+    if (FlagIsDefault("strategies")) strategies = "product,afl,random,pct2";
+    o.throughput_seconds = 1;
+  }
+  o.jobs = absl::GetFlag(FLAGS_jobs);
+  o.build = absl::GetFlag(FLAGS_build);
+  o.throughput = absl::GetFlag(FLAGS_throughput);
+  o.false_findings = absl::GetFlag(FLAGS_false_findings);
+  if (o.runs < 1 || o.runs > 1000) return fail(absl::StrCat("--runs must be 1 to 1000, not ", o.runs));
+  if (o.cap < 1 || o.cap > 86400) return fail(absl::StrCat("--cap must be 1 to 86400 seconds, not ", o.cap));
+  if (o.jobs < 1 || o.jobs > 256) return fail(absl::StrCat("--jobs must be 1 to 256, not ", o.jobs));
+  std::vector<std::string> ids;
+  for (const Target& t : bench::Targets()) ids.push_back(t.id);
+  absl::StatusOr<std::vector<std::string>> targets =
+      bench::ParseList(absl::GetFlag(FLAGS_findings), ids, "finding");
+  if (!targets.ok()) return fail(targets.status().message());
+  absl::StatusOr<std::vector<std::string>> strats =
+      bench::ParseList(strategies, bench::AllStrategies(), "strategy");
+  if (!strats.ok()) return fail(strats.status().message());
+  o.targets = *targets;
+  o.strategies = *strats;
+  if (std::find(o.strategies.begin(), o.strategies.end(), "afl") != o.strategies.end() &&
+      !InPath("afl-fuzz")) {
+    return fail("afl-fuzz is not in PATH (Debian package afl++: tools/reclaimfuzz deps), or "
+                "leave afl out of --strategies");
+  }
+  o.out = absl::GetFlag(FLAGS_out).empty() ? DefaultOut(o.src) : absl::GetFlag(FLAGS_out);
+  std::error_code ec;
+  fs::create_directories(o.out + "/runs", ec);
+  if (ec) return fail(absl::StrCat("cannot create ", o.out, ": ", ec.message()));
+  o.out = fs::canonical(o.out, ec).string();
+
+  InterruptScope interrupts;
+  const double t0 = Now();
+  out << absl::StrFormat(
+             "bench: findings %s; strategies %s; %d runs each, cap %g s, %d at a time; "
+             "results in %s\n",
+             absl::StrJoin(o.targets, ","), absl::StrJoin(o.strategies, ","), o.runs, o.cap,
+             o.jobs, o.out)
+      << std::flush;
+  if (absl::Status s = EnsureBinaries(o, out); !s.ok()) {
+    err << "reclaimfuzz bench: " << s.message() << "\n";
+    return kExitUsage;
+  }
+  // AFL++ needs at least one input: a single trivial one (the version byte
+  // alone, which decodes to the empty program). The others start from nothing.
+  fs::create_directories(AflSeedDir(o), ec);
+  if (absl::Status s = Write(AflSeedDir(o) + "/trivial", std::string(1, '\x01')); !s.ok()) {
+    return fail(s.message());
+  }
+  // The seeds in binary form (throughput; false-finding runs start from them).
+  std::vector<std::string> skipped;
+  if (absl::StatusOr<int> n = PrepareCorpus({o.src + "/corpus/seeds"}, o.out + "/seeds", &skipped);
+      !n.ok()) {
+    return fail(n.status().message());
+  }
+
+  std::vector<Throughput> throughput;
+  if (o.throughput) throughput = MeasureThroughput(o, out);
+
+  // Time to find. Run r of every (target, strategy) before run r+1, so
+  // that a stopped bench still has comparable counts.
+  std::vector<Job> jobs;
+  for (int r = 0; r < o.runs; ++r) {
+    for (size_t ti = 0; ti < o.targets.size(); ++ti) {
+      const Target& t = *bench::FindTarget(o.targets[ti]);
+      size_t target_index = 0;
+      while (bench::Targets()[target_index].id != t.id) ++target_index;
+      for (const std::string& s : o.strategies) {
+        Job j;
+        j.run.target = t.id;
+        j.run.strategy = s;
+        j.run.index = r;
+        j.run.seed = SeedFor(target_index, r);
+        j.variant = t.variant;
+        j.abort_on = t.names;
+        j.dir = absl::StrCat(o.out, "/runs/", t.id, "-", s, "-", r + 1);
+        jobs.push_back(std::move(j));
+      }
+    }
+  }
+  out << absl::StrFormat("bench: time to find: %d runs\n", jobs.size()) << std::flush;
+  RunPool(o, jobs, out);
+
+  std::vector<Job> checks;
+  if (o.false_findings && !g_stop) {
+    for (storage::Variant v : {storage::Variant::kAlwaysDeferFixed, storage::Variant::kV4SrcuFix}) {
+      for (int r = 0; r < o.runs; ++r) {
+        Job j;
+        j.false_check = true;
+        j.run.target = storage::VariantName(v);
+        j.run.strategy = bench::kProduct;
+        j.run.index = r;
+        j.run.seed = 9000 + r + 1;
+        j.variant = v;
+        if (v == storage::Variant::kV4SrcuFix) j.abort_on = bench::AllTargetNames();
+        j.dir = absl::StrCat(o.out, "/runs/false-", storage::VariantName(v), "-", r + 1);
+        checks.push_back(std::move(j));
+      }
+    }
+    out << absl::StrFormat(
+               "bench: false findings: the product on always-defer-fixed (any finding counts) "
+               "and v4-srcu-fix (B1-B3's), %d runs x %g s each, from the seeds\n",
+               o.runs, o.cap)
+        << std::flush;
+    RunPool(o, checks, out);
+  }
+
+  // Results.
+  std::vector<Run> runs;
+  for (const Job& j : jobs) runs.push_back(j.run);
+  std::vector<Summary> summaries;
+  std::vector<std::string> ratios;
+  for (const std::string& id : o.targets) {
+    std::vector<Summary> others;
+    std::optional<Summary> product;
+    for (const std::string& s : o.strategies) {
+      Summary m = bench::Summarize(id, s, runs);
+      summaries.push_back(m);
+      if (s == bench::kProduct) {
+        product = m;
+      } else {
+        others.push_back(m);
+      }
+    }
+    for (const std::string& s : o.strategies) {
+      ratios.push_back(s == bench::kProduct && product && !others.empty()
+                           ? bench::Ratio(*product, others, o.cap, nullptr)
+                           : "");
+    }
+  }
+  std::string table = bench::FormatTable(summaries, o.strategies, o.runs, o.cap);
+
+  if (!throughput.empty()) {
+    absl::StrAppend(&table, "\nexecutions/second on the checked-in seeds, start-up taken out (wall clock; per CPU second)\n");
+    std::string csv = "build,variant,execs,wall_seconds,cpu_seconds,execs_per_sec,execs_per_cpu_sec,error\n";
+    for (const Throughput& t : throughput) {
+      if (t.error.empty()) {
+        absl::StrAppendFormat(&table, "  %-8s %-16s %9s %9s\n", t.preset, t.variant,
+                              bench::FormatCount(t.execs / t.wall),
+                              bench::FormatCount(t.cpu > 0 ? t.execs / t.cpu : 0));
+      } else {
+        absl::StrAppendFormat(&table, "  %-8s %-16s failed: %s\n", t.preset, t.variant, t.error);
+      }
+      absl::StrAppendFormat(&csv, "%s,%s,%d,%.3f,%.3f,%.1f,%.1f,%s\n", t.preset, t.variant,
+                            t.execs, t.wall, t.cpu, t.wall > 0 ? t.execs / t.wall : 0.0,
+                            t.cpu > 0 ? t.execs / t.cpu : 0.0, t.error);
+    }
+    (void)Write(o.out + "/throughput.csv", csv);
+  }
+  bool false_ok = true;
+  if (!checks.empty()) {
+    std::string csv = "variant,run,seed,seconds,execs,finding,counts,error,log\n";
+    absl::StrAppend(&table, "\nfalse findings (product, from the seeds, ", o.runs, " runs x ",
+                    o.cap, " s per variant)\n");
+    for (storage::Variant v : {storage::Variant::kAlwaysDeferFixed, storage::Variant::kV4SrcuFix}) {
+      const std::string name = storage::VariantName(v);
+      double secs = 0;
+      uint64_t execs = 0;
+      int errors = 0;
+      std::set<std::string> found;
+      for (const Job& j : checks) {
+        if (j.run.target != name) continue;
+        absl::StrAppendFormat(&csv, "%s,%d,%d,%.3f,%d,%s,%d,%s,%s\n", name, j.run.index, j.run.seed,
+                              j.run.seconds, j.run.execs, j.run.finding, j.run.found ? 1 : 0,
+                              j.run.error, j.run.log);
+        if (!j.run.error.empty()) {
+          ++errors;
+          continue;
+        }
+        secs += j.run.seconds;
+        execs += j.run.execs;
+        if (j.run.found) found.insert(j.run.finding);
+      }
+      false_ok &= found.empty() && errors == 0;
+      absl::StrAppendFormat(
+          &table, "  %-20s %s: %s s, %s execs%s\n", name,
+          found.empty() ? (errors ? "INCOMPLETE" : "ok, no finding")
+                        : absl::StrCat("FALSE FINDING ", absl::StrJoin(found, ",")),
+          bench::FormatSeconds(secs), bench::FormatCount(execs),
+          errors ? absl::StrCat(" (", errors, " runs failed)") : "");
+    }
+    (void)Write(o.out + "/false_findings.csv", csv);
+  }
+
+  (void)Write(o.out + "/runs.csv", bench::RunsCsv(runs));
+  (void)Write(o.out + "/summary.csv", bench::SummaryCsv(summaries, ratios));
+  // Survival curves.
+  const double start = std::min(0.01, o.cap / 10);
+  for (const std::string& id : o.targets) {
+    for (const std::string& s : o.strategies) {
+      std::vector<Run> these;
+      for (const Run& r : runs) {
+        if (r.target == id && r.strategy == s) these.push_back(r);
+      }
+      (void)Write(absl::StrCat(o.out, "/survival-", id, "-", s, ".dat"),
+                  bench::SurvivalDat(bench::Survival(these, o.cap, start)));
+    }
+  }
+  (void)Write(o.out + "/survival.gp", bench::GnuplotScript(o.targets, o.strategies, o.cap, start));
+  std::string plot_note;
+  if (InPath("gnuplot")) {
+    absl::StatusOr<int> rc = RunLogged({"gnuplot", "survival.gp"}, o.out, o.out + "/gnuplot.log");
+    plot_note = rc.ok() && *rc == 0
+                    ? absl::StrCat("survival curves: ", o.out, "/survival.png")
+                    : absl::StrCat("gnuplot failed; see ", o.out, "/gnuplot.log");
+  } else {
+    plot_note = "no gnuplot in PATH (Debian: gnuplot-nox): survival.png not drawn; run "
+                "'gnuplot survival.gp' in the results folder";
+  }
+  absl::StrAppend(&table, "\n", plot_note, "\nper run: ", o.out, "/runs.csv; summary: ", o.out,
+                  "/summary.csv\n");
+  (void)Write(o.out + "/table.txt", table);
+  out << "\n" << table;
+  out << absl::StrFormat("bench: done in %.0f s\n", Now() - t0) << std::flush;
+  if (g_stop) return kExitInterrupted;
+  return false_ok ? kExitOk : kExitFinding;
 }
 
 }  // namespace reclaimfuzz::cli

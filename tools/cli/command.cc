@@ -66,9 +66,28 @@ const std::vector<Command>& Commands() {
        {"o"},
        &EncodeMain},
       {"bench",
-       "bench",
-       "Not implemented yet (another issue).",
-       {},
+       "bench [--quick] [--runs 10] [--cap 60] [--jobs 2] [--findings B1,B2,B3] "
+       "[--strategies ...] [--out DIR]",
+       "Times how fast each strategy finds B1 (list-corruption, lost-object on "
+       "always-defer-v1), B2 (early-free,\n"
+       "reader-saw-freed, use-after-free on always-defer-v1) and B3 "
+       "(invalid-wait-context on v4): --runs single-process\n"
+       "runs per strategy, each from an empty corpus with its own seed, capped "
+       "at --cap seconds, --jobs at a time.\n"
+       "Strategies: product (the libFuzzer asan target), afl (AFL++ on the afl "
+       "build, from one trivial seed),\n"
+       "random and pct1-3 (fuzz/baseline_runner: random programs under the "
+       "random or PCT choice source).\n"
+       "Also executions/second of the release, asan, tsan and afl builds on the "
+       "seeds, and the false-findings\n"
+       "check (the product on always-defer-fixed and v4-srcu-fix). Writes CSV, "
+       "survival.png and table.txt to\n"
+       "--out (default results/bench-<time>/) and prints the table. --quick: "
+       "3 runs, 25 s cap, product,afl,random,pct2.\n"
+       "Exit status: 0 done, 1 a false finding, 2 bad usage or missing "
+       "binaries, 130 interrupted.",
+       {"quick", "runs", "cap", "jobs", "findings", "strategies", "out",
+        "build", "throughput", "false_findings"},
        &BenchMain},
   };
   return *commands;

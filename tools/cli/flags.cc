@@ -13,7 +13,8 @@ ABSL_FLAG(int32_t, max_runs, 20000,
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(60),
           "fuzzing time per variant, e.g. 60s, 2m");
 ABSL_FLAG(int32_t, jobs, 2,
-          "parallel fuzzing processes per variant (libFuzzer -fork=N)");
+          "parallel fuzzing processes (campaign: per variant, libFuzzer "
+          "-fork=N; bench: runs at a time)");
 ABSL_FLAG(std::string, engine, "libfuzzer", "fuzzing engine: libfuzzer or afl");
 ABSL_FLAG(std::string, out, "",
           "results folder (default: results/<timestamp>/ in the source tree)");
@@ -25,7 +26,7 @@ ABSL_FLAG(std::string, fuzzer_dir, "",
           "build/asan/fuzz/ in the "
           "source tree, built if missing)");
 ABSL_FLAG(bool, build, true,
-          "build missing fuzz targets (cmake --build build/asan --target ...)");
+          "build missing fuzz targets (cmake --build build/<preset> --target ...)");
 ABSL_FLAG(int64_t, seed, 0, "libFuzzer -seed (0: libFuzzer picks one)");
 ABSL_FLAG(
     bool, mute_seen, true,

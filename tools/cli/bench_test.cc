@@ -1,0 +1,263 @@
+// bench: its statistics, parsers, table and plot script, its usage errors,
+// and (asan build) a smoke run of a few seconds.
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+#include "tools/cli/bench_stats.h"
+#include "tools/cli/command.h"
+#include "tools/cli/common.h"
+#include "tools/cli/subprocess.h"
+
+namespace reclaimfuzz::cli::bench {
+namespace {
+namespace fs = std::filesystem;
+
+bench::Run Found(const std::string& target, const std::string& strategy, double s, uint64_t e) {
+  bench::Run r;
+  r.target = target;
+  r.strategy = strategy;
+  r.found = true;
+  r.finding = "lost-object";
+  r.seconds = s;
+  r.execs = e;
+  return r;
+}
+
+bench::Run Missed(const std::string& target, const std::string& strategy, double cap) {
+  bench::Run r;
+  r.target = target;
+  r.strategy = strategy;
+  r.seconds = cap;
+  r.execs = 1000000;
+  return r;
+}
+
+TEST(BenchStats, MedianCountsMissesAsLongerThanEveryFind) {
+  EXPECT_EQ(CensoredMedian({3.0, 1.0, 2.0}), 2.0);
+  EXPECT_EQ(CensoredMedian({4.0, 1.0, 2.0, 3.0}), 2.5);
+  // One miss of three: the median is still the middle find.
+  EXPECT_EQ(CensoredMedian({std::nullopt, 5.0, 1.0}), 5.0);
+  // Two of three missed: the median is a miss, unknown.
+  EXPECT_EQ(CensoredMedian({std::nullopt, std::nullopt, 1.0}), std::nullopt);
+  // Even count, the upper middle a miss: unknown.
+  EXPECT_EQ(CensoredMedian({1.0, 2.0, std::nullopt, std::nullopt}), std::nullopt);
+  EXPECT_EQ(CensoredMedian({1.0, 2.0, 3.0, std::nullopt}), 2.5);
+  EXPECT_EQ(CensoredMedian({}), std::nullopt);
+}
+
+TEST(BenchStats, SummarizeOneStrategy) {
+  std::vector<bench::Run> runs = {Found("B1", "product", 2, 200), Found("B1", "product", 4, 400),
+                           Missed("B1", "product", 60), Found("B1", "random", 1, 10),
+                           Found("B2", "product", 9, 9)};
+  bench::Run broken = Found("B1", "product", 0.1, 1);
+  broken.error = "could not start";
+  runs.push_back(broken);
+  const Summary s = Summarize("B1", "product", runs);
+  EXPECT_EQ(s.runs, 3);
+  EXPECT_EQ(s.found, 2);
+  EXPECT_EQ(s.median_seconds, 4.0);
+  EXPECT_EQ(s.median_execs, 400.0);
+  EXPECT_EQ(s.min_seconds, 2.0);
+  EXPECT_EQ(s.max_seconds, std::nullopt);  // a run missed
+  const Summary all = Summarize("B1", "random", runs);
+  EXPECT_EQ(all.found, 1);
+  EXPECT_EQ(all.max_seconds, 1.0);
+  // A find whose execution count is unknown gives no execs median.
+  runs[0].execs_known = false;
+  EXPECT_EQ(Summarize("B1", "product", runs).median_execs, std::nullopt);
+  EXPECT_EQ(Summarize("B1", "product", runs).median_seconds, 4.0);
+}
+
+TEST(BenchStats, RatioAgainstTheBestOther) {
+  Summary product{"B1", "product", 10, 10, 2.0, 100, 1, 3};
+  Summary random{"B1", "random", 10, 10, 30.0, 1000, 1, 50};
+  Summary pct{"B1", "pct2", 10, 10, 8.0, 1000, 1, 50};
+  std::string best;
+  EXPECT_EQ(Ratio(product, {random, pct}, 60, &best), "4x");
+  EXPECT_EQ(best, "pct2");
+  pct.median_seconds = 40;
+  EXPECT_EQ(Ratio(product, {random, pct}, 60, &best), "15x");
+  EXPECT_EQ(best, "random");
+  // The others' medians unknown (> cap): a lower bound.
+  random.median_seconds.reset();
+  pct.median_seconds.reset();
+  EXPECT_EQ(Ratio(product, {random, pct}, 60, &best), ">=30x");
+  // The product's unknown, another's known: an upper bound.
+  product.median_seconds.reset();
+  pct.median_seconds = 6;
+  EXPECT_EQ(Ratio(product, {random, pct}, 60, &best), "<=0.1x");
+  EXPECT_EQ(best, "pct2");
+  pct.median_seconds.reset();
+  EXPECT_EQ(Ratio(product, {random, pct}, 60, &best), "n/a");
+  // Equal medians: the higher success rate is the better one.
+  product.median_seconds = 1;
+  random.median_seconds = 5;
+  random.found = 6;
+  pct.median_seconds = 5;
+  pct.found = 9;
+  EXPECT_EQ(Ratio(product, {random, pct}, 60, &best), "5x");
+  EXPECT_EQ(best, "pct2");
+}
+
+TEST(BenchStats, SurvivalSteps) {
+  const std::vector<bench::Run> runs = {Found("B1", "afl", 5, 1), Missed("B1", "afl", 60),
+                                 Found("B1", "afl", 1, 1), Found("B1", "afl", 0.001, 1)};
+  const auto points = Survival(runs, 60, 0.01);
+  const std::vector<std::pair<double, double>> want = {
+      {0.01, 0}, {0.01, 0.25}, {1, 0.5}, {5, 0.75}, {60, 0.75}};
+  EXPECT_EQ(points, want);
+  EXPECT_EQ(Survival({}, 60, 0.01), (std::vector<std::pair<double, double>>{{0.01, 0}}));
+  EXPECT_TRUE(absl::StrContains(SurvivalDat(points), "\n5.0000 0.7500\n"));
+}
+
+TEST(BenchStats, FindingFromTheOutput) {
+  EXPECT_EQ(FindingFromLog("==== reclaimfuzz report ====\nfinding: early-free at step 3 in T0\n"
+                           "...\nfinding: early-free\n==1==ERROR: libFuzzer: deadly signal\n"),
+            "early-free");
+  EXPECT_EQ(FindingFromLog("==7==ERROR: AddressSanitizer: heap-use-after-free on address 0x6\n"),
+            "use-after-free");
+  EXPECT_EQ(FindingFromLog("==7==ERROR: AddressSanitizer: SEGV on unknown address\n"),
+            "asan:SEGV");
+  EXPECT_EQ(FindingFromLog("==7== ERROR: libFuzzer: deadly signal\n"), "crash");
+  EXPECT_EQ(FindingFromLog("==7== ERROR: libFuzzer: timeout after 1 seconds\n"), "timeout");
+  EXPECT_EQ(FindingFromLog("#1 INITED\nDone 5 runs in 2 second(s)\n"), "none");
+  EXPECT_TRUE(Counts(*FindTarget("B2"), "use-after-free"));
+  EXPECT_FALSE(Counts(*FindTarget("B1"), "early-free"));
+  EXPECT_TRUE(Counts(*FindTarget("B3"), "invalid-wait-context"));
+  EXPECT_EQ(AllTargetNames().size(), 6u);
+}
+
+TEST(BenchStats, ToolOutputs) {
+  auto kv = ParseResultLine(
+      "report...\nresult strategy=pct depth=2 variant=v4 seed=7 found=1 "
+      "finding=invalid-wait-context seconds=0.032 execs=85 ignored=0\n");
+  ASSERT_TRUE(kv.ok()) << kv.status();
+  EXPECT_EQ((*kv)["finding"], "invalid-wait-context");
+  EXPECT_EQ((*kv)["execs"], "85");
+  EXPECT_FALSE(ParseResultLine("no such line\n").ok());
+  EXPECT_FALSE(ParseResultLine("result found=1 garbage\n").ok());
+
+  EXPECT_EQ(LibFuzzerExecs("stat::number_of_executed_units: 4242\nstat::average_exec_per_sec: 9"),
+            4242u);
+  EXPECT_EQ(LibFuzzerExecs("nothing"), std::nullopt);
+
+  auto afl = ParseAflCrashName("id:000000,sig:06,src:000003,time:1234,execs:5678,op:havoc,rep:2");
+  ASSERT_TRUE(afl.has_value());
+  EXPECT_EQ(afl->time_ms, 1234u);
+  EXPECT_EQ(afl->execs, 5678u);
+  auto old = ParseAflCrashName("id:000001,sig:06,src:000000,op:flip1,pos:0");
+  ASSERT_TRUE(old.has_value());
+  EXPECT_EQ(old->execs, std::nullopt);
+  EXPECT_FALSE(ParseAflCrashName("README.txt").has_value());
+}
+
+TEST(BenchStats, Lists) {
+  auto s = ParseList("pct2, product", AllStrategies(), "strategy");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(*s, (std::vector<std::string>{"product", "pct2"}));  // table order
+  auto bad = ParseList("product,pct9", AllStrategies(), "strategy");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "unknown strategy 'pct9' (product, afl, random, pct1, pct2, pct3)");
+  EXPECT_FALSE(ParseList("", AllStrategies(), "strategy").ok());
+}
+
+TEST(BenchStats, Formatting) {
+  EXPECT_EQ(FormatCount(1234567), "1,234,567");
+  EXPECT_EQ(FormatCount(999), "999");
+  EXPECT_EQ(FormatSeconds(0.0123), "0.012");
+  EXPECT_EQ(FormatSeconds(3.14159), "3.14");
+  EXPECT_EQ(FormatSeconds(42.25), "42.2");
+  EXPECT_EQ(FormatSeconds(120), "120");
+
+  const std::vector<Summary> sums = {{"B1", "product", 3, 3, 2.0, 2000, 1.0, 3.0},
+                                     {"B1", "random", 3, 1, std::nullopt, std::nullopt, 7.0,
+                                      std::nullopt}};
+  const std::string table = FormatTable(sums, {"product", "random"}, 3, 60);
+  EXPECT_TRUE(absl::StrContains(table, "B1: list-corruption | lost-object on always-defer-v1"))
+      << table;
+  EXPECT_TRUE(absl::StrContains(table, "random       1/3        >60              -     7.00      >60"))
+      << table;
+  EXPECT_TRUE(absl::StrContains(table, "product vs best other (random): >=30x")) << table;
+  EXPECT_FALSE(absl::StrContains(table, "B2:")) << table;
+
+  const std::string csv = SummaryCsv(sums, {">=30x", ""});
+  EXPECT_TRUE(absl::StrContains(csv, "\nB1,product,3,3,1.00,2.000,2000.000,1.000,3.000,>=30x\n"))
+      << csv;
+  EXPECT_TRUE(absl::StrContains(csv, "\nB1,random,3,1,0.33,,,7.000,,\n")) << csv;
+  bench::Run r = Found("B3", "pct1", 0.5, 50);
+  r.error = "a, b";
+  EXPECT_TRUE(absl::StrContains(RunsCsv({r}), "\nB3,v4,pct1,0,0,1,lost-object,0.500,50,a  b,\n"))
+      << RunsCsv({r});
+
+  const std::string gp = GnuplotScript({"B1", "B3"}, {"product", "afl"}, 60, 0.01);
+  EXPECT_TRUE(absl::StrContains(gp, "set multiplot layout 1,2")) << gp;
+  EXPECT_TRUE(absl::StrContains(gp, "'survival-B3-afl.dat' using 1:2 with steps")) << gp;
+  EXPECT_TRUE(absl::StrContains(gp, "set xrange [0.01:60]")) << gp;
+}
+
+struct Outcome {
+  int rc;
+  std::string out, err;
+};
+
+Outcome Bench(const Args& args) {
+  std::ostringstream out, err;
+  const int rc = BenchMain(args, out, err);
+  return {rc, out.str(), err.str()};
+}
+
+TEST(BenchCommand, BadUsageIsOneLineAndExit2) {
+  for (const Args& args : std::vector<Args>{{"--runs=0"},
+                                            {"--cap=0"},
+                                            {"--jobs=0"},
+                                            {"--strategies=product,hill-climbing"},
+                                            {"--findings=B4"},
+                                            {"--frobnicate"},
+                                            {"extra"}}) {
+    const Outcome r = Bench(args);
+    EXPECT_EQ(r.rc, kExitUsage) << args[0];
+    EXPECT_TRUE(absl::StartsWith(r.err, "reclaimfuzz bench: ")) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(r.out, "") << args[0];
+  }
+  const Outcome help = Bench({"--help"});
+  EXPECT_EQ(help.rc, kExitOk);
+  EXPECT_TRUE(absl::StrContains(help.out, "--quick")) << help.out;
+  EXPECT_TRUE(absl::StrContains(help.out, "--strategies")) << help.out;
+}
+
+#ifdef RF_BENCH_SMOKE
+// Two real runs of a second or two: B2 with the product and the random
+// baseline (the random tester finds B2 within a few dozen executions).
+TEST(BenchCommand, Smoke) {
+  const std::string dir = testing::TempDir() + "/bench_smoke";
+  fs::remove_all(dir);
+  const Outcome r = Bench({"--runs=1", "--cap=2", "--findings=B2", "--strategies=product,random",
+                           "--nothroughput", "--nofalse_findings", "--nobuild", "--jobs=2",
+                           "--out=" + dir});
+  ASSERT_EQ(r.rc, kExitOk) << r.out << r.err;
+  EXPECT_TRUE(absl::StrContains(r.out, "] B2 random run 1: found ")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "] B2 product run 1: ")) << r.out;
+  absl::StatusOr<std::string> runs = ReadFile(dir + "/runs.csv");
+  ASSERT_TRUE(runs.ok());
+  const std::vector<std::string> lines = absl::StrSplit(*runs, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 3u) << *runs;
+  EXPECT_TRUE(absl::StartsWith(lines[2], "B2,always-defer-v1,random,0,2001,1,")) << *runs;
+  absl::StatusOr<std::string> summary = ReadFile(dir + "/summary.csv");
+  ASSERT_TRUE(summary.ok());
+  EXPECT_TRUE(absl::StrContains(*summary, "\nB2,random,1,1,1.00,")) << *summary;
+  EXPECT_TRUE(fs::exists(dir + "/survival-B2-product.dat"));
+  EXPECT_TRUE(fs::exists(dir + "/survival.gp"));
+  EXPECT_TRUE(fs::exists(dir + "/table.txt"));
+  if (cli::InPath("gnuplot")) EXPECT_TRUE(fs::exists(dir + "/survival.png")) << r.out;
+}
+#endif
+
+}  // namespace
+}  // namespace reclaimfuzz::cli::bench
