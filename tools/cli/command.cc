@@ -28,12 +28,14 @@ const std::vector<Command>& Commands() {
         "build", "seed", "max_runs", "mute_seen"},
        &CampaignMain},
       {"replay",
-       "replay --variant V FILE...",
+       "replay --variant V [--html OUT.html] FILE...",
        "Runs each input (text or binary) once on variant V and prints its "
        "per-vCPU timeline, or the\n"
        "finding's report, ending with 'finding: <name>' or 'finding: none'.\n"
+       "--html also writes the interleaving as a self-contained HTML page "
+       "(one input only).\n"
        "Exit status: 0 no finding, 1 a finding in some file, 2 bad input.",
-       {"variant", "rows"},
+       {"variant", "rows", "html"},
        &ReplayMain},
       {"minimize",
        "minimize --variant V FILE [-o OUT]",

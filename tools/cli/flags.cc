@@ -8,6 +8,9 @@ ABSL_FLAG(
     "(campaign, triage: a comma-separated list, or 'all')");
 ABSL_FLAG(std::string, o, "", "output file");
 ABSL_FLAG(int32_t, rows, 80, "timeline rows to print (the newest are kept)");
+ABSL_FLAG(std::string, html, "",
+          "also write the interleaving as a self-contained HTML page (swimlanes "
+          "per vCPU) to this file; one input only");
 ABSL_FLAG(int32_t, max_runs, 20000,
           "give up shrinking after this many executions");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(60),
