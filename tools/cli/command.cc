@@ -28,7 +28,7 @@ const std::vector<Command>& Commands() {
         "build", "seed", "max_runs", "mute_seen"},
        &CampaignMain},
       {"replay",
-       "replay --variant V [--html OUT.html] FILE...",
+       "replay --variant V FILE...",
        "Runs each input (text or binary) once on variant V and prints its "
        "per-vCPU timeline, or the\n"
        "finding's report, ending with 'finding: <name>' or 'finding: none'.\n"
