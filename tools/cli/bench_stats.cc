@@ -82,6 +82,8 @@ std::string FindingFromLog(absl::string_view log) {
       if (asan.empty()) {
         asan = kind == "heap-use-after-free" ? "use-after-free" : absl::StrCat("asan:", kind);
       }
+    } else if (absl::StrContains(line, "ERROR: LeakSanitizer")) {
+      if (asan.empty()) asan = "asan:leak";
     } else if (absl::StrContains(line, "ERROR: libFuzzer: timeout")) {
       other = "timeout";
     } else if (absl::StrContains(line, "ERROR: libFuzzer: out-of-memory")) {
@@ -297,17 +299,19 @@ std::string FormatTable(const std::vector<Summary>& summaries,
 
 std::string RunsCsv(const std::vector<Run>& runs) {
   std::string out =
-      "finding,variant,strategy,run,seed,found,finding_name,seconds,execs,error,log\n";
+      "finding,variant,strategy,run,seed,found,finding_name,seconds,execs,error,log,"
+      "restarted_after\n";
   for (const Run& r : runs) {
     const Target* t = FindTarget(r.target);
     std::string error = r.error;
     for (char& c : error) {
       if (c == ',' || c == '\n' || c == '"') c = ' ';
     }
-    absl::StrAppendFormat(&out, "%s,%s,%s,%d,%d,%d,%s,%.3f,%s,%s,%s\n", r.target,
+    absl::StrAppendFormat(&out, "%s,%s,%s,%d,%d,%d,%s,%.3f,%s,%s,%s,%s\n", r.target,
                           t != nullptr ? storage::VariantName(t->variant) : "?", r.strategy,
                           r.index, r.seed, r.found ? 1 : 0, r.finding, r.seconds,
-                          r.execs_known ? absl::StrCat(r.execs) : "", error, r.log);
+                          r.execs_known ? absl::StrCat(r.execs) : "", error, r.log,
+                          r.restarted_after);
   }
   return out;
 }

@@ -50,7 +50,8 @@ absl::StatusOr<std::vector<std::string>> ParseList(absl::string_view list,
 
 // The finding named by a tool's output (stdout and stderr together): the
 // last "finding: X" line of a report; else an ASan report, where
-// heap-use-after-free is "use-after-free" and any other kind "asan:<kind>";
+// heap-use-after-free is "use-after-free", any other kind "asan:<kind>"
+// (a LeakSanitizer report "asan:leak");
 // else "crash" for a libFuzzer deadly signal, "timeout", "oom"; else "none".
 std::string FindingFromLog(absl::string_view log);
 
@@ -82,6 +83,7 @@ struct Run {
   double seconds = 0;    // time to find; else how long it ran
   uint64_t execs = 0;    // executions to find; else how many it ran
   bool execs_known = true;
+  std::string restarted_after;  // crashes of other kinds it went on after ("a+b")
   std::string error;     // the run could not be made (tool missing, ...)
   std::string log;       // its output, relative to the results folder
 };

@@ -123,6 +123,7 @@ TEST(BenchStats, FindingFromTheOutput) {
             "use-after-free");
   EXPECT_EQ(FindingFromLog("==7==ERROR: AddressSanitizer: SEGV on unknown address\n"),
             "asan:SEGV");
+  EXPECT_EQ(FindingFromLog("==7==ERROR: LeakSanitizer: detected memory leaks\n"), "asan:leak");
   EXPECT_EQ(FindingFromLog("==7== ERROR: libFuzzer: deadly signal\n"), "crash");
   EXPECT_EQ(FindingFromLog("==7== ERROR: libFuzzer: timeout after 1 seconds\n"), "timeout");
   EXPECT_EQ(FindingFromLog("#1 INITED\nDone 5 runs in 2 second(s)\n"), "none");
@@ -192,7 +193,8 @@ TEST(BenchStats, Formatting) {
   EXPECT_TRUE(absl::StrContains(csv, "\nB1,random,3,1,0.33,,,7.000,,\n")) << csv;
   bench::Run r = Found("B3", "pct1", 0.5, 50);
   r.error = "a, b";
-  EXPECT_TRUE(absl::StrContains(RunsCsv({r}), "\nB3,v4,pct1,0,0,1,lost-object,0.500,50,a  b,\n"))
+  r.restarted_after = "asan:SEGV";
+  EXPECT_TRUE(absl::StrContains(RunsCsv({r}), "\nB3,v4,pct1,0,0,1,lost-object,0.500,50,a  b,,asan:SEGV\n"))
       << RunsCsv({r});
 
   const std::string gp = GnuplotScript({"B1", "B3"}, {"product", "afl"}, 60, 0.01);
