@@ -45,8 +45,12 @@ elseif(RF_SANITIZER STREQUAL "thread")
 elseif(RF_SANITIZER STREQUAL "coverage")
   target_compile_options(rf_build_flags INTERFACE -fprofile-instr-generate -fcoverage-mapping)
   target_link_options(rf_build_flags INTERFACE -fprofile-instr-generate -fcoverage-mapping)
+elseif(RF_SANITIZER STREQUAL "external")
+  # OSS-Fuzz and ClusterFuzzLite (tools/oss-fuzz/build.sh): the sanitizer
+  # and coverage flags come in CMAKE_C_FLAGS/CMAKE_CXX_FLAGS ($CFLAGS,
+  # $CXXFLAGS), and the runner sets the runtime options.
 elseif(NOT RF_SANITIZER STREQUAL "none")
-  message(FATAL_ERROR "RF_SANITIZER must be address, thread, coverage or none (got '${RF_SANITIZER}')")
+  message(FATAL_ERROR "RF_SANITIZER must be address, thread, coverage, external or none (got '${RF_SANITIZER}')")
 endif()
 
 if(RF_FUZZER STREQUAL "libfuzzer" AND NOT RF_SANITIZER STREQUAL "thread")
@@ -59,6 +63,9 @@ elseif(RF_FUZZER STREQUAL "libfuzzer")
   # 14's libFuzzer no longer takes trace-pc-guard. The TSan targets run on
   # the schedule features (fuzz/features.h) and on corpora grown by the
   # ASan campaigns; their job is finding data races, not new code.
+endif()
+if(RF_FUZZER STREQUAL "external" AND NOT RF_LIB_FUZZING_ENGINE)
+  message(FATAL_ERROR "RF_FUZZER=external needs RF_LIB_FUZZING_ENGINE (OSS-Fuzz's $LIB_FUZZING_ENGINE)")
 endif()
 if(NOT RF_FUZZER STREQUAL "none")
   # Fuzz builds keep their asserts.
