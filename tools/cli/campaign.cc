@@ -1,9 +1,12 @@
 #include "tools/cli/campaign.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <csignal>
 #include <cstring>
@@ -15,7 +18,9 @@
 #include <set>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -25,10 +30,14 @@
 #include "fuzz/program.h"
 #include "tools/cli/command.h"
 #include "tools/cli/common.h"
+#include "tools/cli/durable.h"
 #include "tools/cli/engine.h"
 #include "tools/cli/flags.h"
+#include "tools/cli/html_report.h"
 #include "tools/cli/minimize.h"
+#include "tools/cli/replay.h"
 #include "tools/cli/subprocess.h"
+#include "tools/cli/triage.h"
 
 namespace reclaimfuzz::cli {
 namespace fs = std::filesystem;
@@ -40,6 +49,9 @@ namespace {
 // time worth a restart.
 constexpr int kMaxSessions = 8;
 constexpr int64_t kMinSessionSeconds = 5;
+// The corpus is minimized when it has at least this many files and twice
+// as many as after its last minimization.
+constexpr int kMergeMinFiles = 256;
 
 volatile sig_atomic_t g_interrupted = 0;
 void OnInterrupt(int) { g_interrupted = 1; }
@@ -65,16 +77,6 @@ class InterruptScope {
   struct sigaction old_int_ = {}, old_term_ = {};
 };
 
-// FNV-1a: stable names for corpus files.
-std::string ContentName(absl::string_view bytes) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return absl::StrFormat("seed-%016x", h);
-}
-
 struct Options {
   std::vector<storage::Variant> variants;
   std::string engine = "libfuzzer";
@@ -88,6 +90,7 @@ struct Options {
   int64_t seed = 0;
   int max_runs = 20000;
   bool mute_seen = true;
+  bool minimize_corpus = true;
   bool tty = false;
 };
 
@@ -95,6 +98,7 @@ struct Crash {
   std::string path;
   uint64_t size = 0;
   std::string finding;
+  std::string frame = "-";  // first bad frame (triage.h)
   bool model = true;  // named by RunProgram (else by re-running the target)
 };
 
@@ -154,6 +158,78 @@ std::unique_ptr<FuzzEngine> MakeEngine(const std::string& name) {
   return name == "afl" ? MakeAflEngine() : MakeLibFuzzerEngine();
 }
 
+// Files of a folder (not hidden, not being written by WriteFileAtomic).
+std::vector<std::string> FilesIn(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.empty() || name[0] == '.' || !e.is_regular_file(ec)) continue;
+    out.push_back(e.path().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Fuzzers a killed campaign left running on this variant's folder: every
+// process whose working folder is `dir` (or inside it) and whose program
+// is the fuzz target or afl-fuzz. Returns how many were killed.
+int KillLeftovers(const std::string& dir, const std::string& target) {
+  std::error_code ec;
+  const fs::path base = fs::weakly_canonical(dir, ec);
+  const std::string target_name = fs::path(target).filename().string();
+  std::vector<pid_t> killed;
+  for (const fs::directory_entry& e : fs::directory_iterator("/proc", ec)) {
+    const std::string pid_s = e.path().filename().string();
+    pid_t pid = 0;
+    if (!absl::SimpleAtoi(pid_s, &pid) || pid == getpid()) continue;
+    std::error_code e1, e2;
+    const fs::path cwd = fs::read_symlink(e.path() / "cwd", e1);
+    std::string exe = fs::read_symlink(e.path() / "exe", e2).string();
+    if (e1 || e2) continue;
+    if (absl::EndsWith(exe, " (deleted)")) exe.resize(exe.size() - 10);
+    const std::string exe_name = fs::path(exe).filename().string();
+    if (exe_name != target_name && exe_name != "afl-fuzz") continue;
+    const std::string c = cwd.string(), b = base.string();
+    if (c != b && !absl::StartsWith(c, b + "/")) continue;
+    if (kill(pid, SIGKILL) == 0) killed.push_back(pid);
+  }
+  // Wait until they are gone (or zombies, for their parent to reap).
+  const absl::Time until = absl::Now() + absl::Seconds(5);
+  for (pid_t pid : killed) {
+    while (absl::Now() < until) {
+      absl::StatusOr<std::string> stat =
+          ReadFile(absl::StrCat("/proc/", pid, "/stat"));
+      if (!stat.ok()) break;
+      const size_t paren = stat->rfind(')');
+      if (paren != std::string::npos && paren + 2 < stat->size() &&
+          ((*stat)[paren + 2] == 'Z' || (*stat)[paren + 2] == 'X'))
+        break;
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+  }
+  return static_cast<int>(killed.size());
+}
+
+// The names of a folder's files, hashed: a merge control file is reused
+// only for the corpus it was made for.
+std::string ListingHash(const std::string& dir) {
+  std::string all;
+  for (const std::string& f : FilesIn(dir))
+    absl::StrAppend(&all, fs::path(f).filename().string(), "\n");
+  return Sha1Hex(all);
+}
+
+// One finding of a variant, as remembered across campaigns in
+// <variant>/findings.tsv: (finding, first bad frame) is the key.
+struct KnownFinding {
+  std::string finding;
+  std::string frame;
+  std::string slug;    // <variant>/<slug>.txt is its reproducer
+  std::string crash;   // the first crash file that showed it
+  bool model = true;   // named by the model (else by the target's output)
+};
+
 class VariantRun {
  public:
   VariantRun(const Options& o, storage::Variant v, std::ostream& out)
@@ -175,6 +251,15 @@ class VariantRun {
       outcome_.error = absl::StrCat("cannot create ", dir_, ": ", ec.message());
       return outcome_;
     }
+    // A campaign killed earlier: its fuzzers go, what they wrote stays.
+    if (int n = KillLeftovers(dir_, target_); n > 0) {
+      out_ << "   stopped " << n
+           << " fuzzer processes left running on this folder\n";
+    }
+    Repair();
+    LoadIndex();
+    const int corpus_before = static_cast<int>(FilesIn(dir_ + "/corpus").size());
+    ClassifyNew(/*settled=*/true);
     std::vector<std::string> skipped;
     const std::vector<std::string> seeds = {
         o_.corpus_root + "/seeds",
@@ -186,9 +271,18 @@ class VariantRun {
     }
     out_ << "== " << name_ << ": " << *n << " seeds from " << o_.corpus_root
          << "/{seeds," << FuzzTargetName(v_) << "}"
-         << (*n ? "" : " (none: starting from an empty corpus)") << "\n";
+         << (*n || corpus_before ? ""
+                                 : " (none: starting from an empty corpus)")
+         << "\n";
+    if (corpus_before > 0 || !crashes_.empty() || !index_.empty()) {
+      out_ << "   resuming " << dir_ << ": " << corpus_before
+           << " corpus files, " << crashes_.size() << " crashes, "
+           << index_.size() << " findings known\n";
+    }
     for (const std::string& s : skipped)
       out_ << "   skipped seed " << s << "\n";
+    out_.flush();
+    MaybeMerge();
     if (o_.engine == "afl" && AddCleanSeed())
       out_ << "   added an empty program: AFL++ needs a seed that does not "
               "crash\n";
@@ -199,21 +293,194 @@ class VariantRun {
   }
 
  private:
+  // Undoes what a kill can leave: temporary files of atomic writes, and
+  // files libFuzzer was writing in place (their content no longer matches
+  // the SHA-1 they are named by) moved to quarantine/.
+  void Repair() {
+    std::error_code ec;
+    int cut = 0;
+    for (const std::string& sub : {std::string("/corpus"), std::string("/crashes"),
+                                   std::string("")}) {
+      for (const fs::directory_entry& e :
+           fs::directory_iterator(dir_ + sub, ec)) {
+        const std::string name = e.path().filename().string();
+        if (name[0] == '.' && absl::StrContains(name, ".tmp.") &&
+            e.is_regular_file(ec)) {
+          fs::remove(e.path(), ec);
+          continue;
+        }
+        if (sub.empty() || name[0] == '.' || !e.is_regular_file(ec)) continue;
+        absl::StatusOr<std::string> bytes = ReadFile(e.path().string());
+        if (!bytes.ok() || ContentMatchesName(name, *bytes)) continue;
+        fs::create_directories(dir_ + "/quarantine", ec);
+        fs::rename(e.path(), absl::StrCat(dir_, "/quarantine/", name), ec);
+        ++cut;
+      }
+    }
+    if (cut > 0) {
+      out_ << "   moved " << cut
+           << " files cut short by a kill (content does not match the SHA-1 "
+              "they are named by) to "
+           << dir_ << "/quarantine/\n";
+    }
+  }
+
+  std::string IndexPath() const { return dir_ + "/findings.tsv"; }
+
+  void LoadIndex() {
+    absl::StatusOr<std::string> text = ReadFile(IndexPath());
+    if (!text.ok()) return;
+    for (absl::string_view line : absl::StrSplit(*text, '\n')) {
+      if (line.empty() || line[0] == '#') continue;
+      std::vector<std::string> f = absl::StrSplit(line, '\t');
+      if (f.size() < 5) continue;
+      index_.push_back(KnownFinding{f[0], f[1], f[2], f[3], f[4] == "model"});
+    }
+  }
+
+  absl::Status SaveIndex() const {
+    std::string text =
+        "# finding\tfirst bad frame\treproducer (<name>.txt beside this "
+        "file)\tfirst crash\tnamed by\n";
+    for (const KnownFinding& k : index_) {
+      absl::StrAppend(&text, k.finding, "\t", k.frame, "\t", k.slug, "\t",
+                      k.crash, "\t", k.model ? "model" : "target", "\n");
+    }
+    return WriteFileAtomic(IndexPath(), text);
+  }
+
+  KnownFinding* Find(const std::string& finding, const std::string& frame) {
+    for (KnownFinding& k : index_) {
+      if (k.finding == finding && k.frame == frame) return &k;
+    }
+    return nullptr;
+  }
+
+  // Records a crash's (finding, frame) in findings.tsv if it is not there:
+  // a new finding, reported once; one already there (from this campaign or
+  // an earlier one on this folder) is not reported again.
+  void Record(const Crash& c) {
+    if (c.finding == "none" || Find(c.finding, c.frame) != nullptr) return;
+    std::string slug = FileNameFor(c.finding);
+    for (int i = 2;; ++i) {
+      bool taken = false;
+      for (const KnownFinding& k : index_) taken |= k.slug == slug;
+      if (!taken) break;
+      slug = absl::StrCat(FileNameFor(c.finding), "-", i);
+    }
+    index_.push_back(KnownFinding{c.finding, c.frame, slug,
+                                  fs::path(c.path).filename().string(),
+                                  c.model});
+    new_.insert({c.finding, c.frame});
+    // Saved before it is reported: a kill between the two loses nothing.
+    if (absl::Status s = SaveIndex(); !s.ok())
+      out_ << "   " << s.message() << "\n";
+    out_ << (o_.tty ? "\r\033[K" : "") << "   new finding: " << c.finding
+         << " at " << c.frame << " (" << c.path << ")\n"
+         << std::flush;
+  }
+
   // AFL++ refuses to start when every seed crashes.
   bool AddCleanSeed() {
-    std::error_code ec;
-    for (const fs::directory_entry& e :
-         fs::directory_iterator(dir_ + "/corpus", ec)) {
-      absl::StatusOr<fuzz::Program> p = LoadProgram(e.path().string());
+    for (const std::string& path : FilesIn(dir_ + "/corpus")) {
+      absl::StatusOr<fuzz::Program> p = LoadProgram(path);
       if (p.ok() && RunOnce(*p, v_).finding == "none") return false;
     }
     fuzz::Program empty;
     fuzz::Normalize(empty);
     const std::vector<uint8_t> bin = fuzz::EncodeBinary(empty);
-    return WriteFile(dir_ + "/corpus/seed-empty",
-                     absl::string_view(
-                         reinterpret_cast<const char*>(bin.data()), bin.size()))
-        .ok();
+    const absl::string_view bytes(reinterpret_cast<const char*>(bin.data()),
+                                  bin.size());
+    return WriteFileAtomic(dir_ + "/corpus/" + Sha1Hex(bytes), bytes).ok();
+  }
+
+  // Minimizes the corpus when it has doubled since its last minimization:
+  // libFuzzer -merge=1 from corpus/ into the new folder corpus.merge/ (with
+  // a control file, so a killed merge resumes), then the two folders are
+  // exchanged in one step and the old one removed. corpus/ is whole at every
+  // moment; the merge keeps every input that adds a feature (coverage or
+  // schedule feature).
+  void MaybeMerge() {
+    const std::string corpus = dir_ + "/corpus";
+    const std::string next = dir_ + "/corpus.merge";
+    const std::string work = dir_ + "/.merge";
+    const std::string control = work + "/control";
+    const std::string listing = work + "/listing";
+    std::error_code ec;
+    // corpus.merge/ with files in it is the rest of a killed merge (cut
+    // while writing) or the old corpus after the exchange: corpus/ is
+    // whole either way.
+    if (!fs::is_empty(next, ec) && !ec) {
+      fs::remove_all(next, ec);
+      fs::remove_all(work, ec);
+    }
+    const std::vector<std::string> merge =
+        engine_->MergeCommand(target_, next, corpus, control);
+    if (merge.empty()) return;
+    const std::string hash = ListingHash(corpus);
+    absl::StatusOr<std::string> old_hash = ReadFile(listing);
+    const bool resume = fs::exists(control, ec) && old_hash.ok() &&
+                        *old_hash == hash && fs::is_directory(next, ec);
+    const int files = static_cast<int>(FilesIn(corpus).size());
+    int last = 0;
+    if (absl::StatusOr<std::string> s = ReadFile(dir_ + "/.corpus-merged");
+        s.ok())
+      (void)absl::SimpleAtoi(absl::StripAsciiWhitespace(*s), &last);
+    if (!resume &&
+        (!o_.minimize_corpus || files < kMergeMinFiles || files < 2 * last))
+      return;
+    if (!resume) {
+      fs::remove_all(next, ec);
+      fs::remove_all(work, ec);
+      fs::create_directories(work, ec);
+      fs::create_directories(next, ec);
+      if (ec || !WriteFileAtomic(listing, hash).ok()) return;
+    }
+    out_ << "   " << (resume ? "resuming the minimization" : "minimizing")
+         << " of the corpus (" << files << " files; libFuzzer -merge=1 into "
+         << next << ")\n"
+         << std::flush;
+    const std::string log_path = dir_ + "/fuzzer.log";
+    {
+      std::ofstream log(log_path, std::ios::app);
+      log << "$ " << absl::StrJoin(merge, " ") << "\n";
+    }
+    SpawnOptions so;
+    so.cwd = dir_;
+    so.output_file = log_path;
+    so.append = true;
+    so.env_set = MuteEnv();
+    so.env_set.push_back("TMPDIR=" + TmpDir());
+    absl::StatusOr<std::unique_ptr<Subprocess>> p = Subprocess::Start(merge, so);
+    const int rc = p.ok() ? (*p)->Wait() : -1;
+    const int kept = static_cast<int>(FilesIn(next).size());
+    if (rc != 0 || (kept == 0 && files > 0)) {
+      out_ << "   the minimization failed (status " << rc << "; see "
+           << log_path << "); the corpus is left as it was\n";
+      fs::remove_all(next, ec);
+      fs::remove_all(work, ec);
+      return;
+    }
+    SyncFileSystem(next);
+    if (absl::Status s = ExchangeDirs(corpus, next); !s.ok()) {
+      out_ << "   " << s.message() << "\n";
+      return;
+    }
+    WriteFileAtomic(dir_ + "/.corpus-merged", absl::StrCat(kept, "\n"))
+        .IgnoreError();
+    fs::remove_all(next, ec);
+    fs::remove_all(work, ec);
+    out_ << "   corpus minimized: " << files << " -> " << kept << " files\n";
+  }
+
+  std::string TmpDir() const { return dir_ + "/.tmp"; }
+
+  // RECLAIMFUZZ_IGNORE for the findings seen so far.
+  std::vector<std::string> MuteEnv() const {
+    const std::set<std::string> muted = Muted();
+    if (muted.empty()) return {};
+    return {absl::StrCat("RECLAIMFUZZ_IGNORE=",
+                         absl::StrJoin(muted.begin(), muted.end(), ","))};
   }
 
   void Fuzz() {
@@ -222,7 +489,17 @@ class VariantRun {
     const absl::Time start = absl::Now();
     const absl::Time deadline = start + absl::Seconds(secs);
     const std::string log_path = dir_ + "/fuzzer.log";
-    { std::ofstream truncate(log_path, std::ios::trunc); }
+    {
+      // One log across campaigns on this folder, rotated when large.
+      std::error_code ec;
+      if (fs::file_size(log_path, ec) > (16u << 20) && !ec)
+        fs::rename(log_path, log_path + ".1", ec);
+      std::ofstream log(log_path, std::ios::app);
+      log << "==== campaign "
+          << absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::Now(),
+                              absl::LocalTimeZone())
+          << " ====\n";
+    }
     int status = 0;
     for (int session = 0; session < kMaxSessions; ++session) {
       const int64_t left = static_cast<int64_t>(
@@ -237,8 +514,10 @@ class VariantRun {
            << " non-fatal (RECLAIMFUZZ_IGNORE)\n";
     }
     // Everything is written now: name what the last scans did not.
+    engine_->SyncCorpus();
     engine_->CollectCrashes();
-    ClassifyNew(/*final=*/true);
+    ClassifyNew(/*settled=*/true);
+    NameByTargetAll();
     outcome_.seconds = absl::ToDoubleSeconds(absl::Now() - start);
     out_ << (o_.tty ? "\r\033[K" : "")
          << ProgressLine(absl::Now() - start, secs) << "\n";
@@ -251,12 +530,16 @@ class VariantRun {
     if (g_interrupted) out_ << "   interrupted\n";
   }
 
-  // Findings the model named so far: non-fatal in later sessions.
+  // Findings the model named so far (in crashes/, or in findings.tsv from
+  // earlier campaigns): non-fatal in later sessions.
   std::set<std::string> Muted() const {
     std::set<std::string> out;
     if (!o_.mute_seen) return out;
     for (const Crash& c : crashes_) {
       if (c.model && c.finding != "none") out.insert(c.finding);
+    }
+    for (const KnownFinding& k : index_) {
+      if (k.model) out.insert(k.finding);
     }
     return out;
   }
@@ -273,11 +556,11 @@ class VariantRun {
     spec.seconds = secs;
     spec.seed = o_.seed;
     spec.log_path = log_path;
-    if (!muted.empty()) {
-      // Findings already seen are counted and ignored by the target.
-      spec.env.push_back(absl::StrCat("RECLAIMFUZZ_IGNORE=",
-                                      absl::StrJoin(muted.begin(), muted.end(), ",")));
-    }
+    spec.tmp_dir = TmpDir();
+    spec.env = MuteEnv();
+    std::error_code ec;
+    fs::remove_all(spec.tmp_dir, ec);
+    fs::create_directories(spec.tmp_dir, ec);
     if (absl::Status s = engine_->Start(spec); !s.ok()) {
       outcome_.error = std::string(s.message());
       return -1;
@@ -301,8 +584,9 @@ class VariantRun {
       }
       const absl::Time now = absl::Now();
       if (now - last_scan >= absl::Seconds(1)) {
+        engine_->SyncCorpus();
         engine_->CollectCrashes();
-        ClassifyNew(/*final=*/false);
+        ClassifyNew(/*settled=*/false);
         last_scan = now;
         if (termed_at == absl::InfiniteFuture() && o_.mute_seen &&
             Muted() != muted &&
@@ -350,21 +634,15 @@ class VariantRun {
         absl::StrJoin(parts, ", "));
   }
 
-  // Names the artifacts not seen yet. During the run only the model's
-  // verdict (fast); at the end also the target's for what it missed.
-  void ClassifyNew(bool final) {
+  // Names the artifacts not seen yet by replaying them in the model, and
+  // records each new (finding, first bad frame). Unless `settled` (no
+  // fuzzer running), files younger than a second may still be being
+  // written and wait for the next scan.
+  void ClassifyNew(bool settled) {
     std::error_code ec;
-    std::vector<std::string> paths;
-    for (const fs::directory_entry& e :
-         fs::directory_iterator(dir_ + "/crashes", ec)) {
-      if (e.is_regular_file(ec) && e.path().filename().string()[0] != '.')
-        paths.push_back(e.path().string());
-    }
-    std::sort(paths.begin(), paths.end());
-    for (const std::string& path : paths) {
+    for (const std::string& path : FilesIn(dir_ + "/crashes")) {
       if (seen_.count(path)) continue;
-      // A file younger than a second may still be being written.
-      if (!final &&
+      if (!settled &&
           fs::last_write_time(path, ec) >
               fs::file_time_type::clock::now() - std::chrono::seconds(1)) {
         continue;
@@ -372,33 +650,53 @@ class VariantRun {
       absl::StatusOr<std::string> bytes = ReadFile(path);
       if (!bytes.ok()) continue;  // being written: next scan
       seen_.insert(path);
-      Crash c{path, bytes->size(), "none", true};
+      Crash c{path, bytes->size(), "none", "-", true};
       const fuzz::Program p = fuzz::DecodeBinary(absl::MakeConstSpan(
           reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()));
       c.finding = RunOnce(p, v_).finding;
+      c.frame = FirstBadFrame();
       crashes_.push_back(c);
+      Record(c);
     }
-    if (!final) return;
+  }
+
+  // Crashes the model does not reproduce: named by running the target.
+  void NameByTargetAll() {
     int replays = 0;
     for (Crash& c : crashes_) {
-      if (c.finding != "none") continue;
+      if (c.finding != "none" || !c.model) continue;
       c.model = false;
+      c.frame = "-";
       c.finding =
           replays++ < kMaxTargetReplays
               ? NameByTarget(*engine_, target_, c.path, dir_ + "/.replay")
               : "unreproduced";
+      Record(c);
     }
   }
 
   void Conclude() {
-    std::map<std::string, std::vector<const Crash*>> by;
-    for (const Crash& c : crashes_) by[c.finding].push_back(&c);
-    for (auto& [finding, list] : by) {
-      const Crash* smallest = *std::min_element(
-          list.begin(), list.end(),
-          [](const Crash* a, const Crash* b) { return a->size < b->size; });
-      Verdict v{finding, static_cast<int>(list.size()), smallest->path};
-      if (smallest->model) {
+    std::map<std::pair<std::string, std::string>, std::vector<const Crash*>> by;
+    for (const Crash& c : crashes_) by[{c.finding, c.frame}].push_back(&c);
+    // Findings of earlier campaigns whose crash files are gone still count.
+    for (const KnownFinding& k : index_) by[{k.finding, k.frame}];
+    for (auto& [key, list] : by) {
+      const auto& [finding, frame] = key;
+      const KnownFinding* k = Find(finding, frame);
+      Verdict v{finding, static_cast<int>(list.size()), "-"};
+      const Crash* smallest =
+          list.empty() ? nullptr
+                       : *std::min_element(list.begin(), list.end(),
+                                           [](const Crash* a, const Crash* b) {
+                                             return a->size < b->size;
+                                           });
+      if (smallest != nullptr) v.reproducer = smallest->path;
+      const std::string dest =
+          k == nullptr ? "" : absl::StrCat(dir_, "/", k->slug, ".txt");
+      std::error_code ec;
+      if (!dest.empty() && fs::exists(dest, ec)) {
+        v.reproducer = dest;  // minimized by an earlier campaign: kept as is
+      } else if (!dest.empty() && smallest != nullptr && smallest->model) {
         absl::StatusOr<std::string> bytes = ReadFile(smallest->path);
         if (bytes.ok()) {
           const fuzz::Program p = fuzz::DecodeBinary(absl::MakeConstSpan(
@@ -406,13 +704,12 @@ class VariantRun {
           MinimizeOptions mo;
           mo.max_runs = o_.max_runs;
           const MinimizeResult r = Minimize(p, v_, finding, mo);
-          const std::string dest =
-              absl::StrCat(dir_, "/", FileNameFor(finding), ".txt");
           const std::string text = absl::StrCat(
-              "# ", finding, " on ", name_, ", minimized from ", smallest->path,
-              "\n", "# replay: tools/reclaimfuzz replay --variant ", name_, " ",
+              "# ", finding, " on ", name_, " at ", frame, ", minimized from ",
+              smallest->path, "\n",
+              "# replay: tools/reclaimfuzz replay --variant ", name_, " ",
               dest, "\n", fuzz::FormatText(r.program));
-          if (r.finding == finding && WriteFile(dest, text).ok()) {
+          if (r.finding == finding && WriteFileAtomic(dest, text).ok()) {
             v.reproducer = dest;
             out_ << "   minimized " << finding << ": " << FormatSize(r.before)
                  << " -> " << FormatSize(r.after) << " (" << r.runs
@@ -420,10 +717,28 @@ class VariantRun {
           }
         }
       }
+      v.is_new = new_.count(key) > 0;
+      if (v.is_new && k != nullptr && k->model) WriteHtml(v, k->slug);
+      v.frame = frame;
       outcome_.verdicts.push_back(v);
     }
     if (outcome_.verdicts.empty() && outcome_.error.empty())
       outcome_.verdicts.push_back(Verdict{"none", 0, "-"});
+  }
+
+  // <slug>.html beside a new finding's reproducer: the interleaving as
+  // swimlanes (html_report.h), of the minimized program when there is one.
+  void WriteHtml(const Verdict& v, const std::string& slug) {
+    absl::StatusOr<fuzz::Program> p = LoadProgram(v.reproducer);
+    if (!p.ok()) return;
+    ReplayResult r = CaptureReplay(*p, v_);
+    r.source = v.reproducer;
+    const std::string path = absl::StrCat(dir_, "/", slug, ".html");
+    if (absl::Status s = WriteHtmlReport(r, path); !s.ok()) {
+      out_ << "   " << s.message() << "\n";
+    } else {
+      out_ << "   report: " << path << "\n";
+    }
   }
 
   const Options& o_;
@@ -436,6 +751,8 @@ class VariantRun {
   VariantOutcome outcome_;
   std::vector<Crash> crashes_;
   std::set<std::string> seen_;
+  std::vector<KnownFinding> index_;
+  std::set<std::pair<std::string, std::string>> new_;
 };
 
 // Builds the missing fuzz targets in the engine's preset, when allowed.
@@ -482,11 +799,36 @@ absl::Status EnsureTargets(const Options& o, const std::string& preset,
   return absl::OkStatus();
 }
 
-std::string DefaultOut() {
-  return absl::StrCat(
-      SourceDir(), "/results/",
-      absl::FormatTime("%Y%m%d-%H%M%S", absl::Now(), absl::LocalTimeZone()));
-}
+std::string DefaultOut() { return SourceDir() + "/results/campaign"; }
+
+// One campaign at a time per results folder: flock on <out>/.lock, held
+// until the campaign ends or dies (the kernel drops it on kill -9).
+class FolderLock {
+ public:
+  absl::Status Acquire(const std::string& dir) {
+    const std::string path = dir + "/.lock";
+    fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0)
+      return absl::PermissionDeniedError(
+          absl::StrCat("cannot open ", path, ": ", strerror(errno)));
+    if (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      absl::StatusOr<std::string> pid = ReadFile(path);
+      return absl::FailedPreconditionError(absl::StrCat(
+          dir, " is in use by another campaign (pid ",
+          pid.ok() ? absl::StripAsciiWhitespace(*pid) : "?",
+          "); wait for it or give another --out"));
+    }
+    const std::string pid = absl::StrCat(getpid(), "\n");
+    if (ftruncate(fd_, 0) == 0) (void)!pwrite(fd_, pid.data(), pid.size(), 0);
+    return absl::OkStatus();
+  }
+  ~FolderLock() {
+    if (fd_ >= 0) close(fd_);  // releases the flock
+  }
+
+ private:
+  int fd_ = -1;
+};
 
 }  // namespace
 
@@ -532,11 +874,12 @@ absl::StatusOr<int> PrepareCorpus(const std::vector<std::string>& seed_dirs,
     const std::vector<uint8_t> bin = fuzz::EncodeBinary(*p);
     const absl::string_view bytes(reinterpret_cast<const char*>(bin.data()),
                                   bin.size());
-    const std::string name = ContentName(bytes);
+    // Named as libFuzzer names corpus files: by the SHA-1 of the content.
+    const std::string name = Sha1Hex(bytes);
     if (!written.insert(name).second) continue;
-    if (absl::Status s = WriteFile(absl::StrCat(work_dir, "/", name), bytes);
-        !s.ok())
-      return s;
+    const std::string dest = absl::StrCat(work_dir, "/", name);
+    if (fs::exists(dest, ec)) continue;  // a campaign resumed: already there
+    if (absl::Status s = WriteFileAtomic(dest, bytes); !s.ok()) return s;
   }
   return static_cast<int>(written.size());
 }
@@ -573,6 +916,30 @@ std::string FormatVerdictTable(const std::vector<VariantOutcome>& outcomes) {
   return out;
 }
 
+std::string FormatNewFindings(const std::vector<VariantOutcome>& outcomes) {
+  std::vector<std::string> lines;
+  int known = 0;
+  for (const VariantOutcome& o : outcomes) {
+    for (const Verdict& v : o.verdicts) {
+      if (v.finding == "none") continue;
+      if (!v.is_new) {
+        ++known;
+        continue;
+      }
+      lines.push_back(absl::StrCat("  ", storage::VariantName(o.variant), ": ",
+                                   v.finding, " at ", v.frame, " -> ",
+                                   v.reproducer, "\n"));
+    }
+  }
+  std::string out = absl::StrCat("\nnew findings: ", lines.size());
+  if (known > 0)
+    absl::StrAppend(&out, " (", known,
+                    " more known from earlier campaigns on this folder)");
+  absl::StrAppend(&out, "\n");
+  for (const std::string& l : lines) absl::StrAppend(&out, l);
+  return out;
+}
+
 int CampaignMain(const Args& args, std::ostream& out, std::ostream& err) {
   Parsed parsed;
   if (int rc = Prologue("campaign", args, out, err, &parsed); rc >= 0)
@@ -596,6 +963,7 @@ int CampaignMain(const Args& args, std::ostream& out, std::ostream& err) {
   o.max_runs = absl::GetFlag(FLAGS_max_runs);
   o.build = absl::GetFlag(FLAGS_build);
   o.mute_seen = absl::GetFlag(FLAGS_mute_seen);
+  o.minimize_corpus = absl::GetFlag(FLAGS_minimize_corpus);
   if (o.duration <= absl::ZeroDuration()) {
     err << "reclaimfuzz campaign: --duration must be positive, e.g. 60s\n";
     return kExitUsage;
@@ -621,12 +989,25 @@ int CampaignMain(const Args& args, std::ostream& out, std::ostream& err) {
                      ? absl::GetFlag(FLAGS_fuzzer_dir)
                      : absl::StrCat(SourceDir(), "/build/", preset, "/fuzz");
   o.tty = &out == &std::cout && isatty(STDOUT_FILENO);
+  {
+    // The fuzzers run inside the variant's folder: paths must not be
+    // relative to here.
+    std::error_code ec;
+    o.out = fs::absolute(o.out, ec).lexically_normal().string();
+    o.fuzzer_dir = fs::absolute(o.fuzzer_dir, ec).lexically_normal().string();
+    o.corpus_root = fs::absolute(o.corpus_root, ec).lexically_normal().string();
+  }
 
   std::error_code ec;
   fs::create_directories(o.out, ec);
   if (ec) {
     err << "reclaimfuzz campaign: cannot create " << o.out << ": "
         << ec.message() << "\n";
+    return kExitUsage;
+  }
+  FolderLock lock;
+  if (absl::Status s = lock.Acquire(o.out); !s.ok()) {
+    err << "reclaimfuzz campaign: " << s.message() << "\n";
     return kExitUsage;
   }
   if (o.engine == "afl" && !InPath("afl-fuzz")) {
@@ -653,13 +1034,14 @@ int CampaignMain(const Args& args, std::ostream& out, std::ostream& err) {
     if (g_interrupted) break;
     outcomes.push_back(VariantRun(o, v, out).Run());
   }
-  const std::string table = FormatVerdictTable(outcomes);
+  const std::string table =
+      FormatVerdictTable(outcomes) + FormatNewFindings(outcomes);
   out << "\nverdict (" << o.out << "):\n" << table;
   if (g_interrupted && outcomes.size() < o.variants.size()) {
     out << "interrupted: " << o.variants.size() - outcomes.size()
         << " variants not fuzzed\n";
   }
-  if (absl::Status s = WriteFile(o.out + "/verdict.txt", table); !s.ok())
+  if (absl::Status s = WriteFileAtomic(o.out + "/verdict.txt", table); !s.ok())
     err << "reclaimfuzz campaign: " << s.message() << "\n";
   out.flush();
   for (const VariantOutcome& r : outcomes) {

@@ -1,16 +1,28 @@
 // campaign: the main job (DESIGN §6). For each variant, fuzz its libFuzzer
 // target in fork mode with -ignore_crashes=1 (so one variant can show
-// several findings) from a binary copy of its seed corpus, show live
-// progress, then name each saved crash by replaying it, minimize one crash
-// per (variant, finding) and print the verdict table.
+// several findings), or AFL++ (-M and -S instances), from its corpus and
+// seeds, show live progress, name each saved crash by replaying it, keep
+// one minimized reproducer per (variant, finding, first bad frame) and
+// print the verdict table.
 //
-// Results folder layout:
+// The results folder is kept from one campaign to the next (default
+// results/campaign/): a campaign on a folder resumes its corpus and its
+// findings, and nothing in it is lost to a kill -9 at any moment (the
+// campaign's own writes are atomic; what a killed fuzzer cut short is
+// recognized by its SHA-1 name and set aside; the corpus is minimized into
+// a new folder swapped in whole). Layout:
+//   <out>/.lock                     flock: one campaign per folder
 //   <out>/build.log                 only if fuzz targets had to be built
 //   <out>/verdict.txt               the table printed at the end
-//   <out>/<variant>/corpus/         the working corpus (binary; grows)
-//   <out>/<variant>/crashes/        libFuzzer's artifacts (crash-<sha1>, ...)
-//   <out>/<variant>/fuzzer.log      libFuzzer's output
-//   <out>/<variant>/<finding>.txt   the minimized reproducer, text form
+//   <out>/<variant>/corpus/         the corpus (binary, named by SHA-1)
+//   <out>/<variant>/crashes/        crashing inputs (crash-<sha1>, ...)
+//   <out>/<variant>/findings.tsv    every (finding, frame) seen, ever
+//   <out>/<variant>/<finding>.txt   its minimized reproducer, text form
+//   <out>/<variant>/fuzzer.log      the fuzzers' output, all campaigns
+//   <out>/<variant>/quarantine/     files a kill cut short
+//   <out>/<variant>/afl/            AFL++'s instances (--engine afl)
+//   <out>/<variant>/.tmp/           the fuzzers' scratch (TMPDIR)
+//   <out>/<variant>/corpus.merge/, .merge/, .corpus-merged   minimization
 #ifndef RECLAIMFUZZ_TOOLS_CLI_CAMPAIGN_H_
 #define RECLAIMFUZZ_TOOLS_CLI_CAMPAIGN_H_
 
@@ -54,10 +66,13 @@ class FuzzEngine;
 std::string NameByTarget(const FuzzEngine& engine, const std::string& target,
                          const std::string& crash, const std::string& scratch);
 
+// One row of the table: a (finding, first bad frame) of a variant.
 struct Verdict {
   std::string finding;     // "none" for a clean variant
-  int crashes = 0;         // saved inputs with this finding
+  int crashes = 0;         // saved inputs with this finding (all campaigns)
   std::string reproducer;  // minimized text file, or a crash file, or "-"
+  std::string frame = "-";  // first bad frame (triage.h)
+  bool is_new = false;      // first seen by this campaign
 };
 
 struct VariantOutcome {
@@ -69,6 +84,10 @@ struct VariantOutcome {
 };
 
 std::string FormatVerdictTable(const std::vector<VariantOutcome>& outcomes);
+// "new findings: N (M more known from earlier campaigns on this folder)"
+// and one line per new finding: "  <variant>: <finding> at <frame> ->
+// <reproducer>".
+std::string FormatNewFindings(const std::vector<VariantOutcome>& outcomes);
 
 }  // namespace reclaimfuzz::cli
 

@@ -14,18 +14,23 @@ const std::vector<Command>& Commands() {
       {"campaign",
        "campaign [--variant V,...] [--duration 60s] [--jobs 2] [--engine "
        "libfuzzer|afl] [--out DIR]",
-       "Fuzzes every variant (or those named) for --duration each, from a copy "
-       "of its seeds, with its\n"
-       "libFuzzer target in fork mode (-ignore_crashes=1: it keeps on after a "
-       "finding) or with AFL++;\n"
-       "shows live progress; then names each crash by replaying it, minimizes "
-       "one per (variant, finding)\n"
-       "into <out>/<variant>/<finding>.txt and prints the verdict table (also "
-       "<out>/verdict.txt).\n"
+       "Fuzzes every variant (or those named) for --duration each, from its "
+       "corpus in --out and its seeds,\n"
+       "with its libFuzzer target in fork mode (-ignore_crashes=1: it keeps on "
+       "after a finding) or with\n"
+       "AFL++ (-M and -S instances), over --jobs cores; shows live progress; "
+       "names each crash by\n"
+       "replaying it, minimizes one per (variant, finding, first bad frame) "
+       "into <out>/<variant>/<finding>.txt\n"
+       "and prints the verdict table (also <out>/verdict.txt). The folder is "
+       "reused: a later campaign on\n"
+       "it resumes its corpus and findings (findings seen before are not "
+       "reported as new), and a kill -9\n"
+       "at any moment loses nothing already saved.\n"
        "Exit status: 0 done, 1 a fuzzer could not run, 2 bad usage or missing "
        "targets, 130 interrupted.",
        {"variant", "duration", "jobs", "engine", "out", "corpus", "fuzzer_dir",
-        "build", "seed", "max_runs", "mute_seen"},
+        "build", "seed", "max_runs", "mute_seen", "minimize_corpus"},
        &CampaignMain},
       {"replay",
        "replay --variant V FILE...",

@@ -5,7 +5,12 @@
 // budget. The campaign drives it: Start, then Pump until it returns false
 // (reading progress), Signal to stop it early, Wait for its status.
 // Sessions of one variant share its folder, so a restart continues from
-// the corpus the previous session grew.
+// the corpus the previous session grew, and so does a campaign restarted
+// on the same results folder (after a kill -9 too).
+//
+// What an engine must keep: <dir>/corpus/ only grows while it fuzzes (files
+// are added, never changed or removed), crashing inputs end up in
+// <dir>/crashes/, and its temporary files stay inside spec.tmp_dir.
 #ifndef RECLAIMFUZZ_TOOLS_CLI_ENGINE_H_
 #define RECLAIMFUZZ_TOOLS_CLI_ENGINE_H_
 
@@ -29,6 +34,8 @@ struct SessionSpec {
   int64_t seed = 0;              // 0: the engine picks
   std::vector<std::string> env;  // NAME=VALUE for the target
   std::string log_path;  // where the engine's own output goes (appended)
+  std::string tmp_dir;   // the engine's scratch folder (TMPDIR); emptied
+                         // by the campaign before each session
 };
 
 class FuzzEngine {
@@ -48,6 +55,17 @@ class FuzzEngine {
   // (libFuzzer writes there itself; AFL++ keeps its own folders, which it
   // renames on resume).
   virtual void CollectCrashes() {}
+  // Copies inputs the engine keeps outside <dir>/corpus/ (AFL++'s queues)
+  // into it, each written atomically under the SHA-1 of its content.
+  virtual void SyncCorpus() {}
+  // The command that minimizes `src` into the empty folder `dest` keeping
+  // every input that adds coverage, resumable from `control` after a kill
+  // (libFuzzer -merge=1 -merge_control_file); empty if the engine has none.
+  virtual std::vector<std::string> MergeCommand(
+      const std::string& /*target*/, const std::string& /*dest*/,
+      const std::string& /*src*/, const std::string& /*control*/) const {
+    return {};
+  }
   // The command that runs one input in the target once (to name a crash
   // the model does not reproduce from the target's own report).
   virtual std::vector<std::string> ReplayCommand(

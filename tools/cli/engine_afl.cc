@@ -1,15 +1,21 @@
 // AFL++: one afl-fuzz per job, "-M main" and "-S s1", "-S s2", ... sharing
 // <dir>/afl/, each for -V <seconds>, on the afl preset's targets (persistent
 // mode through AFL++'s libFuzzer driver). AFL++ keeps fuzzing after a crash
-// by design. Progress is read from each instance's fuzzer_stats; crashes
-// are copied from <dir>/afl/<instance>/crashes*/ into <dir>/crashes/.
+// by design. Progress is read from each instance's fuzzer_stats.
 //
-// AFL_AUTORESUME lets a restarted session continue from the queue of the
-// previous one; AFL++ then renames crashes/ to crashes.<date>/, which is
-// why crashes are collected by copy.
+// <dir>/corpus/ stays the one durable corpus, as with libFuzzer: every
+// queue entry of every instance is copied into it (SyncCorpus, each file
+// written atomically under the SHA-1 of its content) and every crash into
+// <dir>/crashes/crash-<sha1> (CollectCrashes), once a second while AFL++
+// runs. A session starts by copying what a killed session left in <dir>/afl/,
+// then starts AFL++ afresh on <dir>/corpus/ (no AFL_AUTORESUME: AFL++'s own
+// resume moves its queue around, which a kill at the wrong moment can
+// leave half done).
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -22,6 +28,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "tools/cli/common.h"
+#include "tools/cli/durable.h"
 #include "tools/cli/engine.h"
 #include "tools/cli/subprocess.h"
 
@@ -42,7 +49,9 @@ bool ParseAflStats(absl::string_view text, FuzzerProgress* p) {
       p->execs = n;
       any = true;
     } else if (key == "execs_per_sec" && absl::SimpleAtod(val, &d)) {
-      p->exec_per_sec = static_cast<uint64_t>(d);
+      // AFL++ writes "inf" in its first second (no time elapsed yet).
+      p->exec_per_sec =
+          std::isfinite(d) && d >= 0 && d < 1e18 ? static_cast<uint64_t>(d) : 0;
     } else if (key == "edges_found" && absl::SimpleAtoi(val, &n)) {
       p->cov = n;
     } else if (key == "corpus_count" && absl::SimpleAtoi(val, &n)) {
@@ -71,6 +80,17 @@ class AflEngine : public FuzzEngine {
   absl::Status Start(const SessionSpec& spec) override {
     dir_ = spec.dir;
     out_ = spec.dir + "/afl";
+    // What the last session (perhaps killed) found is kept; then afresh.
+    copied_.clear();
+    SyncCorpus();
+    CollectCrashes();
+    std::error_code ec;
+    fs::remove_all(out_, ec);
+    if (ec) {
+      return absl::InternalError(
+          absl::StrCat("cannot remove ", out_, ": ", ec.message()));
+    }
+    copied_.clear();
     std::ofstream log(spec.log_path, std::ios::app);
     procs_.clear();
     names_.clear();
@@ -91,10 +111,17 @@ class AflEngine : public FuzzEngine {
       so.output_file = absl::StrCat(spec.dir, "/afl-", name, ".log");
       so.append = true;
       so.env_set = spec.env;
+      if (!spec.tmp_dir.empty())
+        so.env_set.push_back("TMPDIR=" + spec.tmp_dir);
       for (const char* e :
            {"AFL_NO_UI=1", "AFL_SKIP_CPUFREQ=1",
             "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1", "AFL_SKIP_CRASHES=1",
-            "AFL_NO_AFFINITY=1", "AFL_AUTORESUME=1"}) {
+            "AFL_NO_AFFINITY=1",
+            // AFL++ refuses sanitizer options without these (the afl build
+            // has no sanitizer; a user's ASAN_OPTIONS, or the asan test
+            // preset's, would stop it at startup).
+            "ASAN_OPTIONS=abort_on_error=1:symbolize=0:detect_leaks=0",
+            "UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:symbolize=0"}) {
         so.env_set.push_back(e);
       }
       log << "$ " << absl::StrJoin(so.env_set, " ") << " "
@@ -131,9 +158,7 @@ class AflEngine : public FuzzEngine {
       sum.seconds = std::max(sum.seconds, one.seconds);
     }
     if (sum.any) *p = sum;
-    bool running = false;
-    for (auto& proc : procs_) running |= !proc->Poll().has_value();
-    return running;
+    return Running();
   }
 
   void Signal(int sig) override {
@@ -149,29 +174,8 @@ class AflEngine : public FuzzEngine {
     return status;
   }
 
-  void CollectCrashes() override {
-    std::error_code ec;
-    for (const fs::directory_entry& inst : fs::directory_iterator(out_, ec)) {
-      if (!inst.is_directory(ec)) continue;
-      for (const fs::directory_entry& d :
-           fs::directory_iterator(inst.path(), ec)) {
-        const std::string dn = d.path().filename().string();
-        if (!d.is_directory(ec) || dn.rfind("crashes", 0) != 0) continue;
-        for (const fs::directory_entry& f :
-             fs::directory_iterator(d.path(), ec)) {
-          const std::string fn = f.path().filename().string();
-          if (!f.is_regular_file(ec) || fn.rfind("id:", 0) != 0) continue;
-          // The file name (id, time, execs) identifies a crash wherever
-          // AFL++ moved it.
-          const std::string name =
-              absl::StrCat("afl-", inst.path().filename().string(), "-", fn);
-          if (!copied_.insert(name).second) continue;
-          fs::copy_file(f.path(), absl::StrCat(dir_, "/crashes/", name),
-                        fs::copy_options::skip_existing, ec);
-        }
-      }
-    }
-  }
+  void CollectCrashes() override { Copy("crashes", "/crashes/crash-"); }
+  void SyncCorpus() override { Copy("queue", "/corpus/"); }
 
   std::vector<std::string> ReplayCommand(const std::string& target,
                                          const std::string& input,
@@ -184,6 +188,46 @@ class AflEngine : public FuzzEngine {
   std::vector<std::unique_ptr<Subprocess>> procs_;
   std::vector<std::string> names_, log_files_;
   std::set<std::string> copied_;
+
+  bool Running() {
+    bool running = false;
+    for (auto& proc : procs_) running |= !proc->Poll().has_value();
+    return running;
+  }
+
+  // Copies <out>/<instance>/<folder>*/id:* into <dir><prefix><sha1>, each
+  // atomically, skipping contents already there.
+  void Copy(const std::string& folder, const std::string& prefix) {
+    std::error_code ec;
+    for (const fs::directory_entry& inst : fs::directory_iterator(out_, ec)) {
+      if (!inst.is_directory(ec)) continue;
+      for (const fs::directory_entry& d :
+           fs::directory_iterator(inst.path(), ec)) {
+        const std::string dn = d.path().filename().string();
+        if (!d.is_directory(ec) || dn.rfind(folder, 0) != 0) continue;
+        for (const fs::directory_entry& f :
+             fs::directory_iterator(d.path(), ec)) {
+          const std::string fn = f.path().filename().string();
+          if (!f.is_regular_file(ec) || fn.rfind("id:", 0) != 0) continue;
+          // AFL++ writes in place: while it runs, a young file may still
+          // be being written; it is copied on a later call.
+          if (Running() && f.last_write_time(ec) >
+                               fs::file_time_type::clock::now() -
+                                   std::chrono::seconds(1)) {
+            continue;
+          }
+          if (!copied_.insert(f.path().string()).second) continue;
+          absl::StatusOr<std::string> bytes = ReadFile(f.path().string());
+          if (!bytes.ok()) {
+            copied_.erase(f.path().string());  // next time
+            continue;
+          }
+          const std::string dest = dir_ + prefix + Sha1Hex(*bytes);
+          if (!fs::exists(dest, ec)) WriteFileAtomic(dest, *bytes).IgnoreError();
+        }
+      }
+    }
+  }
 };
 
 }  // namespace

@@ -1,6 +1,11 @@
 // libFuzzer in fork mode: -fork=<jobs> with -ignore_crashes=1, so a crash
 // ends one job and the others go on; artifacts go straight to
 // <dir>/crashes/. Progress comes from the status lines on its stderr.
+//
+// Fork mode only adds files to <dir>/corpus/ (named by their SHA-1, after
+// each job's own merge); the jobs' corpora live in TMPDIR=spec.tmp_dir.
+// libFuzzer writes files in place (not atomically): a kill can leave one
+// cut short, which the campaign recognizes by its name (durable.h).
 #include <csignal>
 #include <fstream>
 
@@ -36,6 +41,7 @@ class LibFuzzerEngine : public FuzzEngine {
     SpawnOptions so;
     so.cwd = spec.dir;
     so.env_set = spec.env;
+    if (!spec.tmp_dir.empty()) so.env_set.push_back("TMPDIR=" + spec.tmp_dir);
     absl::StatusOr<std::unique_ptr<Subprocess>> p = Subprocess::Start(argv, so);
     if (!p.ok()) return p.status();
     proc_ = *std::move(p);
@@ -73,6 +79,22 @@ class LibFuzzerEngine : public FuzzEngine {
       const std::string& scratch) const override {
     return {target, "-timeout=25", "-runs=1",
             absl::StrCat("-artifact_prefix=", scratch, "/"), input};
+  }
+
+  std::vector<std::string> MergeCommand(
+      const std::string& target, const std::string& dest,
+      const std::string& src, const std::string& control) const override {
+    return {target,
+            "-merge=1",
+            absl::StrCat("-merge_control_file=", control),
+            "-timeout=10",
+            "-print_final_stats=0",
+            // Inputs that crash while merging are not kept; their
+            // artifacts go beside the control file, not into crashes/.
+            absl::StrCat("-artifact_prefix=",
+                         control.substr(0, control.rfind('/') + 1)),
+            dest,
+            src};
   }
 
  private:

@@ -20,7 +20,8 @@ ABSL_FLAG(int32_t, jobs, 2,
           "-fork=N; bench: runs at a time)");
 ABSL_FLAG(std::string, engine, "libfuzzer", "fuzzing engine: libfuzzer or afl");
 ABSL_FLAG(std::string, out, "",
-          "results folder (default: results/<timestamp>/ in the source tree)");
+          "results folder, reused: a campaign resumes the corpus and findings "
+          "it holds (default: results/campaign/ in the source tree)");
 ABSL_FLAG(std::string, corpus, "",
           "folder holding the seed folders storage_<variant>_fuzz/ (default: "
           "corpus/ in the source tree)");
@@ -36,3 +37,7 @@ ABSL_FLAG(
     "after a variant's first crash with a finding, restart its fuzzer with "
     "that finding non-fatal "
     "(RECLAIMFUZZ_IGNORE), so it explores past a shallow bug to deeper ones");
+ABSL_FLAG(bool, minimize_corpus, true,
+          "before fuzzing a variant whose corpus has doubled since its last "
+          "minimization (and has 256 files or more), minimize it with "
+          "libFuzzer -merge=1 into a new folder that replaces it whole");

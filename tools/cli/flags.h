@@ -25,5 +25,6 @@ ABSL_DECLARE_FLAG(std::string, fuzzer_dir);
 ABSL_DECLARE_FLAG(bool, build);
 ABSL_DECLARE_FLAG(int64_t, seed);
 ABSL_DECLARE_FLAG(bool, mute_seen);
+ABSL_DECLARE_FLAG(bool, minimize_corpus);
 
 #endif  // RECLAIMFUZZ_TOOLS_CLI_FLAGS_H_

@@ -113,7 +113,8 @@ absl::StatusOr<std::vector<TriageGroup>> TriageDir(
     }
     // Not inputs: logs, the campaign's table, notes.
     if (!it->is_regular_file(ec) || absl::StrContains(name, ".log") ||
-        name == "verdict.txt" || absl::EndsWith(name, ".md")) {
+        name == "verdict.txt" || absl::EndsWith(name, ".md") ||
+        absl::EndsWith(name, ".tsv")) {
       continue;
     }
     paths.push_back(it->path().string());

@@ -36,7 +36,7 @@ struct TriageGroup {
   uint64_t example_size = 0;
 };
 
-// Runs every regular file under `dir` (recursively; hidden files, logs,
+// Runs every regular file under `dir` (recursively; hidden files, logs, *.tsv,
 // verdict.txt and *.md skipped) on `variants`, or when that is empty on
 // the variant its path names, else on all. Groups sorted by variant, then
 // by count (largest first), "none" last.
