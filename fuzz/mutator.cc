@@ -151,6 +151,58 @@ enum class Edit {
 
 }  // namespace
 
+Program GenerateProgram(SplitMix64& rng, uint64_t horizon) {
+  Program p;
+  p.num_vcpus = static_cast<uint8_t>(1 + rng.Below(4));
+  const int owners = 1 + static_cast<int>(rng.Below(3));
+  for (int i = 0; i < owners; ++i) p.owners.push_back(OwnerDecl{static_cast<Owner>(rng.Below(kNumOwnerKinds))});
+  const int maps = 1 + static_cast<int>(rng.Below(3));
+  for (int i = 0; i < maps; ++i) {
+    // Mostly maps for a declared owner kind, so ops have something to name.
+    const Owner kind = rng.OneIn(4) ? static_cast<Owner>(rng.Below(kNumOwnerKinds))
+                                    : p.owners[rng.Below(p.owners.size())].kind;
+    p.maps.push_back(MapDecl{kind, rng.OneIn(3), rng.OneIn(3)});
+  }
+  const int tasks = 1 + static_cast<int>(rng.Below(4));
+  for (int t = 0; t < tasks; ++t) {
+    TaskDecl task;
+    task.vcpu = static_cast<uint8_t>(rng.Below(p.num_vcpus));
+    task.migratable = rng.OneIn(4);
+    const int steps = 1 + static_cast<int>(rng.Below(3));
+    for (int i = 0; i < steps; ++i) {
+      Step s;
+      if (rng.OneIn(8)) {
+        s.kind = rng.OneIn(2) ? StepKind::kReleaseOwner : StepKind::kReleaseMap;
+        s.target = static_cast<uint8_t>(rng.Below(s.kind == StepKind::kReleaseMap ? p.maps.size() : p.owners.size()));
+      } else {
+        s.prog = Pick<ProgKind>(rng, {{ProgKind::kTracing, 4}, {ProgKind::kSleepable, 2},
+                                      {ProgKind::kSyscall, 1}, {ProgKind::kRqLocked, 1}});
+        const int ops = 1 + static_cast<int>(rng.Below(6));
+        for (int o = 0; o < ops; ++o) s.ops.push_back(RandomOp(p, s.prog, rng));
+      }
+      task.steps.push_back(std::move(s));
+    }
+    p.tasks.push_back(std::move(task));
+  }
+  const int irqs = static_cast<int>(rng.Below(4));
+  for (int i = 0; i < irqs; ++i) {
+    IrqDecl q;
+    q.kind = rng.OneIn(2) ? IrqKind::kNmi : IrqKind::kHardirq;
+    q.vcpu = rng.OneIn(4) ? static_cast<uint8_t>(rng.Below(p.num_vcpus))
+                          : p.tasks[rng.Below(p.tasks.size())].vcpu;
+    const int ops = 1 + static_cast<int>(rng.Below(3));
+    for (int o = 0; o < ops; ++o) q.ops.push_back(RandomOp(p, ProgKind::kTracing, rng));
+    p.irqs.push_back(std::move(q));
+  }
+  horizon = std::max<uint64_t>(horizon, 64);
+  const int events = static_cast<int>(rng.Below(12));
+  for (int i = 0; i < events; ++i) {
+    p.schedule.push_back({1 + rng.Below(horizon), static_cast<uint8_t>(rng.Below(8))});
+  }
+  Normalize(p);
+  return p;
+}
+
 void MutateSchedule(Program& p, SplitMix64& rng, uint64_t horizon) {
   auto& events = p.schedule;
   horizon = std::max<uint64_t>(horizon, 16);
@@ -373,11 +425,13 @@ void CrossOver(Program& a, const Program& b, SplitMix64& rng) {
 size_t MutateInput(uint8_t* data, size_t size, size_t max_size, unsigned seed, uint64_t horizon,
                    ByteMutator bytes) {
   SplitMix64 rng(seed);
-  // Shares: 1/8 byte-level, then 1/2 structure, 1/2 schedule (an input
-  // without ops gets structure).
+  // Shares: 1/8 byte-level, 1/16 a new program (always for an input
+  // without ops), then 1/2 structure, 1/2 schedule.
   if (bytes != nullptr && rng.OneIn(8)) return bytes(data, size, max_size);
   Program p = DecodeBinary(absl::MakeConstSpan(data, size));
-  if (CountOps(p) == 0 || rng.OneIn(2)) {
+  if (CountOps(p) == 0 || rng.OneIn(16)) {
+    p = GenerateProgram(rng, horizon);
+  } else if (rng.OneIn(2)) {
     MutateStructure(p, rng);
   } else {
     MutateSchedule(p, rng, horizon);

@@ -22,6 +22,13 @@
 
 namespace reclaimfuzz::fuzz {
 
+// A whole new program (syzkaller's generate): a few maps and owners, one
+// to four tasks of random programs whose ops name declared maps and owners,
+// up to three interrupt programs, and a schedule of several events within
+// `horizon`. What the mutator starts from when the input is empty, and
+// now and then after.
+Program GenerateProgram(sched::SplitMix64& rng, uint64_t horizon);
+
 // One edit of the schedule: add an event at a step within `horizon` (the
 // length of a recent execution), move one by up to 8 steps, change the
 // option one takes, or drop one.

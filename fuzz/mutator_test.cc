@@ -91,6 +91,29 @@ TEST(Mutator, StructureEditsReachEveryPartOfTheIr) {
   EXPECT_TRUE(extra_map);
 }
 
+TEST(Mutator, GeneratedProgramsAreValidAndVaried) {
+  sched::SplitMix64 rng(3);
+  int with_irq = 0, multi_task = 0, with_schedule = 0;
+  for (int i = 0; i < 2000; ++i) {
+    const Program p = GenerateProgram(rng, 300);
+    Program q = p;
+    Normalize(q);
+    ASSERT_EQ(q, p) << "generated programs are normalized";
+    ASSERT_EQ(DecodeBinary(EncodeBinary(p)), p);
+    ASSERT_GT(CountOps(q, OpKind::kGet, false) + CountOps(q, OpKind::kDelete, false) +
+                  CountOps(q, OpKind::kUpdate, false) + CountOps(q, OpKind::kLookup, false) +
+                  CountOps(q, OpKind::kSysDelete, false) + static_cast<int>(q.irqs.size()) +
+                  static_cast<int>(q.tasks.size()),
+              0);
+    with_irq += !p.irqs.empty();
+    multi_task += p.tasks.size() > 1;
+    with_schedule += !p.schedule.empty();
+  }
+  EXPECT_GT(with_irq, 1000);
+  EXPECT_GT(multi_task, 1000);
+  EXPECT_GT(with_schedule, 1500);
+}
+
 TEST(Mutator, CrossOverTakesPartsOfTheOtherInput) {
   Program a, b;
   a.tasks.push_back(TaskDecl{0, false, {Step{StepKind::kProg, ProgKind::kTracing, {Op{OpKind::kGet}}, 0}}});
