@@ -426,9 +426,11 @@ absl::Status StartJob(const Options& o, Job& j) {
   if (const char* env = getenv("ASAN_OPTIONS"); env != nullptr && *env != '\0') {
     asan_options = absl::StrCat(env, ":", asan_options);
   }
-  so.env_set.push_back(absl::StrCat("ASAN_OPTIONS=", asan_options));
+  // (Not for AFL++, which insists on its own ASAN_OPTIONS and runs the
+  // uninstrumented afl build anyway.)
   std::vector<std::string> argv;
   const std::string& s = j.run.strategy;
+  if (s != "afl") so.env_set.push_back(absl::StrCat("ASAN_OPTIONS=", asan_options));
   const double now = Now();
   if (!restart) j.start = now;
   const int cap = restart ? std::max(1, static_cast<int>(std::ceil(o.cap - (now - j.start))))
