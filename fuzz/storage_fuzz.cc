@@ -17,7 +17,8 @@
 // that name declared maps and owners, ops copied into interrupt programs,
 // tasks, vCPUs) or its schedule (an event at a step inside the last run,
 // moved by a few steps, another option), and leave a share of mutations to
-// libFuzzer's byte-level mutators.
+// libFuzzer's byte-level mutators. With libFuzzer the targets also default
+// to -entropic=0 (LLVMFuzzerInitialize below).
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -73,6 +74,24 @@ extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size);
 extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size,
                                           unsigned int seed) {
   return reclaimfuzz::fuzz::MutateInput(data, size, max_size, seed, g_last_steps, &LLVMFuzzerMutate);
+}
+
+// libFuzzer's default power schedule (entropic) spends its energy on inputs
+// with rare features, and the schedule-feature counters make many features
+// rare: from an empty corpus B1 took a median 5.4 s with it and 1.0 s
+// without (6 seeds each, the same machine, interleaved). So these targets
+// run with -entropic=0 unless told otherwise: the flag goes first, and a
+// flag given on the command line comes later and wins. libFuzzer calls this
+// before it parses its flags, in every process of -fork and -merge too.
+extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
+  static char entropic_off[] = "-entropic=0";
+  static std::vector<char*> args;
+  args.assign(*argv, *argv + *argc);
+  args.insert(args.begin() + (args.empty() ? 0 : 1), entropic_off);
+  args.push_back(nullptr);
+  *argc = static_cast<int>(args.size()) - 1;
+  *argv = args.data();
+  return 0;
 }
 
 extern "C" size_t LLVMFuzzerCustomCrossOver(const uint8_t* data1, size_t size1, const uint8_t* data2,
