@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,9 +13,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "absl/flags/flag.h"
@@ -112,6 +115,55 @@ std::string Tail(const std::string& path, int lines) {
   std::string out;
   for (size_t i = from; i < all.size(); ++i)
     absl::StrAppend(&out, "    ", all[i], "\n");
+  return out;
+}
+
+// Runs fn in a forked child and returns what it returned, or nothing if
+// the child died. The campaign runs crash files and minimizes them in the
+// model, in this (release) process: an input whose bug the model's
+// oracles do not name but ASan would (a use-after-free the release build
+// just reads through) can crash that run, and must not take the campaign
+// down with it. The campaign has no threads, so fork() is safe here.
+std::optional<std::string> InChild(const std::function<std::string()>& fn) {
+  int fds[2];
+  if (pipe(fds) != 0) return std::nullopt;
+  fflush(nullptr);
+  std::cout.flush();
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return std::nullopt;
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    const std::string out = fn();
+    size_t done = 0;
+    while (done < out.size()) {
+      const ssize_t n = write(fds[1], out.data() + done, out.size() - done);
+      if (n <= 0) _exit(1);
+      done += static_cast<size_t>(n);
+    }
+    _exit(0);
+  }
+  close(fds[1]);
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = read(fds[0], buf, sizeof buf);
+    if (n > 0) {
+      out.append(buf, static_cast<size_t>(n));
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      break;
+    }
+  }
+  close(fds[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
   return out;
 }
 
@@ -653,8 +705,17 @@ class VariantRun {
       Crash c{path, bytes->size(), "none", "-", true};
       const fuzz::Program p = fuzz::DecodeBinary(absl::MakeConstSpan(
           reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()));
-      c.finding = RunOnce(p, v_).finding;
-      c.frame = FirstBadFrame();
+      // "finding\nframe" from a child; a crashed child leaves "none",
+      // and the target names the crash (NameByTargetAll).
+      const std::optional<std::string> named = InChild([&] {
+        const std::string finding = RunOnce(p, v_).finding;
+        return absl::StrCat(finding, "\n", FirstBadFrame());
+      });
+      if (named.has_value()) {
+        std::pair<std::string, std::string> parts = absl::StrSplit(*named, absl::MaxSplits('\n', 1));
+        c.finding = parts.first.empty() ? "none" : parts.first;
+        c.frame = parts.second.empty() ? "-" : parts.second;
+      }
       crashes_.push_back(c);
       Record(c);
     }
@@ -703,17 +764,27 @@ class VariantRun {
               reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()));
           MinimizeOptions mo;
           mo.max_runs = o_.max_runs;
-          const MinimizeResult r = Minimize(p, v_, finding, mo);
+          // In a child (see InChild): "finding\nsummary\ntext".
+          const std::string want = finding;  // a structured binding: not capturable
+          const std::optional<std::string> res = InChild([&] {
+            const MinimizeResult m = Minimize(p, v_, want, mo);
+            return absl::StrCat(m.finding, "\n", FormatSize(m.before), " -> ", FormatSize(m.after),
+                                " (", m.runs, " runs)\n", fuzz::FormatText(m.program));
+          });
+          std::vector<std::string> f;
+          if (res.has_value()) f = absl::StrSplit(*res, absl::MaxSplits('\n', 2));
+          if (f.size() != 3) {
+            out_ << "   could not minimize " << finding << " (the model's run crashed)\n";
+            f.assign(3, "");
+          }
           const std::string text = absl::StrCat(
               "# ", finding, " on ", name_, " at ", frame, ", minimized from ",
               smallest->path, "\n",
               "# replay: tools/reclaimfuzz replay --variant ", name_, " ",
-              dest, "\n", fuzz::FormatText(r.program));
-          if (r.finding == finding && WriteFileAtomic(dest, text).ok()) {
+              dest, "\n", f[2]);
+          if (f[0] == finding && WriteFileAtomic(dest, text).ok()) {
             v.reproducer = dest;
-            out_ << "   minimized " << finding << ": " << FormatSize(r.before)
-                 << " -> " << FormatSize(r.after) << " (" << r.runs
-                 << " runs)\n";
+            out_ << "   minimized " << finding << ": " << f[1] << "\n";
           }
         }
       }
