@@ -21,7 +21,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <deque>
@@ -72,27 +71,6 @@ using bench::Run;
 using bench::Summary;
 using bench::Target;
 
-std::atomic<bool> g_stop{false};
-void OnInterrupt(int) { g_stop = true; }
-
-class InterruptScope {
- public:
-  InterruptScope() {
-    g_stop = false;
-    struct sigaction sa = {};
-    sa.sa_handler = &OnInterrupt;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int_);
-    sigaction(SIGTERM, &sa, &old_term_);
-  }
-  ~InterruptScope() {
-    sigaction(SIGINT, &old_int_, nullptr);
-    sigaction(SIGTERM, &old_term_, nullptr);
-  }
-
- private:
-  struct sigaction old_int_ = {}, old_term_ = {};
-};
 
 // After the cap, a run gets this long to exit by itself before SIGKILL.
 constexpr double kGrace = 10;
@@ -324,7 +302,7 @@ Throughput MeasureOne(const Options& o, const std::string& preset, storage::Vari
       rounds = 10;
       secs = std::max(cal - startup, 0.0);
     }
-    while (s.ok() && static_cast<int64_t>(rounds) < want && !g_stop) {
+    while (s.ok() && static_cast<int64_t>(rounds) < want && !Interrupted()) {
       const int k = static_cast<int>(std::min<int64_t>(want - rounds, kMaxRounds));
       double w = 0;
       s = TimeSeeds(bin, false, seed_dir, seeds, k + 1, log, &w);
@@ -361,7 +339,7 @@ std::vector<Throughput> MeasureThroughput(const Options& o, std::ostream& out) {
   fs::create_directories(o.out + "/logs", ec);
   for (const char* preset : kPresets) {
     for (storage::Variant v : {storage::Variant::kAlwaysDeferV1, storage::Variant::kV4}) {
-      if (g_stop) return results;
+      if (Interrupted()) return results;
       Throughput t = MeasureOne(o, preset, v, seed_dir, seeds);
       if (t.error.empty()) {
         out << absl::StrFormat("  %-8s %-16s %9s exec/s  (%s)\n", preset, t.variant,
@@ -517,7 +495,7 @@ void FinishProcessJob(const Options& o, Job& j, double end) {
   j.run.execs = j.execs_before + execs;
   j.run.execs_known = known && !j.execs_unknown_before;
   j.run.found = AbortsOn(j, j.run.finding);
-  if (!j.run.found && j.run.finding != "none" && !j.false_check && !g_stop &&
+  if (!j.run.found && j.run.finding != "none" && !j.false_check && !Interrupted() &&
       o.cap - (end - j.start) >= 1) {
     absl::StrAppend(&j.run.restarted_after, j.run.restarted_after.empty() ? "" : "+",
                     j.run.finding);
@@ -615,7 +593,7 @@ void RunPool(const Options& o, std::vector<Job>& jobs, std::ostream& out) {
   const double t0 = Now();
   double last_status = t0;
   while ((!pending.empty() || !running.empty())) {
-    while (!g_stop && static_cast<int>(running.size()) < o.jobs && !pending.empty()) {
+    while (!Interrupted() && static_cast<int>(running.size()) < o.jobs && !pending.empty()) {
       Job* j = pending.front();
       pending.pop_front();
       if (absl::Status s = StartJob(o, *j); !s.ok()) {
@@ -628,7 +606,7 @@ void RunPool(const Options& o, std::vector<Job>& jobs, std::ostream& out) {
       }
       running.push_back(j);
     }
-    if (g_stop) {
+    if (Interrupted()) {
       for (Job* j : running) {
         Stop(*j);
         j->run.error = "interrupted";
@@ -826,7 +804,7 @@ int BenchMain(const Args& args, std::ostream& out, std::ostream& err) {
   RunPool(o, jobs, out);
 
   std::vector<Job> checks;
-  if (o.false_findings && !g_stop) {
+  if (o.false_findings && !Interrupted()) {
     for (storage::Variant v : {storage::Variant::kAlwaysDeferFixed, storage::Variant::kV4SrcuFix}) {
       for (int r = 0; r < o.runs; ++r) {
         Job j;
@@ -963,7 +941,7 @@ int BenchMain(const Args& args, std::ostream& out, std::ostream& err) {
   (void)Write(o.out + "/table.txt", table);
   out << "\n" << table;
   out << absl::StrFormat("bench: done in %.0f s\n", Now() - t0) << std::flush;
-  if (g_stop) return kExitInterrupted;
+  if (Interrupted()) return kExitInterrupted;
   return false_ok ? kExitOk : kExitFinding;
 }
 

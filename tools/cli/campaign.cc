@@ -56,29 +56,9 @@ constexpr int64_t kMinSessionSeconds = 5;
 // as many as after its last minimization.
 constexpr int kMergeMinFiles = 256;
 
-volatile sig_atomic_t g_interrupted = 0;
-void OnInterrupt(int) { g_interrupted = 1; }
-
 // Ctrl-C stops the running fuzzer and skips the variants not yet started;
-// the crashes found so far are still named, minimized and tabled.
-class InterruptScope {
- public:
-  InterruptScope() {
-    g_interrupted = 0;
-    struct sigaction sa = {};
-    sa.sa_handler = &OnInterrupt;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int_);
-    sigaction(SIGTERM, &sa, &old_term_);
-  }
-  ~InterruptScope() {
-    sigaction(SIGINT, &old_int_, nullptr);
-    sigaction(SIGTERM, &old_term_, nullptr);
-  }
-
- private:
-  struct sigaction old_int_ = {}, old_term_ = {};
-};
+// the crashes found so far are still named, minimized and tabled
+// (InterruptScope, common.h).
 
 struct Options {
   std::vector<storage::Variant> variants;
@@ -556,7 +536,7 @@ class VariantRun {
     for (int session = 0; session < kMaxSessions; ++session) {
       const int64_t left = static_cast<int64_t>(
           std::ceil(absl::ToDoubleSeconds(deadline - absl::Now())));
-      if (session > 0 && (left < kMinSessionSeconds || g_interrupted)) break;
+      if (session > 0 && (left < kMinSessionSeconds || Interrupted())) break;
       bool restart = false;
       status = Session(std::max<int64_t>(left, 1), start, deadline, secs,
                        log_path, &restart);
@@ -579,7 +559,7 @@ class VariantRun {
                        " before reporting any progress; see ", log_path);
       out_ << "   " << outcome_.error << ":\n" << Tail(log_path, 8);
     }
-    if (g_interrupted) out_ << "   interrupted\n";
+    if (Interrupted()) out_ << "   interrupted\n";
   }
 
   // Findings the model named so far (in crashes/, or in findings.tsv from
@@ -657,7 +637,7 @@ class VariantRun {
         last_print = now;
       }
       if (termed_at == absl::InfiniteFuture() &&
-          (g_interrupted || now > deadline + kStopGrace)) {
+          (Interrupted() || now > deadline + kStopGrace)) {
         engine_->Signal(SIGTERM);
         termed_at = now;
       }
@@ -1102,13 +1082,13 @@ int CampaignMain(const Args& args, std::ostream& out, std::ostream& err) {
   InterruptScope interrupts;
   std::vector<VariantOutcome> outcomes;
   for (storage::Variant v : o.variants) {
-    if (g_interrupted) break;
+    if (Interrupted()) break;
     outcomes.push_back(VariantRun(o, v, out).Run());
   }
   const std::string table =
       FormatVerdictTable(outcomes) + FormatNewFindings(outcomes);
   out << "\nverdict (" << o.out << "):\n" << table;
-  if (g_interrupted && outcomes.size() < o.variants.size()) {
+  if (Interrupted() && outcomes.size() < o.variants.size()) {
     out << "interrupted: " << o.variants.size() - outcomes.size()
         << " variants not fuzzed\n";
   }
@@ -1118,7 +1098,7 @@ int CampaignMain(const Args& args, std::ostream& out, std::ostream& err) {
   for (const VariantOutcome& r : outcomes) {
     if (!r.error.empty()) return kExitFinding;
   }
-  return g_interrupted ? kExitInterrupted : kExitOk;
+  return Interrupted() ? kExitInterrupted : kExitOk;
 }
 
 }  // namespace reclaimfuzz::cli

@@ -179,4 +179,25 @@ std::string FileNameFor(absl::string_view finding) {
 
 std::string SourceDir() { return RF_SOURCE_DIR; }
 
+namespace {
+volatile sig_atomic_t g_interrupted = 0;
+void OnInterrupt(int) { g_interrupted = 1; }
+}  // namespace
+
+InterruptScope::InterruptScope() {
+  g_interrupted = 0;
+  struct sigaction sa = {};
+  sa.sa_handler = &OnInterrupt;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &old_int_);
+  sigaction(SIGTERM, &sa, &old_term_);
+}
+
+InterruptScope::~InterruptScope() {
+  sigaction(SIGINT, &old_int_, nullptr);
+  sigaction(SIGTERM, &old_term_, nullptr);
+}
+
+bool Interrupted() { return g_interrupted != 0; }
+
 }  // namespace reclaimfuzz::cli

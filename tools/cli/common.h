@@ -2,6 +2,7 @@
 #ifndef RECLAIMFUZZ_TOOLS_CLI_COMMON_H_
 #define RECLAIMFUZZ_TOOLS_CLI_COMMON_H_
 
+#include <csignal>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -64,6 +65,21 @@ std::string FileNameFor(absl::string_view finding);
 
 // The source tree this binary was built from (the campaign's defaults).
 std::string SourceDir();
+
+// While alive, SIGINT and SIGTERM set Interrupted() instead of killing the
+// process, so a long command (campaign, bench) stops its children and
+// still prints what it has; the old handlers come back at destruction.
+class InterruptScope {
+ public:
+  InterruptScope();
+  ~InterruptScope();
+  InterruptScope(const InterruptScope&) = delete;
+  InterruptScope& operator=(const InterruptScope&) = delete;
+
+ private:
+  struct sigaction old_int_ = {}, old_term_ = {};
+};
+bool Interrupted();
 
 }  // namespace reclaimfuzz::cli
 
