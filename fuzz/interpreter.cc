@@ -10,6 +10,11 @@
 #include "engine/storage/owners.h"
 #include "engine/storage/program.h"
 #include "engine/storage/world.h"
+#include "engine/check/teardown.h"
+#include "engine/kernel/slab.h"
+#include "engine/kernel/workqueue.h"
+#include "engine/linux/runtime.h"
+#include "engine/linux/trees.h"
 #include "engine/vm/machine.h"
 
 namespace reclaimfuzz::fuzz {
@@ -34,6 +39,46 @@ struct Objects {
 };
 Objects g_obj;
 const Program* g_prog = nullptr;
+
+// The real tree of the running execution, or nullptr for the model.
+const rf_tree* g_tree = nullptr;
+// Per map: its map_free work (bpf_map_free_deferred) and whether an owner
+// or map was already released (teardown releases the others).
+struct TreeMapWork {
+  kernel::work_struct work;
+  void* map = nullptr;
+};
+TreeMapWork g_map_work[kMaxMaps];
+bool g_owner_released[kMaxOwners];
+void* g_live_tasks[kMaxOwners];  // pidfd i -> task i until it exits
+bool g_map_released[kMaxMaps];
+
+void TreeMapFreeWork(kernel::work_struct* w) {
+  TreeMapWork* mw = reinterpret_cast<TreeMapWork*>(w);  // work is the first member
+  g_tree->map_free(mw->map);
+}
+
+// Real trees: the kernel's lifetime rules, which the harness keeps.
+//  - A task's storage is freed by __put_task_struct() after the RCU grace
+//    period that follows its exit (delayed_put_task_struct), so a program
+//    that reached the task under RCU finishes first; a program holding a
+//    reference (sleepable, syscall) is drained before the exit.
+//  - map_free runs in a kworker once no program or syscall holds the map:
+//    every program using it holds a reference (prog->aux->used_maps).
+void TreeReleaseOwner(int i) {
+  if (g_owner_released[i]) return;
+  g_owner_released[i] = true;
+  g_live_tasks[i] = nullptr;  // unhashed from the pid table at exit
+  g_tree->task_release(g_obj.owners[i]);
+}
+void TreeReleaseMap(int i) {
+  if (g_map_released[i]) return;
+  g_map_released[i] = true;
+  TreeMapWork& mw = g_map_work[i];
+  mw.map = g_obj.maps[i];
+  kernel::INIT_WORK(&mw.work, &TreeMapFreeWork);
+  kernel::queue_work_on(kernel::smp_processor_id(), kernel::system_wq, &mw.work);
+}
 
 // References. A running program that uses a map or an owner holds a
 // reference to it, as the kernel's programs do (map refcounts; a trusted or
@@ -127,10 +172,20 @@ storage::ProgKind ToStorage(ProgKind k) {
   return storage::ProgKind::kTracing;
 }
 
+// The verifier gives tracing and sleepable programs the _recur helpers
+// where the tree has them (bpf_prog_check_recur()); struct_ops programs
+// such as sched_ext's (kRqLocked) get the plain ones.
+bool Recur(ProgKind kind) { return g_tree->has_recur && kind != ProgKind::kRqLocked; }
+
 // One helper call. `in_irq`: the program runs in a hardirq or NMI.
 void* HelperGet(const Op& op, ProgKind kind, bool in_irq) {
   u64 value[kValueWords];
   for (u64& w : value) w = op.value;
+  if (g_tree != nullptr) {
+    const u64 flags = (op.flags & kFlagCreate) ? storage::BPF_LOCAL_STORAGE_GET_F_CREATE : 0;
+    return g_tree->helper_get(g_obj.maps[op.map], g_obj.owners[op.owner], value, flags,
+                              storage::bpf_prog_gfp(ToStorage(kind)), Recur(kind));
+  }
   bpf_map* map = g_obj.maps[op.map];
   void* owner = g_obj.owners[op.owner];
   const u64 flags = (op.flags & kFlagCreate) ? storage::BPF_LOCAL_STORAGE_GET_F_CREATE : 0;
@@ -154,6 +209,10 @@ void* HelperGet(const Op& op, ProgKind kind, bool in_irq) {
 }
 
 void HelperDelete(const Op& op, ProgKind kind, bool in_irq) {
+  if (g_tree != nullptr) {
+    g_tree->helper_delete(g_obj.maps[op.map], g_obj.owners[op.owner], Recur(kind));
+    return;
+  }
   bpf_map* map = g_obj.maps[op.map];
   void* owner = g_obj.owners[op.owner];
   switch (g_obj.map_kind[op.map]) {
@@ -177,6 +236,10 @@ void HelperDelete(const Op& op, ProgKind kind, bool in_irq) {
 }
 
 void* SyscallLookup(const Op& op) {
+  if (g_tree != nullptr) {
+    long err = 0;
+    return g_tree->lookup_elem(g_obj.maps[op.map], op.owner, &err);
+  }
   bpf_map* map = g_obj.maps[op.map];
   void* owner = g_obj.owners[op.owner];
   switch (g_obj.map_kind[op.map]) {
@@ -197,6 +260,10 @@ void SyscallUpdate(const Op& op) {
   for (u64& w : value) w = op.value;
   u64 flags = op.flags & 3;
   if (op.flags & kFlagLock) flags |= storage::BPF_F_LOCK;
+  if (g_tree != nullptr) {
+    g_tree->update_elem(g_obj.maps[op.map], op.owner, value, flags);
+    return;
+  }
   bpf_map* map = g_obj.maps[op.map];
   void* owner = g_obj.owners[op.owner];
   switch (g_obj.map_kind[op.map]) {
@@ -216,6 +283,10 @@ void SyscallUpdate(const Op& op) {
 }
 
 void SyscallDelete(const Op& op) {
+  if (g_tree != nullptr) {
+    g_tree->delete_elem(g_obj.maps[op.map], op.owner);
+    return;
+  }
   bpf_map* map = g_obj.maps[op.map];
   void* owner = g_obj.owners[op.owner];
   switch (g_obj.map_kind[op.map]) {
@@ -243,6 +314,20 @@ bool Accessible(uint8_t map, uint8_t word) {
   return true;
 }
 
+// A value a program got: registered with the reclamation oracles. The
+// model's helpers return a selem's data; a tree's, data inside whatever
+// object the tree allocated.
+ValueRef Ref(void* data) {
+  if (g_tree == nullptr) return storage::bpf_value_ref(data);
+  ValueRef v;
+  if (data == nullptr) return v;
+  v.data = data;
+  const int64_t id = kernel::slab::IdContaining(data);
+  const kernel::slab::Object* o = kernel::slab::Get(id);
+  v.id = check::NoteReaderGot(o != nullptr ? o->ptr : data, "bpf_task_storage_get() value");
+  return v;
+}
+
 // The body of one program: its ops, with the values it holds.
 void RunOps(const std::vector<Op>& ops, ProgKind kind, bool in_irq) {
   ValueRef held[kMaxSlots];
@@ -257,7 +342,7 @@ void RunOps(const std::vector<Op>& ops, ProgKind kind, bool in_irq) {
     switch (op.kind) {
       case OpKind::kGet:
         if (syscall) break;
-        held[next % kMaxSlots] = storage::bpf_value_ref(HelperGet(op, kind, in_irq));
+        held[next % kMaxSlots] = Ref(HelperGet(op, kind, in_irq));
         held_map[next % kMaxSlots] = g_obj.map_kind[op.map];
         held_idx[next % kMaxSlots] = op.map;
         ++next;
@@ -267,7 +352,7 @@ void RunOps(const std::vector<Op>& ops, ProgKind kind, bool in_irq) {
         break;
       case OpKind::kLookup:
         if (!syscall) break;
-        held[next % kMaxSlots] = storage::bpf_value_ref(SyscallLookup(op));
+        held[next % kMaxSlots] = Ref(SyscallLookup(op));
         held_map[next % kMaxSlots] = g_obj.map_kind[op.map];
         held_idx[next % kMaxSlots] = op.map;
         ++next;
@@ -308,11 +393,21 @@ void RunTask(const TaskDecl* t) {
         break;
       case StepKind::kReleaseOwner:
         if (CloseAndDrain(&g_owner_refs[s.target], "owner references")) {
-          storage::world::ReleaseOwner(s.target);
+          if (g_tree != nullptr) {
+            TreeReleaseOwner(s.target);
+          } else {
+            storage::world::ReleaseOwner(s.target);
+          }
         }
         break;
       case StepKind::kReleaseMap:
-        if (CloseAndDrain(&g_map_refs[s.target], "map references")) storage::world::ReleaseMap(s.target);
+        if (CloseAndDrain(&g_map_refs[s.target], "map references")) {
+          if (g_tree != nullptr) {
+            TreeReleaseMap(s.target);
+          } else {
+            storage::world::ReleaseMap(s.target);
+          }
+        }
         break;
     }
   }
@@ -330,11 +425,62 @@ void* AllocOwner(Owner kind) {
 
 storage::OwnerKind ToStorage(Owner o) { return static_cast<storage::OwnerKind>(static_cast<int>(o)); }
 
+// Teardown on a real tree: a process task exits every task not released
+// yet and releases every map; the machine runs to quiescence (grace
+// periods, callbacks, map_free work); then every object must be freed.
+sched::RunStatus TreeTeardown(vm::Machine& m, const Program& p) {
+  sched::Scheduler& s = m.sched();
+  const size_t owners = p.owners.size(), maps = p.maps.size();
+  absl::Status spawned = s.Spawn("teardown", sched::TaskKind::kProcess, 0, [owners, maps] {
+                             for (size_t i = 0; i < owners; ++i) TreeReleaseOwner(static_cast<int>(i));
+                             for (size_t i = 0; i < maps; ++i) TreeReleaseMap(static_cast<int>(i));
+                           }).status();
+  if (!spawned.ok()) Fail(spawned.ToString());
+  const sched::RunStatus st = m.Run();
+  if (st != sched::RunStatus::kCompleted) return st;
+  return s.GuardMain([] { check::CheckTeardown(); }) ? sched::RunStatus::kCompleted
+                                                      : sched::RunStatus::kAbandoned;
+}
+
 }  // namespace
 
 sched::Scheduler& LastScheduler() { return TheMachine().sched(); }
 
-void AsFuzzTargetsRun(Program& p) { p.trace_implies_rcu_gp = true; }
+void AsFuzzTargetsRun(Program& p, storage::Variant v) {
+  p.trace_implies_rcu_gp = true;
+  if (!storage::IsRealTree(v)) return;
+  for (MapDecl& m : p.maps) {
+    m.owner = Owner::kTask;
+    m.kptr = false;
+  }
+  for (OwnerDecl& o : p.owners) o.kind = Owner::kTask;
+}
+
+absl::Status CheckProgramFor(const Program& p, storage::Variant v) {
+  if (!storage::IsRealTree(v)) return absl::OkStatus();
+  if (linux_tree::FindTree(storage::VariantName(v)) == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "this build has no tree ", storage::VariantName(v), " (see RF_LINUX_TREES in engine/linux/CMakeLists.txt)"));
+  }
+  for (size_t i = 0; i < p.maps.size(); ++i) {
+    if (p.maps[i].owner != Owner::kTask) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "map ", i, " is a ", OwnerName(p.maps[i].owner), " storage map: ", storage::VariantName(v),
+          " builds only bpf_task_storage.c (task storage)"));
+    }
+    if (p.maps[i].kptr) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "map ", i, " has a kptr: the real-tree harness does not model kptr fields yet"));
+    }
+  }
+  for (size_t i = 0; i < p.owners.size(); ++i) {
+    if (p.owners[i].kind != Owner::kTask) {
+      return absl::InvalidArgumentError(absl::StrCat("owner ", i, " is a ", OwnerName(p.owners[i].kind),
+                                                     ": ", storage::VariantName(v), " has only task owners"));
+    }
+  }
+  return absl::OkStatus();
+}
 
 RunResult RunProgram(const Program& p, const RunOptions& options) {
   vm::Machine& m = TheMachine();
@@ -348,14 +494,40 @@ RunResult RunProgram(const Program& p, const RunOptions& options) {
   eo.record_schedule = options.record_schedule;
   eo.trace_capacity = options.trace_capacity;
   eo.on_finding = options.on_finding;
+  eo.oracles = options.oracles;
+  eo.preempt = options.preempt;
+  if (absl::Status s = CheckProgramFor(p, options.variant); !s.ok()) Fail(s.ToString());
   if (absl::Status s = storage::ResetExecution(m, eo); !s.ok()) Fail(s.ToString());
   rcu::SetTraceImpliesRcuGp(p.trace_implies_rcu_gp);
+  g_tree = nullptr;
+  if (storage::IsRealTree(options.variant)) {
+    g_tree = linux_tree::FindTree(storage::VariantName(options.variant))->tree;
+    linux_tree::ResetRuntime(p.num_vcpus);
+    linux_tree::ResetMemAlloc();
+    linux_tree::SetAllocationFailure(options.allocation_failure);
+    for (bool& b : g_owner_released) b = false;
+    for (bool& b : g_map_released) b = false;
+    for (void*& t : g_live_tasks) t = nullptr;
+    linux_tree::SetTaskTable(g_live_tasks, static_cast<int>(p.owners.size()));
+  }
 
   g_prog = &p;
   g_obj = Objects{};
   for (Refs& r : g_map_refs) r = Refs{};
   for (Refs& r : g_owner_refs) r = Refs{};
-  for (size_t i = 0; i < p.maps.size(); ++i) {
+  for (size_t i = 0; g_tree != nullptr && i < p.maps.size(); ++i) {
+    int err = 0;
+    g_obj.maps[i] = static_cast<bpf_map*>(g_tree->map_create(kValueWords * 8, p.maps[i].spin_lock, &err));
+    if (g_obj.maps[i] == nullptr) Fail(absl::StrCat("map_alloc failed: ", err));
+    g_obj.map_kind[i] = p.maps[i].owner;
+  }
+  for (size_t i = 0; g_tree != nullptr && i < p.owners.size(); ++i) {
+    g_obj.owners[i] = g_tree->task_alloc(static_cast<int>(i));
+    if (g_obj.owners[i] == nullptr) Fail("could not allocate a task");
+    g_live_tasks[i] = g_obj.owners[i];
+    g_obj.owner_kind[i] = p.owners[i].kind;
+  }
+  for (size_t i = 0; g_tree == nullptr && i < p.maps.size(); ++i) {
     storage::MapSpec spec;
     spec.owner = ToStorage(p.maps[i].owner);
     spec.value_words = kValueWords;
@@ -366,7 +538,7 @@ RunResult RunProgram(const Program& p, const RunOptions& options) {
     g_obj.map_kind[i] = p.maps[i].owner;
     g_obj.has_kptr[i] = p.maps[i].kptr;
   }
-  for (size_t i = 0; i < p.owners.size(); ++i) {
+  for (size_t i = 0; g_tree == nullptr && i < p.owners.size(); ++i) {
     g_obj.owners[i] = AllocOwner(p.owners[i].kind);
     if (g_obj.owners[i] == nullptr) Fail("could not allocate an owner");
     g_obj.owner_kind[i] = p.owners[i].kind;
@@ -397,7 +569,7 @@ RunResult RunProgram(const Program& p, const RunOptions& options) {
     // them closed, like any program started after a release.
     for (Refs& ref : g_map_refs) __atomic_store_n(&ref.closed, 1, __ATOMIC_SEQ_CST);
     for (Refs& ref : g_owner_refs) __atomic_store_n(&ref.closed, 1, __ATOMIC_SEQ_CST);
-    r.status = storage::Teardown(m);
+    r.status = g_tree != nullptr ? TreeTeardown(m, p) : storage::Teardown(m);
   }
   const check::Finding* f = check::LastFinding();
   if (f != nullptr) r.finding = f->name;

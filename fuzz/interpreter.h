@@ -11,9 +11,12 @@
 #define RECLAIMFUZZ_FUZZ_INTERPRETER_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "engine/check/reclaim.h"
 #include "engine/check/report.h"
 #include "engine/sched/scheduler.h"
 #include "engine/storage/variant.h"
@@ -29,6 +32,11 @@ struct RunOptions {
   check::OnFinding on_finding = check::OnFinding::kStop;
   bool record_schedule = false;
   size_t trace_capacity = sched::Trace::kDefaultCapacity;
+  check::OracleOptions oracles;
+  // Overrides the variant's preemption model (storage::PreemptModelFor()).
+  std::optional<sched::PreemptModel> preempt;
+  // Real trees: allocations the kernel may fail are a schedule choice.
+  bool allocation_failure = true;
 };
 
 struct RunResult {
@@ -46,7 +54,15 @@ RunResult RunProgram(const Program& p, const RunOptions& options);
 // since Tasks Trace runs on SRCU-fast) and V4's free path relies on it;
 // turned off, every V4-based variant frees early by construction, which is
 // not a finding about the variant.
-void AsFuzzTargetsRun(Program& p);
+//
+// On a real-tree variant every map and owner is a task's and no map has a
+// kptr: those trees build only task storage (CheckProgramFor()).
+void AsFuzzTargetsRun(Program& p, storage::Variant v = storage::Variant::kV4);
+
+// Whether `v` can run `p` as it stands: real trees run only task storage
+// without kptrs, and only trees this build compiled. The error names what
+// the tree lacks.
+absl::Status CheckProgramFor(const Program& p, storage::Variant v);
 
 // The machine of the last RunProgram() (timeline, schedule, trace).
 sched::Scheduler& LastScheduler();

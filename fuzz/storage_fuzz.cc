@@ -11,6 +11,9 @@
 //     Unset or empty: every finding aborts.
 // RECLAIMFUZZ_IGNORE=name,name,...  these findings are counted and ignored
 //     (a campaign mutes the findings it has already seen this way).
+// RECLAIMFUZZ_ORACLES=asan-only  the reclamation oracles (early-free,
+//     reader-saw-freed) are off, so a stale access goes on to the ASan
+//     report it leads to.
 //
 // With libFuzzer a custom mutator and crossover know the format
 // (fuzz/mutator.h): they edit the program's structure (ops with operands
@@ -111,7 +114,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return *v;
   }();
   reclaimfuzz::fuzz::Program p = reclaimfuzz::fuzz::DecodeBinary(absl::MakeConstSpan(data, size));
-  reclaimfuzz::fuzz::AsFuzzTargetsRun(p);
+  reclaimfuzz::fuzz::AsFuzzTargetsRun(p, variant);
   static reclaimfuzz::sched::BytesChoice schedule;
   schedule.SetEvents(p.schedule);
   FeatureChoice features(&schedule);
@@ -120,6 +123,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   o.choice = &features;
   o.on_finding = reclaimfuzz::check::OnFinding::kStop;
   o.trace_capacity = 1 << 10;  // enough for a report's timeline
+  static const bool asan_only = [] {
+    const char* env = getenv("RECLAIMFUZZ_ORACLES");
+    return env != nullptr && std::string(env) == "asan-only";
+  }();
+  if (asan_only) {
+    o.oracles.early_free = false;
+    o.oracles.reader_saw_freed = false;
+  }
   const reclaimfuzz::fuzz::RunResult r = reclaimfuzz::fuzz::RunProgram(p, o);
   g_last_steps = r.steps;
   if (r.finding != "none" && Aborts(r.finding)) {

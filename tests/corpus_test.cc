@@ -45,7 +45,9 @@ fuzz::Program Load(const fs::path& p) {
   return *prog;
 }
 
-fuzz::RunResult RunOn(const fuzz::Program& p, Variant v) {
+fuzz::RunResult RunOn(const fuzz::Program& in, Variant v) {
+  fuzz::Program p = in;
+  if (storage::IsRealTree(v)) fuzz::AsFuzzTargetsRun(p, v);  // task storage only, as the targets run it
   fuzz::RunOptions o;
   o.variant = v;
   o.on_finding = check::OnFinding::kStop;
@@ -65,7 +67,7 @@ std::vector<fs::path> TextFiles(const fs::path& dir) {
 std::string Ident(Variant v) {
   std::string s = storage::VariantName(v);
   for (char& c : s) {
-    if (c == '-') c = '_';
+    if (c == '-' || c == '.') c = '_';
   }
   return s;
 }

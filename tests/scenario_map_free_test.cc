@@ -93,7 +93,7 @@ TEST_P(MapFreeRace, DestroyRacingMapFreeFreesEachElementOnceAtEveryCutPoint) {
   EXPECT_TRUE(map_free_half);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllVariants, MapFreeRace, ::testing::ValuesIn(storage::kAllVariants),
+INSTANTIATE_TEST_SUITE_P(AllVariants, MapFreeRace, ::testing::ValuesIn(storage::kModelVariants),
                          [](const ::testing::TestParamInfo<Variant>& info) {
                            std::string n = storage::VariantName(info.param);
                            for (char& ch : n) ch = ch == '-' ? '_' : ch;

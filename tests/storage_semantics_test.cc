@@ -41,7 +41,7 @@ std::string VariantParamName(const ::testing::TestParamInfo<Variant>& info) {
   return n;
 }
 
-INSTANTIATE_TEST_SUITE_P(AllVariants, StorageSemantics, ::testing::ValuesIn(storage::kAllVariants),
+INSTANTIATE_TEST_SUITE_P(AllVariants, StorageSemantics, ::testing::ValuesIn(storage::kModelVariants),
                          VariantParamName);
 
 bpf_local_storage_map* SMAP(bpf_map* m) { return reinterpret_cast<bpf_local_storage_map*>(m); }

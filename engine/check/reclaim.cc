@@ -30,8 +30,25 @@ struct Held {
   bool used = false;
 };
 
+// MODEL: dereferenced objects tracked at once (readers x objects).
+constexpr int kMaxDerefs = 128;
+
+// One object a reader obtained through rcu_dereference*().
+struct Deref {
+  int task = -1;
+  int depth = 0;
+  int64_t id = -1;
+  unsigned domains = 0;  // bit 0: inside rcu_read_lock(); bit 1: rcu_read_lock_trace()
+  uint64_t step = 0;
+  uint64_t rcu_gps = 0;    // grace periods completed when it was obtained
+  uint64_t trace_gps = 0;
+  const char* what = "";
+};
+
 struct State {
   OracleOptions options;
+  Deref derefs[kMaxDerefs];
+  int derefs_used = 0;  // slots past this one are clear
   std::vector<UnlinkRecord> unlinked;  // by object id; sized at Reset
   size_t unlinked_used = 0;            // records past this one are clear
   Held held[kMaxHeld];
@@ -78,6 +95,33 @@ void OnFree(int64_t id) {
     }
   }
   if (st.options.reader_saw_freed) {
+    for (int i = 0; i < st.derefs_used; ++i) {
+      const Deref& d = st.derefs[i];
+      if (d.domains == 0 || d.id != id) continue;
+      sched::Scheduler* s = sched::Scheduler::Current();
+      const char* holder = s != nullptr && d.task >= 0 && d.task < s->num_tasks()
+                               ? s->task(d.task).name.c_str()
+                               : "?";
+      const int invoking = rcu::InvokingDomain();
+      const uint64_t rcu_gps = rcu::CompletedGps(rcu::Domain::kRcu) - d.rcu_gps;
+      const uint64_t trace_gps = rcu::CompletedGps(rcu::Domain::kTasksTrace) - d.trace_gps;
+      const bool trace_only = d.domains == 2;
+      Report(kReaderSawFreed, id,
+             "%s #%lld freed by %s (%s) while %s%s, which obtained it at step %llu through %s "
+             "inside %s, is still inside that section; since then %llu regular and %llu RCU "
+             "Tasks Trace grace periods completed; the reader needs %s",
+             o ? o->type : "object", static_cast<long long>(id), o ? o->free_site : "?",
+             invoking == 0   ? "in a regular RCU callback"
+             : invoking == 1 ? "in an RCU Tasks Trace callback"
+                             : "directly, in no RCU callback",
+             holder, d.depth == 2 ? " (NMI)" : d.depth == 1 ? " (hardirq)" : "",
+             static_cast<unsigned long long>(d.step), d.what,
+             trace_only        ? "rcu_read_lock_trace() only"
+             : d.domains == 1 ? "rcu_read_lock()"
+                              : "rcu_read_lock() and rcu_read_lock_trace()",
+             static_cast<unsigned long long>(rcu_gps), static_cast<unsigned long long>(trace_gps),
+             trace_only ? "an RCU Tasks Trace grace period" : "a regular RCU grace period");
+    }
     for (const Held& h : st.held) {
       if (h.used && h.id == id) {
         sched::Scheduler* s = sched::Scheduler::Current();
@@ -114,7 +158,10 @@ void ResetOracles(const OracleOptions& options, size_t max_objects) {
   }
   st.unlinked_used = 0;
   for (Held& h : st.held) h = Held{};
+  std::fill_n(st.derefs, st.derefs_used, Deref{});
+  st.derefs_used = 0;
   kernel::slab::SetFreeHook(&OnFree);
+  rcu::SetSectionEndHook(&NoteRcuSectionEnd);
 }
 
 const OracleOptions& oracle_options() { return St().options; }
@@ -177,6 +224,50 @@ void NoteReaderDone() {
   Where(&task, &depth, &step);
   for (Held& h : St().held) {
     if (h.used && h.task == task && h.depth == depth) h = Held{};
+  }
+}
+
+void NoteRcuDeref(const void* p, const char* what) {
+  State& st = St();
+  const unsigned domains = rcu::ReaderDomainsHere();
+  if (p == nullptr || !st.options.reader_saw_freed || domains == 0) return;
+  const int64_t id = kernel::slab::IdContaining(p);
+  if (id < 0) return;  // not heap memory of this execution (a static, a freed object's stale copy)
+  int task, depth;
+  uint64_t step;
+  Where(&task, &depth, &step);
+  int free_slot = -1;
+  for (int i = 0; i < st.derefs_used; ++i) {
+    Deref& d = st.derefs[i];
+    if (d.domains != 0 && d.task == task && d.depth == depth && d.id == id) {
+      d.domains |= domains;
+      return;
+    }
+    if (d.domains == 0 && free_slot < 0) free_slot = i;
+  }
+  if (free_slot < 0) {
+    if (st.derefs_used == kMaxDerefs) return;
+    free_slot = st.derefs_used++;
+  }
+  st.derefs[free_slot] = Deref{task,
+                               depth,
+                               id,
+                               domains,
+                               step,
+                               rcu::CompletedGps(rcu::Domain::kRcu),
+                               rcu::CompletedGps(rcu::Domain::kTasksTrace),
+                               what};
+}
+
+void NoteRcuSectionEnd(int domain) {
+  State& st = St();
+  int task, depth;
+  uint64_t step;
+  Where(&task, &depth, &step);
+  const unsigned bit = domain == 0 ? 1u : 2u;
+  for (int i = 0; i < st.derefs_used; ++i) {
+    Deref& d = st.derefs[i];
+    if (d.domains != 0 && d.task == task && d.depth == depth) d.domains &= ~bit;
   }
 }
 

@@ -65,6 +65,19 @@ void NoteReaderAccess(int64_t id, const char* what);
 // The running program ended: its pointers are released.
 void NoteReaderDone();
 
+// The generic reclamation oracle, which needs nothing from the code under
+// test but its rcu_dereference*() calls (engine/linux's shim records them):
+// the running reader (task, interrupt depth) obtained through `what` a
+// pointer into the live object containing `p`, inside the RCU read sections
+// it holds now. Until it leaves the last of those sections, freeing that
+// object is reader-saw-freed, reported at the free with the grace periods
+// the free waited for and the one the reader needed. A dereference outside
+// any read section (under a lock) records nothing.
+void NoteRcuDeref(const void* p, const char* what);
+// The running reader left its outermost section of domain `domain`
+// (0: regular RCU, 1: RCU Tasks Trace). engine/rcu calls it.
+void NoteRcuSectionEnd(int domain);
+
 }  // namespace reclaimfuzz::check
 
 #endif  // RECLAIMFUZZ_ENGINE_CHECK_RECLAIM_H_

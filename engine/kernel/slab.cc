@@ -46,6 +46,8 @@ Registry& R() {
   return *r;
 }
 
+constexpr size_t kAlign = 64;
+
 const void* const kTombstone = reinterpret_cast<const void*>(1);
 
 size_t Slot(const void* p, size_t mask) {
@@ -98,7 +100,8 @@ void DrainDeferred() {
 void RefillReserve() {
   Registry& r = R();
   while (r.reserve_n < kReserveBlocks) {
-    void* p = malloc(kReserveBlockSize);
+    void* p = nullptr;
+    if (posix_memalign(&p, kAlign, kReserveBlockSize) != 0) p = nullptr;
     tsan::Release(p);  // a handler on another task's stack takes it: see Allocate()
     r.reserve[r.reserve_n++] = p;
   }
@@ -119,8 +122,10 @@ void* Allocate(size_t size, bool nolock, const char* type, const char* site) {
   } else {
     DrainDeferred();
     RefillReserve();
-    p = calloc(1, size);
-    if (p == nullptr) return nullptr;
+    // 64-byte aligned, as the kernel's slabs for these sizes are: real-tree
+    // structures are ____cacheline_aligned and UBSan checks alignment.
+    if (posix_memalign(&p, kAlign, size) != 0) return nullptr;
+    memset(p, 0, size);
   }
   sched::Scheduler* s = sched::Scheduler::Current();
   Object o;

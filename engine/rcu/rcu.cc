@@ -155,6 +155,28 @@ bool HasReadyCallbacks(void* arg) {
   return ReadyOn(g_dom[0], cpu) || ReadyOn(g_dom[1], cpu);
 }
 
+// The domain whose callback runs now (-1: none), for reports.
+int g_invoking = -1;
+
+// Read-section nesting per (task, interrupt depth, domain): an interrupt
+// handler's section ends when its own nesting reaches zero, even while the
+// task it interrupted stays inside one.
+int g_depth_nesting[sched::kMaxTasks][3][2];
+void (*g_section_end_hook)(int domain) = nullptr;
+
+int* DepthNesting(int domain) {
+  Scheduler* s = S();
+  if (s == nullptr || s->current_task() < 0) return nullptr;
+  return &g_depth_nesting[s->current_task()][s->current_depth()][domain];
+}
+void DepthBegin(int domain) {
+  if (int* n = DepthNesting(domain)) ++*n;
+}
+void DepthEnd(int domain) {
+  int* n = DepthNesting(domain);
+  if (n != nullptr && *n > 0 && --*n == 0 && g_section_end_hook != nullptr) g_section_end_hook(domain);
+}
+
 void InvokeReady(DomainState& d, int cpu) {
   for (;;) {
     auto it = std::find_if(d.cbs.begin(), d.cbs.end(), [&](const Callback& c) {
@@ -168,7 +190,10 @@ void InvokeReady(DomainState& d, int cpu) {
     tsan::Acquire(&d.tsan_gp);
     kernel::preemption_point(sched::PointKind::kAccess,
                              d.domain == Domain::kRcu ? "rcu_do_batch" : "srcu_invoke_callbacks");
+    const int outer = g_invoking;
+    g_invoking = static_cast<int>(d.domain);
     head->func(head);
+    g_invoking = outer;
     tsan::Release(&d.tsan_cb_done);  // rcu_barrier() returns after the callback's accesses
   }
 }
@@ -232,6 +257,8 @@ const char* DomainName(Domain d) { return d == Domain::kRcu ? "rcu" : "rcu_tasks
 
 absl::Status Reset(sched::Scheduler& s, const Settings& settings) {
   g_settings = settings;
+  g_invoking = -1;
+  std::fill_n(&g_depth_nesting[0][0][0], sizeof(g_depth_nesting) / sizeof(int), 0);
   for (int i = 0; i < 2; ++i) {
     DomainState& d = g_dom[i];
     d.domain = static_cast<Domain>(i);
@@ -279,6 +306,14 @@ std::vector<Reader> ActiveReaders(Domain d) {
 
 uint64_t CompletedGps(Domain d) { return D(d).gp_seq >> 1; }
 size_t PendingCallbacks(Domain d) { return D(d).cbs.size(); }
+int InvokingDomain() { return g_invoking; }
+unsigned ReaderDomainsHere() {
+  Scheduler* s = S();
+  if (s == nullptr || s->current_task() < 0) return 0;
+  const int* n = g_depth_nesting[s->current_task()][s->current_depth()];
+  return (n[0] > 0 ? 1u : 0u) | (n[1] > 0 ? 2u : 0u);
+}
+void SetSectionEndHook(void (*hook)(int domain)) { g_section_end_hook = hook; }
 
 bool Idle() {
   for (const DomainState& d : g_dom) {
@@ -297,6 +332,7 @@ using rcu::Domain;
 void rcu_read_lock() {
   if (sched::TaskKernelState* k = rcu::K()) {
     if (k->rcu_read_nesting++ == 0) k->rcu_reader_start = rcu::S()->step();
+    rcu::DepthBegin(0);
   }
   preemption_point(sched::PointKind::kAccess, "rcu_read_lock");
 }
@@ -312,6 +348,7 @@ void rcu_read_unlock() {
     tsan::Release(&D(Domain::kRcu).tsan_readers);
     rcu_note_qs_if_quiescent();
   }
+  rcu::DepthEnd(0);
 }
 
 bool rcu_read_lock_held() {
@@ -323,6 +360,7 @@ bool rcu_read_lock_held() {
 void rcu_read_lock_trace() {
   if (sched::TaskKernelState* k = rcu::K()) {
     if (k->rcu_trace_nesting++ == 0) k->trace_reader_start = rcu::S()->step();
+    rcu::DepthBegin(1);
   }
   preemption_point(sched::PointKind::kAccess, "rcu_read_lock_trace");
 }
@@ -339,6 +377,7 @@ void rcu_read_unlock_trace() {
     tsan::Release(&D(Domain::kTasksTrace).tsan_readers);
     ++k->trace_qs;
   }
+  rcu::DepthEnd(1);
 }
 
 bool rcu_read_lock_trace_held() {

@@ -120,6 +120,15 @@ struct Reader {
 std::vector<Reader> ActiveReaders(Domain d);
 // Grace periods of `d` completed so far this execution.
 uint64_t CompletedGps(Domain d);
+// The domain whose callback is running right now, or -1 (reports name the
+// grace period a free waited for).
+int InvokingDomain();
+// The read sections the running context (task and interrupt depth) is
+// inside: bit 0 regular RCU, bit 1 RCU Tasks Trace.
+unsigned ReaderDomainsHere();
+// Called when the running context leaves its outermost section of a domain
+// (0 regular, 1 Tasks Trace): the generic reclamation oracle's hook.
+void SetSectionEndHook(void (*hook)(int domain));
 // Callbacks queued and not yet invoked.
 size_t PendingCallbacks(Domain d);
 // No GP in progress or wanted, no callbacks pending.

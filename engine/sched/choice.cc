@@ -10,6 +10,7 @@ const char* PointKindName(PointKind kind) {
     case PointKind::kSpin: return "spin";
     case PointKind::kPick: return "pick";
     case PointKind::kIrq: return "irq";
+    case PointKind::kResched: return "resched";
   }
   return "?";
 }

@@ -30,12 +30,14 @@ enum class PointKind : uint8_t {
   kSpin,    // a spin-wait iteration: the caller cannot progress alone
   kPick,    // the current task blocked or ended: another must be picked
   kIrq,     // interrupts just became deliverable (local_irq_restore)
+  kResched, // cond_resched(), might_sleep(), an allocation that may sleep:
+            // same-CPU preemption is allowed here under every preemption model
 };
 
 const char* PointKindName(PointKind kind);
 
 struct Option {
-  enum Kind : uint8_t { kContinue, kRun, kInterrupt };
+  enum Kind : uint8_t { kContinue, kRun, kInterrupt, kFail };  // kFail: at a FailPoint()
   Kind kind = kContinue;
   int16_t task = -1;  // kRun: the task to run next
   int16_t irq = -1;   // kInterrupt: the interrupt program to deliver

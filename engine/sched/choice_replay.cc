@@ -36,6 +36,7 @@ std::string ReplayChoice::Format(const std::vector<Decision>& decisions) {
         if (d.option.vcpu >= 0) absl::StrAppend(&out, "@", d.option.vcpu);
         break;
       case Option::kInterrupt: absl::StrAppend(&out, "irq", d.option.irq); break;
+      case Option::kFail: out += "fail"; break;
     }
   }
   return out;
@@ -57,17 +58,19 @@ absl::StatusOr<std::vector<Decision>> ReplayChoice::Parse(absl::string_view text
     int id = -1;
     if (kv.second == "cont") {
       d.option = Option{Option::kContinue, -1, -1, -1};
+    } else if (kv.second == "fail") {
+      d.option = Option{Option::kFail, -1, -1, -1};
     } else if (absl::ConsumePrefix(&kv.second, "run")) {
       std::pair<absl::string_view, absl::string_view> tv = absl::StrSplit(kv.second, absl::MaxSplits('@', 1));
       int vcpu = -1;
       if (!absl::SimpleAtoi(tv.first, &id) || (!tv.second.empty() && !absl::SimpleAtoi(tv.second, &vcpu))) {
-        return bad("action must be cont, run<task>[@<vcpu>] or irq<id>");
+        return bad("action must be cont, fail, run<task>[@<vcpu>] or irq<id>");
       }
       d.option = Option{Option::kRun, static_cast<int16_t>(id), -1, static_cast<int8_t>(vcpu)};
     } else if (absl::ConsumePrefix(&kv.second, "irq") && absl::SimpleAtoi(kv.second, &id)) {
       d.option = Option{Option::kInterrupt, -1, static_cast<int16_t>(id), -1};
     } else {
-      return bad("action must be cont, run<task>[@<vcpu>] or irq<id>");
+      return bad("action must be cont, fail, run<task>[@<vcpu>] or irq<id>");
     }
     if (!out.empty() && d.step < out.back().step) return bad("steps must not decrease");
     out.push_back(d);

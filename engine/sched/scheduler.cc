@@ -66,6 +66,8 @@ Scheduler* Scheduler::Current() { return g_sched; }
 
 absl::Status Scheduler::Reset(const Options& options) {
   if (in_run_) return absl::FailedPreconditionError("Reset() called while the scheduler is running");
+  fail_offered_ = false;
+  fail_chosen_ = false;
   if (options.num_vcpus < 1 || options.num_vcpus > kMaxVcpus) {
     return absl::InvalidArgumentError(absl::StrCat("num_vcpus = ", options.num_vcpus,
                                                    ": the machine has 1 to ", kMaxVcpus, " vCPUs"));
@@ -238,6 +240,10 @@ bool Scheduler::in_task() const {
   return current_depth() == 0 && (current_ < 0 || !in_softirq());
 }
 bool Scheduler::irqs_disabled() const { return cur_vcpu().irqs_disabled; }
+const char* PreemptModelName(PreemptModel m) {
+  return m == PreemptModel::kVoluntary ? "voluntary" : "full";
+}
+
 bool Scheduler::preemptible() const {
   if (current_ < 0) return false;
   return tasks_[current_]->k.preempt_count == 0 && !irqs_disabled() && current_depth() == 0;
@@ -282,7 +288,8 @@ bool Scheduler::Eligible(int u, int at) const {
   if (cur == u) return true;
   if (cur < 0 || tasks_[cur]->state != TaskState::kRunnable) return true;  // vCPU idle
   // Preemption of the task at the point, on its own vCPU.
-  return at >= 0 && cur == at && preemptible();
+  return at >= 0 && cur == at && preemptible() &&
+         (options_.preempt == PreemptModel::kFull || point_kind_ == PointKind::kResched);
 }
 
 int Scheduler::IdleVcpu(int except) const {
@@ -319,6 +326,7 @@ size_t Scheduler::BuildOptions(int at, bool pick, Option* out) const {
       if (to >= 0) out[n++] = Option{Option::kRun, static_cast<int16_t>(u), -1, static_cast<int8_t>(to)};
     }
   }
+  if (!pick && at >= 0 && fail_offered_) out[n++] = Option{Option::kFail, -1, -1, -1};
   if (!pick && at >= 0) {
     const int c = tasks_[at]->vcpu;
     if (c >= 0) {
@@ -358,6 +366,7 @@ void Scheduler::Point(PointKind kind, const char* label) {
   Record(EventKind::kPoint, label);
   if (step_ > budget_) {
     budget_hit_ = true;
+    abandoned_in_handler_ = current_depth() > 0;  // its signal is still blocked
     abandon_reason_ = "step budget exhausted";
     tsan::Release(&tsan_join_);
     Fiber::Current()->ExitToMain();
@@ -369,9 +378,22 @@ void Scheduler::Point(PointKind kind, const char* label) {
     return;
   }
   MaybeDeliverIrqWork();
+  point_kind_ = kind;
   // Fast path: most points continue without building any option.
   if (kind != PointKind::kSpin && !Consult(h)) return;
   PointSlow(h);
+}
+
+bool Scheduler::FailPoint(const char* label) {
+  if (current_ < 0 || current_depth() > 0) {
+    Point(PointKind::kAccess, label);
+    return false;
+  }
+  fail_offered_ = true;
+  fail_chosen_ = false;
+  Point(PointKind::kAccess, label);
+  fail_offered_ = false;
+  return fail_chosen_;
 }
 
 void Scheduler::PointInHandler(const PointHeader& h, int depth) {
@@ -400,6 +422,9 @@ void Scheduler::PointSlow(const PointHeader& h) {
       return;
     case Option::kInterrupt:
       Deliver(o.irq);
+      return;
+    case Option::kFail:
+      fail_chosen_ = true;
       return;
     case Option::kRun:
       next_ = o.task;

@@ -139,8 +139,17 @@ enum class RunStatus : uint8_t {
 };
 const char* RunStatusName(RunStatus s);
 
+// When a task may be preempted by another task of its own vCPU (the
+// kernel's CONFIG_PREEMPT_*). Other vCPUs run in parallel under every model.
+enum class PreemptModel : uint8_t {
+  kFull,       // CONFIG_PREEMPT (and RT): at any point where preemptible()
+  kVoluntary,  // CONFIG_PREEMPT_VOLUNTARY (Debian's): only at kResched points
+};
+const char* PreemptModelName(PreemptModel m);
+
 struct Options {
   int num_vcpus = 2;
+  PreemptModel preempt = PreemptModel::kFull;
   uint64_t step_budget = 100000;
   ChoiceSource* choice = nullptr;   // required
   size_t trace_capacity = Trace::kDefaultCapacity;  // 0: hash only
@@ -196,6 +205,11 @@ class Scheduler {
   // A preemption point. `label` must be a string literal (used in traces).
   void Point(PointKind kind, const char* label);
 
+  // A preemption point that also offers the option "fail" (an allocation
+  // that the kernel may fail under memory pressure): true if the choice
+  // source took it. Interrupt handlers are never offered it.
+  bool FailPoint(const char* label);
+
   // Blocks the current task until pred(arg) holds. Returns false if the
   // execution ended while waiting (machine threads then return).
   bool WaitFor(WaitPredicate pred, void* arg, const char* what);
@@ -243,6 +257,7 @@ class Scheduler {
   bool in_task() const;
   bool irqs_disabled() const;
   bool preemptible() const;
+  PreemptModel preempt_model() const { return options_.preempt; }
   bool running() const { return in_run_; }
   // The vCPU state of the running context (a pseudo-vCPU for housekeeping).
   Vcpu& vcpu_state() { return cur_vcpu(); }
@@ -288,6 +303,9 @@ class Scheduler {
   int current_ = -1;            // task whose fiber is executing, or -1 (main)
   int next_ = -1;               // requested by a task at a point
   int next_vcpu_ = -1;          // where next_ runs (migration target or its own)
+  PointKind point_kind_ = PointKind::kAccess;  // of the point being decided
+  bool fail_offered_ = false;  // inside FailPoint()
+  bool fail_chosen_ = false;
   bool in_run_ = false;
   bool shutting_down_ = false;
   int num_tasks_ = 0;

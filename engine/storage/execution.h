@@ -20,6 +20,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 #include "absl/status/status.h"
 #include "engine/check/reclaim.h"
@@ -42,6 +43,8 @@ struct ExecutionOptions {
   check::OnFinding on_finding = check::OnFinding::kAbort;
   check::OracleOptions oracles;
   size_t max_objects = kernel::slab::kDefaultMaxObjects;
+  // Overrides the variant's preemption model (PreemptModelFor()).
+  std::optional<sched::PreemptModel> preempt;
 };
 
 // Resets the machine (with the variant's RCU settings and name for

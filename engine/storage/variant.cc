@@ -16,6 +16,10 @@ const char* VariantName(Variant v) {
       return "always-defer-v1";
     case Variant::kAlwaysDeferFixed:
       return "always-defer-fixed";
+    case Variant::kLinux61:
+      return "linux-6.1";
+    case Variant::kLinux612:
+      return "linux-6.12";
   }
   return "?";
 }
@@ -42,8 +46,19 @@ rcu::Settings RcuSettingsFor(Variant v) {
     case Variant::kAlwaysDeferFixed:
       s.trace_gp_start = rcu::Settings::TraceGpStart::kSrcuRawIrqWork;
       break;
+    case Variant::kLinux61:
+    case Variant::kLinux612:
+      // Before v7.0 Tasks Trace is not on SRCU: call_rcu_tasks_trace() takes
+      // a raw lock and wakes its kthread through irq_work, and its grace
+      // period ends with synchronize_rcu() (rcu_tasks_trace_postscan).
+      s.trace_gp_start = rcu::Settings::TraceGpStart::kSrcuRawIrqWork;
+      break;
   }
   return s;
+}
+
+sched::PreemptModel PreemptModelFor(Variant v) {
+  return IsRealTree(v) ? sched::PreemptModel::kVoluntary : sched::PreemptModel::kFull;
 }
 
 }  // namespace reclaimfuzz::storage

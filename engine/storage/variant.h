@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "engine/rcu/rcu.h"
+#include "engine/sched/scheduler.h"
 
 namespace reclaimfuzz::storage {
 
@@ -31,10 +32,20 @@ enum class Variant : uint8_t {
   kV4SrcuFix,
   kAlwaysDeferV1,
   kAlwaysDeferFixed,
+  // Real trees (engine/linux): Debian's linux-source-6.1 and -6.12, their
+  // own bpf_local_storage.c and bpf_task_storage.c compiled against the shim.
+  kLinux61,
+  kLinux612,
 };
 
-inline constexpr Variant kAllVariants[] = {Variant::kV4, Variant::kV4SrcuFix,
-                                           Variant::kAlwaysDeferV1, Variant::kAlwaysDeferFixed};
+inline constexpr Variant kAllVariants[] = {Variant::kV4,       Variant::kV4SrcuFix,
+                                           Variant::kAlwaysDeferV1, Variant::kAlwaysDeferFixed,
+                                           Variant::kLinux61,  Variant::kLinux612};
+inline constexpr Variant kModelVariants[] = {Variant::kV4, Variant::kV4SrcuFix,
+                                             Variant::kAlwaysDeferV1, Variant::kAlwaysDeferFixed};
+
+// True for the real-tree variants.
+inline bool IsRealTree(Variant v) { return v == Variant::kLinux61 || v == Variant::kLinux612; }
 
 // The stable name ("v4", "v4-srcu-fix", "always-defer-v1", "always-defer-fixed").
 const char* VariantName(Variant v);
@@ -42,6 +53,11 @@ absl::StatusOr<Variant> ParseVariant(absl::string_view name);
 
 // The RCU settings the variant runs with (how Tasks Trace starts a GP).
 rcu::Settings RcuSettingsFor(Variant v);
+
+// The preemption model the variant's kernel is configured with: Debian's
+// kernels are built with voluntary preemption; the model runs with full
+// preemption, the widest set of interleavings.
+sched::PreemptModel PreemptModelFor(Variant v);
 
 // The variant of the running execution (set by storage::Reset()).
 Variant current_variant();

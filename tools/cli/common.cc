@@ -127,7 +127,7 @@ absl::StatusOr<std::vector<storage::Variant>> ParseVariantList(
 
 std::string FuzzTargetName(storage::Variant v) {
   return absl::StrCat(
-      "storage_", absl::StrReplaceAll(storage::VariantName(v), {{"-", "_"}}),
+      "storage_", absl::StrReplaceAll(storage::VariantName(v), {{"-", "_"}, {".", "_"}}),
       "_fuzz");
 }
 
@@ -151,14 +151,14 @@ std::string FormatSize(const ProgramSize& s) {
                       " schedule events");
 }
 
-fuzz::Program AsTargetsRun(fuzz::Program p) {
-  fuzz::AsFuzzTargetsRun(p);
+fuzz::Program AsTargetsRun(fuzz::Program p, storage::Variant v) {
+  fuzz::AsFuzzTargetsRun(p, v);
   return p;
 }
 
 fuzz::RunResult RunOnce(const fuzz::Program& in, storage::Variant v,
                         bool record_schedule) {
-  const fuzz::Program p = AsTargetsRun(in);
+  const fuzz::Program p = AsTargetsRun(in, v);
   fuzz::RunOptions o;
   o.variant = v;
   o.on_finding = check::OnFinding::kStop;

@@ -54,7 +54,7 @@ std::string FormatSize(const ProgramSize& s);  // "3 tasks, 1 irqs, 4 steps, 9
 // rcu_trace_implies_rcu_gp() on (the kernels modelled guarantee it; off,
 // every V4-based variant frees early by construction).
 // MODEL: keep in step with LLVMFuzzerTestOneInput.
-fuzz::Program AsTargetsRun(fuzz::Program p);
+fuzz::Program AsTargetsRun(fuzz::Program p, storage::Variant v);
 
 // Runs AsTargetsRun(p) once under its own schedule, stopping at a finding.
 fuzz::RunResult RunOnce(const fuzz::Program& p, storage::Variant v,

@@ -331,7 +331,7 @@ MinimizeResult Minimize(const Program& p, storage::Variant v,
                         const MinimizeOptions& options) {
   MinimizeResult r;
   r.before = SizeOf(p);
-  r.program = AsTargetsRun(p);  // what is written is what ran
+  r.program = AsTargetsRun(p, v);  // what is written is what ran
   r.finding = RunOnce(p, v).finding;
   r.runs = 1;
   if (r.finding != finding) {

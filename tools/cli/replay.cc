@@ -16,7 +16,7 @@ ReplayResult CaptureReplay(const fuzz::Program& p, storage::Variant v,
                            int rows) {
   ReplayResult out;
   out.variant = v;
-  out.program_text = fuzz::FormatText(AsTargetsRun(p));
+  out.program_text = fuzz::FormatText(AsTargetsRun(p, v));
   const fuzz::RunResult r = RunOnce(p, v, /*record_schedule=*/true);
   sched::Scheduler& s = fuzz::LastScheduler();
   out.finding = r.finding;

@@ -1,0 +1,2 @@
+/* reclaimfuzz shim: see rf_shim.h */
+#include "rf_shim.h"

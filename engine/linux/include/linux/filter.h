@@ -1,0 +1,2 @@
+/* reclaimfuzz shim: see rf_bpf.h */
+#include "rf_bpf.h"
