@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // baseline_runner: the random testers reclaimfuzz's fuzzer is compared with
 // (tools/reclaimfuzz bench). No feedback of any kind: each execution draws a
 // fresh random program and runs it on the same engine, variant and oracles

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Build-time helper: encodes text programs into the binary form fuzzers
 // read. Usage: corpus_encode OUT_DIR FILE.txt...  (OUT_DIR/<stem>.bin each)
 #include <cstdio>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The binary form: what libFuzzer and AFL++ mutate.
 //
 //   byte 0     format version (kFormatVersion = 1). Any other value decodes

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The two encodings: total decoding, round trips, and errors people can act on.
 #include <random>
 

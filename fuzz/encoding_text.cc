@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The text form: reproducers, seeds and bug reports that people read.
 //
 //   # comment (anywhere after '#')

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "fuzz/features.h"
 
 #include <cstring>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Coverage feedback beyond edges (DESIGN §5): libFuzzer extra counters for
 // schedule features, so the fuzzer keeps inputs that reach new
 // interleavings, not only new code.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Runs a Program on the storage model of one variant: creates its maps and
 // owners, spawns its tasks and interrupt programs, runs them under a choice
 // source (the program's own schedule by default), tears down, and returns

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Structure-aware mutation of programs (syzkaller's prog/mutation.go in
 // spirit): the fuzz targets' LLVMFuzzerCustomMutator and
 // LLVMFuzzerCustomCrossOver decode the input, apply edits to the IR, and

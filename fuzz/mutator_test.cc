@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The structure-aware mutator: its outputs are canonical inputs, it is
 // deterministic, it changes programs, it builds B1's shape from nothing,
 // and its schedule edits alone find B1 once the shape is there.

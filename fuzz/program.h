@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The program IR: what one fuzz input asks the engine to do.
 //
 // A program is a configuration (vCPUs, settings), declared maps and owners,

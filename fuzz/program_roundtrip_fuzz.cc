@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Fuzzes the two encodings against each other (syzkaller's prog/test):
 //   decode(bytes) -> encode -> decode gives the same program;
 //   the text form of a program parses back to the same program;

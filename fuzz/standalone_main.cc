@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A main() for the fuzz targets in builds without a fuzzer engine (release,
 // coverage): runs each file named on the command line once, as libFuzzer
 // would run it, so the same target binaries replay a corpus everywhere.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The fuzz target of one engine variant (RF_VARIANT, set by the build):
 // storage_v4_fuzz, storage_v4_srcu_fix_fuzz, storage_always_defer_v1_fuzz,
 // storage_always_defer_fixed_fuzz. Usable by libFuzzer and by AFL++.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Sanitizer and fuzzer build logic. Everything compiled in this project links
 # the interface target rf_build_flags, which carries the flags of the chosen
 # RF_SANITIZER and RF_FUZZER.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Corpus replay with expected verdicts (DESIGN §1): every seed on every
 // variant gives the verdict in corpus/seeds/expected.txt, every regression
 // reproducer gives the finding it is named after, always-defer-fixed finds

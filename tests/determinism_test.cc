@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Determinism: the same choice stream gives the same schedule and trace.
 #include <cstdint>
 #include <set>

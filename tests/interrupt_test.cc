@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Interrupts are real signals, nested on the interrupted task's stack.
 #include <signal.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The real-tree engine: Debian's 6.1 and 6.12 bpf_local_storage.c and
 // bpf_task_storage.c, compiled unmodified against engine/linux's shim and
 // driven only through their entry points (the map ops, the helpers'

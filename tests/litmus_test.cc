@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Litmus tests of the virtual machine: interleavings the scheduler must be
 // able to produce, and ones a lock must forbid.
 #include <cstdint>

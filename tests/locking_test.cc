@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // rqspinlock and lockdep-lite on the virtual machine.
 #include <cerrno>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Litmus tests of the two RCU domains.
 #include "engine/kernel/compiler.h"
 #include "engine/kernel/context.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The sanitizers see the model: ASan reports a stale read of a freed model
 // object; TSan reports an unordered access pair between tasks on two vCPUs
 // (fibers on one OS thread) and none when a shim lock orders them.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // B1 (kernel-model §6): the per-CPU deferred-free hlist of always-defer-v1
 // is written with IRQs on, so a same-CPU hardirq or NMI program that frees
 // storage in the middle of hlist_add_head() (or while the work function

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // B2 (kernel-model §6): always-defer-v1's work function frees every
 // deferred element with reuse_now=true, i.e. behind regular RCU only. A
 // sleepable program inside rcu_read_lock_trace() that took an sdata pointer

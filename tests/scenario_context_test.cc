@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Context rules (DESIGN §1): call_rcu(), call_rcu_tasks_trace() and kfree()
 // are not NMI-safe, and a spinlock_t may not be taken in hardirq context.
 // Tracing programs run in NMI and hardirq and call the storage helpers, so

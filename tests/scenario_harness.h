@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Hand-built schedules for the storage scenarios: a choice source steered
 // by preemption-point labels, and a small wrapper that resets an execution
 // for a variant and runs it with teardown.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The two teardown unlinkers (kernel-model §2.5-2.7): destroy (the owner is
 // dying) and map_free (the map's last reference is gone) race on the same
 // elements. The nofail state protocol must free each element exactly once,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Storage-model scenario tests (issue 3): hand-built schedules on every
 # engine variant, run in every sanitizer build.
 rf_test(storage_semantics_test SOURCES storage_semantics_test.cc LIBS rf_storage LABELS unit)

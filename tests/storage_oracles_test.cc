@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Each oracle fires on the bug it exists for. The bugs are injected into an
 // otherwise correct execution (v4-srcu-fix, which is clean on all of them):
 // a stale cache slot, a wrong charge, a missed uncharge, a leak, a free

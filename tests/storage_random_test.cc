@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Seeded random schedules of a mixed workload: programs of every kind on two
 // vCPUs, a hardirq and an NMI program, owners and a map released while
 // programs run, and a concurrent teardown. always-defer-fixed must be clean

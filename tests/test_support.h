@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Helpers for cross-module tests: a machine per test binary, and a choice
 // source that fires on named preemption points.
 #ifndef RECLAIMFUZZ_TESTS_TEST_SUPPORT_H_

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A campaign killed with SIGKILL (the campaign and every fuzzer process it
 // started) and restarted on the same results folder loses nothing: every
 // corpus file, crash file, reproducer and findings.tsv line present at the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The command-line front end, run in-process through the subcommands'
 // entry points: what a user sees (exit status, last line, error text) and
 // what the files it writes hold.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The HTML report in a real browser: replay --html on known reproducers,
 // then headless Chromium (Debian's `chromium`) loads each page from disk,
 // and the test reads the DOM after the page's script ran (--dump-dom) and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The HTML report without a browser: escaping, what the page embeds, the
 // classes the known reproducers' events get, and replay --html's errors.
 // html_report_browser_test.cc renders the pages in Chromium.

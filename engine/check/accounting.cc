@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "engine/check/accounting.h"
 
 #include "engine/check/report.h"

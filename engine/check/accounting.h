@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The accounting oracle: a ledger of the memory the model charges to each
 // owner (kernel-model §7.5).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The reclamation oracles (DESIGN §4): early-free and reader-saw-freed.
 //
 // early-free. When the model makes an object unreachable for new readers

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "engine/check/report.h"
 
 #include <cstdarg>

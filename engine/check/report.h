@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Findings: the stable names of DESIGN §4 and how one is reported.
 //
 // Report() records the finding, marks it in the trace, and then either

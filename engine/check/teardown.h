@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The end-of-execution checks (DESIGN §4, lost-object and accounting).
 //
 // Run them after every owner was destroyed, every map freed and the machine

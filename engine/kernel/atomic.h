@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // atomic_t and refcount_t (include/linux/atomic.h, refcount.h). Every
 // operation is one preemption point followed by one real atomic.
 #ifndef RECLAIMFUZZ_ENGINE_KERNEL_ATOMIC_H_

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // READ_ONCE/WRITE_ONCE, barriers and the generic atomics (cmpxchg, xchg),
 // as include/asm-generic/rwonce.h and atomic headers define them.
 //

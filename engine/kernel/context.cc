@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "engine/kernel/context.h"
 
 #include "engine/check/report.h"

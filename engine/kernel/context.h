@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Execution contexts, as the kernel's include/linux/preempt.h,
 // irqflags.h and sched.h expose them to BPF local storage.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // irq_work (include/linux/irq_work.h): run a function in hardirq context on
 // this vCPU, soon. irq_work_queue() is NMI-safe (an llist push plus a
 // self-IPI), which makes it the trampoline out of NMI for anything that is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Doubly linked lists: hlist (include/linux/list.h, rculist.h) and
 // list_head, with CONFIG_DEBUG_LIST-style checks.
 //

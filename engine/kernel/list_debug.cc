@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "engine/check/report.h"
 #include "engine/kernel/list.h"
 #include "engine/kernel/slab.h"

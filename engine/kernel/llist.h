@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Lock-less NULL-terminated singly linked lists (include/linux/llist.h).
 //
 // Concurrency contract, the kernel's table: with no lock,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // lockdep-lite: lock wait types and context rules (kernel/locking/lockdep.c,
 // CONFIG_PROVE_RAW_LOCK_NESTING).
 //

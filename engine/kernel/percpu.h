@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Per-CPU variables: one slot per vCPU (include/linux/percpu-defs.h).
 // this_cpu_ptr() is only stable while the caller cannot migrate
 // (migrate_disable, preempt_disable, or IRQs off), as in the kernel; tasks

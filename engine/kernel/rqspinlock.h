@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Resilient queued spinlock (include/asm-generic/rqspinlock.h,
 // kernel/bpf/rqspinlock.c), as BPF local storage uses it.
 //

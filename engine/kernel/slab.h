@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The allocators: kzalloc/kfree and kmalloc_nolock/kfree_nolock
 // (include/linux/slab.h), with a registry the oracles read.
 //

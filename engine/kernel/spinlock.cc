@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "engine/kernel/spinlock.h"
 
 #include "engine/check/report.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // raw_spinlock_t and spinlock_t (include/linux/spinlock.h) on the virtual
 // machine.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "engine/kernel/workqueue.h"
 
 #include "absl/strings/str_cat.h"

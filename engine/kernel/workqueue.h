@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Workqueues (include/linux/workqueue.h): one kworker thread per vCPU runs,
 // in process context, the work items queued on its vCPU, oldest first.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // bpf_mem_alloc (kernel/bpf/memalloc.c, v6.1-v6.18), the allocator 6.12's
 // task storage uses for elements and storages (smap->bpf_ma), modelled for
 // the real-tree engine. What matters to reclamation is kept:

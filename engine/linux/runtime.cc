@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The rf_* hooks of include/rf_hooks.h: what a real tree's code, compiled
 // against the shim, calls to reach the virtual machine. Each hook maps one
 // kernel primitive onto engine/kernel, engine/rcu or engine/sched, so real

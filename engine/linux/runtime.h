@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The C++ side of the real-tree engine's runtime (runtime.cc, mem_alloc.cc).
 #ifndef RECLAIMFUZZ_ENGINE_LINUX_RUNTIME_H_
 #define RECLAIMFUZZ_ENGINE_LINUX_RUNTIME_H_

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What the harness (C++) reaches in one compiled kernel tree: a table of
  * entry points defined by tree_glue.c, the only global symbol the tree's
  * object keeps (every other one is made local, so several trees link into

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Per-tree glue, compiled in the same translation unit as the tree's
  * kernel/bpf/bpf_local_storage.c and kernel/bpf/bpf_task_storage.c
  * (tree_unit.c.in), after them: the kernel functions those files call but

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "engine/linux/trees.h"
 
 extern "C" {

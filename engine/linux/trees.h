@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The kernel trees compiled into this binary (engine/linux/CMakeLists.txt).
 #ifndef RECLAIMFUZZ_ENGINE_LINUX_TREES_H_
 #define RECLAIMFUZZ_ENGINE_LINUX_TREES_H_

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "engine/rcu/rcu.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Two RCU domains on the virtual machine (include/linux/rcupdate.h,
 // rcupdate_trace.h, kernel/rcu/).
 //

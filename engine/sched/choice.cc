@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "engine/sched/choice.h"
 
 namespace reclaimfuzz::sched {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Choice sources: the one place where a run's nondeterminism is decided.
 //
 // At every preemption point the scheduler may consult its ChoiceSource. The

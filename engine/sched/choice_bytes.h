@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The fuzz-input choice source: a schedule is a few events, not a byte per
 // step (DESIGN §5). Each event is 3 bytes:
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // PCT, probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010):
 // each task gets a random distinct priority; the highest-priority runnable
 // task always runs; at depth-1 random steps the running task's priority drops

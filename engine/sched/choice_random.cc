@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "engine/sched/choice_random.h"
 
 #include "absl/strings/str_cat.h"

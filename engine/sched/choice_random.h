@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Seeded random choice source: at each point, with probability 1/switch_one_in
 // it picks uniformly among all legal options (including delivering an
 // interrupt); at spin and pick points it always picks uniformly.

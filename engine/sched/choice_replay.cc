@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "engine/sched/choice_replay.h"
 
 #include "absl/strings/numbers.h"

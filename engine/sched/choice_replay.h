@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Replays a recorded schedule: the list of decisions that differed from
 // DefaultChoice(), each by step and by identity of the option (task id or
 // interrupt id), not by index. With the same build and the same program the

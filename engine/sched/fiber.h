@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Fibers: one OS thread, many stacks.
 //
 // Each virtual task of the engine runs on a Fiber. A fiber is created once

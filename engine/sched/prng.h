@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // SplitMix64: a tiny, fast, seedable generator. Every random decision of a
 // run comes from one of these, seeded from the run's seed, never from a clock.
 #ifndef RECLAIMFUZZ_ENGINE_SCHED_PRNG_H_

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The deterministic virtual machine: vCPUs, tasks, preemption points,
 // interrupts.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Unit tests of the scheduler alone (no kernel shim): API errors, budget,
 // hang, choice sources, fibers.
 #include "engine/sched/scheduler.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The trace recorder: what happened, in order, and a stable hash of it.
 //
 // Preallocated: Add() never allocates, so it is safe inside the signal

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ThreadSanitizer annotations for the shim's synchronization primitives.
 // Locks, RCU grace periods and work handoff tell TSan the happens-before
 // edges they create; fiber switches create none.

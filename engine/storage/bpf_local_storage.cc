@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Lookup, update, delete: the program and syscall paths (kernel-model §2.1-2.4).
 #include "engine/storage/bpf_local_storage.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // BPF local storage: the model of kernel/bpf/bpf_local_storage.c and
 // include/linux/bpf_local_storage.h at V4 (torvalds/linux @0542972950ef;
 // kernel-model §1-2), written against the kernel shim so that every shared

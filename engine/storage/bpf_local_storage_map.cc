@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Map lifetime and owner teardown (kernel-model §2.5-2.7): map alloc with
 // the cache slot, bpf_selem_unlink_nofail(), bpf_local_storage_destroy()
 // and bpf_local_storage_map_free().

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "engine/storage/defer.h"
 
 #include "engine/kernel/context.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Where the engine variants differ: what a helper path (delete, update)
 // does with the objects it unlinked once its locks are released.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "engine/storage/execution.h"
 
 #include <cstdio>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // One execution of the storage model: reset everything for a variant, run
 // the harness's tasks, then tear down and run the end-of-execution checks.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "engine/storage/invariants.h"
 
 #include "engine/check/reclaim.h"

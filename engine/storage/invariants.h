@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The model's named invariants (kernel-model §7; names in
 // bpf_local_storage.h), checked where the model can state them cheaply.
 // A violation is the finding "invariant:<name>".

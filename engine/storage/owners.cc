@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "engine/storage/owners.h"
 
 #include "engine/check/accounting.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The owners of local storage and their helpers (kernel-model §1, "Owners"):
 // task (kernel/bpf/bpf_task_storage.c), sk (net/core/bpf_sk_storage.c),
 // inode (kernel/bpf/bpf_inode_storage.c), cgroup

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "engine/storage/program.h"
 
 #include "engine/check/reclaim.h"

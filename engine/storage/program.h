@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The contexts BPF programs run in (kernel-model §3), and the values they
 // hold.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Engine variants (DESIGN §1): which version of the local-storage free path
 // the model runs. One build holds all four; an execution selects one by its
 // stable name.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The objects of one execution: the maps and owners a harness created, so
 // that teardown can destroy every owner and free every map, and so that
 // programs can name them by index.

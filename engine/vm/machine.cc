@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "engine/vm/machine.h"
 
 #include <string>

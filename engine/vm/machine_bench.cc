@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Throughput of the virtual machine (Google Benchmark). Speed is measured
 // here, never asserted by tests:
 //   build/release/engine/vm/machine_bench

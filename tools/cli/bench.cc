@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // bench: time-to-find of B1-B3 per strategy, executions per second per
 // build, and the false-findings check (issue "Benchmarks"). The pure parts
 // (statistics, parsing, table, CSV, plot script) are in bench_stats.cc.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "tools/cli/bench_stats.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // bench's bookkeeping, apart from the processes it runs: which findings it
 // times, what counts as finding them, reading each tool's output, the
 // statistics (medians with misses, survival curves, ratios), the table,

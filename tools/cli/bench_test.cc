@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // bench: its statistics, parsers, table and plot script, its usage errors,
 // and (asan build) a smoke run of a few seconds.
 #include <filesystem>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "tools/cli/campaign.h"
 
 #include <fcntl.h>

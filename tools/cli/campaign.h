@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // campaign: the main job (DESIGN §6). For each variant, fuzz its libFuzzer
 // target in fork mode with -ignore_crashes=1 (so one variant can show
 // several findings), or AFL++ (-M and -S instances), from its corpus and

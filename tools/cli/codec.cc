@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // decode and encode: between the binary form (what fuzzers mutate) and the
 // text form (what people read), fuzz/program.h.
 #include <unistd.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "tools/cli/command.h"
 
 #include "absl/flags/commandlineflag.h"

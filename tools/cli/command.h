@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Subcommands of reclaimfuzz_cli and their argument parsing.
 //
 // Each subcommand is a function from its arguments (without the program and

@@ -1,4 +1,7 @@
+// SPDX-License-Identifier: MIT
 #include "tools/cli/common.h"
+
+#include "engine/linux/trees.h"
 
 #include <cerrno>
 #include <cstring>
@@ -88,10 +91,17 @@ absl::StatusOr<fuzz::Program> LoadProgram(const std::string& path) {
   return DecodeProgram(path, *bytes);
 }
 
+namespace {
+// Real-tree variants exist only where the build compiled their tree.
+bool Built(storage::Variant v) {
+  return !storage::IsRealTree(v) || linux_tree::FindTree(storage::VariantName(v)) != nullptr;
+}
+}  // namespace
+
 std::string AllVariantNames() {
   std::vector<std::string> names;
   for (storage::Variant v : storage::kAllVariants)
-    names.push_back(storage::VariantName(v));
+    if (Built(v)) names.push_back(storage::VariantName(v));
   return absl::StrJoin(names, ", ");
 }
 
@@ -102,6 +112,11 @@ absl::StatusOr<storage::Variant> ParseOneVariant(absl::string_view name) {
     return absl::InvalidArgumentError(
         absl::StrCat("unknown variant '", name, "' (", AllVariantNames(), ")"));
   }
+  if (!Built(*v)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "variant '", name, "' is a kernel tree this build did not compile (RF_LINUX_TREES; ",
+        "tools/reclaimfuzz deps installs Debian's linux-source packages)"));
+  }
   return v;
 }
 
@@ -110,8 +125,8 @@ absl::StatusOr<std::vector<storage::Variant>> ParseVariantList(
   std::vector<storage::Variant> out;
   list = absl::StripAsciiWhitespace(list);
   if (list.empty() || list == "all") {
-    out.assign(std::begin(storage::kAllVariants),
-               std::end(storage::kAllVariants));
+    for (storage::Variant v : storage::kAllVariants)
+      if (Built(v)) out.push_back(v);
     return out;
   }
   for (absl::string_view name :

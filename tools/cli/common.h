@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Shared pieces of the subcommands: files, programs, variants, sizes.
 #ifndef RECLAIMFUZZ_TOOLS_CLI_COMMON_H_
 #define RECLAIMFUZZ_TOOLS_CLI_COMMON_H_

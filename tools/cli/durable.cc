@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "tools/cli/durable.h"
 
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Files that survive a kill -9 at any moment: what the campaign keeps in
 // its results folder (corpus, crashes, findings) is written whole or not at
 // all, and folders are replaced in one step.

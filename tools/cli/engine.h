@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Fuzzing engines for the campaign, one per file behind one interface
 // (shuttle's schedulers do the same): engine_libfuzzer.cc, engine_afl.cc.
 //

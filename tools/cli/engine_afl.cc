@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // AFL++: one afl-fuzz per job, "-M main" and "-S s1", "-S s2", ... sharing
 // <dir>/afl/, each for -V <seconds>, on the afl preset's targets (persistent
 // mode through AFL++'s libFuzzer driver). AFL++ keeps fuzzing after a crash

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // libFuzzer in fork mode: -fork=<jobs> with -ignore_crashes=1, so a crash
 // ends one job and the others go on; artifacts go straight to
 // <dir>/crashes/. Progress comes from the status lines on its stderr.

@@ -1,10 +1,12 @@
+// SPDX-License-Identifier: MIT
 #include "tools/cli/flags.h"
 
 #include "absl/flags/flag.h"
 
 ABSL_FLAG(
     std::string, variant, "",
-    "engine variant: v4, v4-srcu-fix, always-defer-v1, always-defer-fixed "
+    "engine variant: v4, v4-srcu-fix, always-defer-v1, always-defer-fixed, "
+    "linux-6.1, linux-6.12 "
     "(campaign, triage: a comma-separated list, or 'all')");
 ABSL_FLAG(std::string, o, "", "output file");
 ABSL_FLAG(int32_t, rows, 80, "timeline rows to print (the newest are kept)");

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The command-line flags of every subcommand (Abseil flags). They are
 // defined in one place because several subcommands share a name (--variant,
 // -o); each subcommand lists the ones it accepts (command.h) and rejects

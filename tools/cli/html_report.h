@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The visual report: one self-contained HTML page per replayed input.
 //
 // The page shows the interleaving as swimlanes, one per vCPU plus one for

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "tools/cli/libfuzzer_log.h"
 
 #include <vector>

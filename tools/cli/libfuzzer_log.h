@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Reading libFuzzer's stderr for a campaign's live progress.
 //
 // Status lines look like (clang 14):

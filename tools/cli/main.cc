@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // reclaimfuzz_cli: the fuzzing front end behind tools/reclaimfuzz
 // (campaign, replay, minimize, triage, decode, encode, bench). The
 // subcommands live in tools/cli/ (library rf_cli); this only dispatches.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // minimize: shrink a program while it keeps giving the same finding.
 //
 // Works on the program IR, not on bytes (syzkaller's prog/minimization.go

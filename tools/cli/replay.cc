@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "tools/cli/replay.h"
 
 #include "absl/flags/flag.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // replay: run inputs once and show what happened.
 #ifndef RECLAIMFUZZ_TOOLS_CLI_REPLAY_H_
 #define RECLAIMFUZZ_TOOLS_CLI_REPLAY_H_

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Child processes for the campaign: the fuzzer (its output read live
 // through a pipe) and build commands (output to a log file).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // triage: group a folder of crashing inputs by (variant, finding, first bad
 // frame), so a campaign's hundred crash files read as a few bugs.
 //

@@ -97,7 +97,11 @@ cmake -S "$root" -B "$build" -G "$generator" \
   -DCMAKE_C_FLAGS="$CFLAGS" -DCMAKE_CXX_FLAGS="$CXXFLAGS" \
   -DCMAKE_PREFIX_PATH="$deps" \
   -DRF_SANITIZER=external -DRF_FUZZER=external \
-  -DRF_LIB_FUZZING_ENGINE="$LIB_FUZZING_ENGINE" -DRF_FUZZING_ENGINE="$engine"
+  -DRF_LIB_FUZZING_ENGINE="$LIB_FUZZING_ENGINE" -DRF_FUZZING_ENGINE="$engine" \
+  -DRF_LINUX_TREES=""
+# RF_LINUX_TREES="": the real-tree variants need Debian's linux-source
+# packages, which OSS-Fuzz's base image does not have; only the model's
+# targets are built here.
 # shellcheck disable=SC2086  # one word per target
 cmake --build "$build" -j"$jobs" --target $targets corpus_encode
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The BPF core the storage files build on (linux/bpf.h, filter.h,
  * btf_ids.h, bpf_mem_alloc.h, uapi/linux/bpf.h, uapi/linux/btf.h), written
  * for reclaimfuzz: struct bpf_map and its ops, union bpf_attr, helper

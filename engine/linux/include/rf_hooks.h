@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The hooks through which the shim (rf_shim.h) reaches the virtual machine.
  * Implemented in C++ by engine/linux/runtime.cc and engine/linux/mem_alloc.cc;
  * plain C types only, so both languages include this file. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The kernel shim for real trees: the kernel names that
  * kernel/bpf/bpf_local_storage.c, kernel/bpf/bpf_task_storage.c and
  * include/linux/bpf_local_storage.h use, written for reclaimfuzz and mapped
