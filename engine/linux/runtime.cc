@@ -26,6 +26,12 @@
 __attribute__((section("rf_percpu"), used, aligned(64))) static char rf_percpu_anchor[64];
 extern "C" char __start_rf_percpu[];
 extern "C" char __stop_rf_percpu[];
+// The trees' writable globals (tree_unit.c.in), restored every execution.
+// Weak: a binary without trees has neither section (both bounds are null).
+extern "C" __attribute__((weak)) char __start_rf_tree_data[];
+extern "C" __attribute__((weak)) char __stop_rf_tree_data[];
+extern "C" __attribute__((weak)) char __start_rf_tree_bss[];
+extern "C" __attribute__((weak)) char __stop_rf_tree_bss[];
 
 namespace reclaimfuzz::linux_tree {
 namespace {
@@ -36,6 +42,7 @@ using sched::Scheduler;
 struct RuntimeState {
   char* percpu[sched::kMaxVcpus] = {};
   size_t percpu_size = 0;
+  char* pristine_data = nullptr;  // the trees' .data before any execution
   bool alloc_failure = false;
   void* const* tasks = nullptr;
   int ntasks = 0;
@@ -54,6 +61,11 @@ __attribute__((no_sanitize("address", "thread"))) void CopyBytes(char* dst, cons
                                                                   size_t n) {
   volatile char* d = dst;
   for (size_t i = 0; i < n; ++i) d[i] = src[i];
+}
+
+__attribute__((no_sanitize("address", "thread"))) void ZeroBytes(char* dst, size_t n) {
+  volatile char* d = dst;
+  for (size_t i = 0; i < n; ++i) d[i] = 0;
 }
 
 kernel::raw_spinlock_t* Raw(raw_spinlock* l) {
@@ -123,6 +135,13 @@ void ResetRuntime(int num_vcpus) {
     st.percpu_size = size;
   }
   for (char* c : st.percpu) CopyBytes(c, __start_rf_percpu, size);
+  const size_t data = static_cast<size_t>(__stop_rf_tree_data - __start_rf_tree_data);
+  if (st.pristine_data == nullptr) {
+    st.pristine_data = static_cast<char*>(malloc(data + 1));
+    CopyBytes(st.pristine_data, __start_rf_tree_data, data);
+  }
+  CopyBytes(__start_rf_tree_data, st.pristine_data, data);
+  ZeroBytes(__start_rf_tree_bss, static_cast<size_t>(__stop_rf_tree_bss - __start_rf_tree_bss));
   (void)num_vcpus;
   (void)rf_percpu_anchor;
 }

@@ -79,13 +79,16 @@ absl::Status Scheduler::Reset(const Options& options) {
   if (options.choice == nullptr) return absl::InvalidArgumentError("no choice source given");
 
   g_sched = this;
-  // Let machine threads of the previous execution return from their wait;
-  // anything else still on a stack is abandoned.
+  // Let machine threads of the previous execution return from their idle
+  // wait; anything else still on a stack is abandoned, including a machine
+  // thread blocked inside its work (a kworker in map_free's
+  // synchronize_rcu()): returning from that wait would run the rest of the
+  // work, which kernel code cannot be told to skip.
   shutting_down_ = true;
   for (int i = 0; i < num_tasks_; ++i) {
     Task& t = *tasks_[i];
     Fiber& f = *fibers_[i];
-    if (t.service && t.state == TaskState::kBlocked && f.in_entry()) {
+    if (t.service && t.state == TaskState::kBlocked && f.in_entry() && t.wait_pred == t.idle_pred) {
       t.shutdown = true;
       current_ = i;
       f.Enter();
@@ -156,6 +159,7 @@ absl::StatusOr<int> Scheduler::Spawn(std::string name, TaskKind kind, int vcpu,
   t.wait_pred = nullptr;
   t.wait_arg = nullptr;
   t.wait_what = nullptr;
+  t.idle_pred = nullptr;
   t.shutdown = false;
   t.k = TaskKernelState{};
   t.migratable = false;
@@ -176,6 +180,7 @@ absl::StatusOr<int> Scheduler::SpawnService(std::string name, TaskKind kind, int
   t.service = true;
   t.state = TaskState::kBlocked;
   t.wait_pred = pred;
+  t.idle_pred = pred;
   t.wait_arg = arg;
   t.wait_what = "work";
   if (vcpu >= 0 && vcpus_[vcpu].curr == *id) vcpus_[vcpu].curr = -1;

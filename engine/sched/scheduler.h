@@ -107,6 +107,7 @@ struct Task {
   std::function<void()> body;
   WaitPredicate wait_pred = nullptr;
   void* wait_arg = nullptr;
+  WaitPredicate idle_pred = nullptr;  // a service's idle wait (SpawnService's pred)
   const char* wait_what = nullptr;
   bool shutdown = false;  // set when the execution ends while it waits
   TaskKernelState k;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "tools/cli/replay.h"
 
+#include <cstdio>
+
 #include "absl/flags/flag.h"
 #include "absl/strings/str_format.h"
 #include "engine/check/report.h"
@@ -17,6 +19,12 @@ ReplayResult CaptureReplay(const fuzz::Program& p, storage::Variant v,
                            int rows) {
   ReplayResult out;
   out.variant = v;
+  if (absl::Status st = fuzz::CheckProgramFor(p, v); !st.ok()) {
+    // The fuzz targets run such inputs with every map and owner read as a
+    // task's; say so rather than change the program silently.
+    fprintf(stderr, "reclaimfuzz replay: note: %s; run as task storage, as the fuzz target does\n",
+            std::string(st.message()).c_str());
+  }
   out.program_text = fuzz::FormatText(AsTargetsRun(p, v));
   const fuzz::RunResult r = RunOnce(p, v, /*record_schedule=*/true);
   sched::Scheduler& s = fuzz::LastScheduler();
