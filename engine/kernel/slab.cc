@@ -40,6 +40,7 @@ struct Registry {
   void* deferred[kReserveBlocks * 2] = {};
   size_t deferred_n = 0;
   FreeHook free_hook = nullptr;
+  void* pending_free = nullptr;  // a free the free hook's report stopped
 };
 
 Registry& R() {
@@ -169,6 +170,15 @@ void Free(const void* p, bool nolock, const char* site) {
   o.free_depth = s ? s->current_depth() : 0;
   if (s) s->Note(nolock ? "kfree_nolock" : "kfree", id);
   void* mp = const_cast<void*>(p);
+  // The oracles look at the free before it happens: a report stops the
+  // execution while the memory is still intact, so the stale access that
+  // would follow (and a sanitizer report about it) never happens. The
+  // object is then really freed by the next Reset().
+  if (r.free_hook != nullptr) {
+    r.pending_free = mp;
+    r.free_hook(id);
+    r.pending_free = nullptr;
+  }
   if (InHandler()) {
     // Unreadable at once; the real free() waits for task context.
     RF_POISON(mp, o.size);
@@ -179,7 +189,6 @@ void Free(const void* p, bool nolock, const char* site) {
     DrainDeferred();
     free(mp);
   }
-  if (r.free_hook != nullptr) r.free_hook(id);
 }
 
 }  // namespace
@@ -205,6 +214,8 @@ void Reset(size_t max_objects) {
 void ReleaseAll() {
   Registry& r = R();
   DrainDeferred();
+  free(r.pending_free);
+  r.pending_free = nullptr;
   for (Object& o : r.objects) {
     if (!o.freed) {
       free(const_cast<void*>(o.ptr));

@@ -81,7 +81,8 @@ std::vector<int64_t> LiveIds();
 // "type #id: allocated by SITE at step N (task T); freed by SITE at step M (task U)".
 std::string Describe(int64_t id);
 
-// Called after each successful free with the object's id (oracles).
+// Called for each free with the object's id, once the registry marks it
+// freed and before its memory is released (oracles).
 using FreeHook = void (*)(int64_t id);
 void SetFreeHook(FreeHook hook);
 

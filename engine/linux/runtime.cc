@@ -14,6 +14,7 @@
 #include "engine/check/report.h"
 #include "engine/kernel/context.h"
 #include "engine/kernel/lockdep.h"
+#include "engine/kernel/rqspinlock.h"
 #include "engine/kernel/slab.h"
 #include "engine/kernel/spinlock.h"
 #include "engine/rcu/rcu.h"
@@ -281,6 +282,30 @@ void rf_raw_spin_unlock_bh(struct raw_spinlock* l) {
 }
 void rf_spin_lock(struct spinlock* l) { kernel::spin_lock(linux_tree::Sleeping(l)); }
 void rf_spin_unlock(struct spinlock* l) { kernel::spin_unlock(linux_tree::Sleeping(l)); }
+
+static kernel::rqspinlock_t* Res(struct rqspinlock* l) {
+  static_assert(sizeof(kernel::rqspinlock_t) <= 4 * sizeof(unsigned long));
+  auto* k = reinterpret_cast<kernel::rqspinlock_t*>(l);
+  if (k->name == nullptr) {  // zero-initialized
+    k->name = "rqspinlock";
+    k->owner_task = -1;
+  }
+  return k;
+}
+void rf_res_spin_lock_init(struct rqspinlock* l, const char* name) {
+  kernel::raw_res_spin_lock_init(reinterpret_cast<kernel::rqspinlock_t*>(l), name);
+}
+int rf_res_spin_lock_irqsave(struct rqspinlock* l, unsigned long* flags) {
+  kernel::irqflags_t f = 0;
+  const int r = kernel::raw_res_spin_lock_irqsave_impl(Res(l), &f);
+  *flags = f;
+  return r;
+}
+void rf_res_spin_unlock_irqrestore(struct rqspinlock* l, unsigned long flags) {
+  kernel::raw_res_spin_unlock_irqrestore(Res(l), flags);
+}
+int rf_res_spin_lock(struct rqspinlock* l) { return kernel::res_spin_lock(Res(l)); }
+void rf_res_spin_unlock(struct rqspinlock* l) { kernel::res_spin_unlock(Res(l)); }
 
 void* rf_kmalloc(unsigned long size, unsigned int gfp, const char* site) {
   linux_tree::MaySleep(gfp, "kmalloc(GFP_KERNEL)");

@@ -339,8 +339,12 @@ std::vector<Throughput> MeasureThroughput(const Options& o, std::ostream& out) {
       << o.throughput_seconds << " s per figure)\n";
   fs::create_directories(o.out + "/logs", ec);
   for (const char* preset : kPresets) {
-    for (storage::Variant v : {storage::Variant::kAlwaysDeferV1, storage::Variant::kV4}) {
+    // The model's two variants, then the real trees (same seeds, read as
+    // task storage), where the build has them.
+    for (storage::Variant v : {storage::Variant::kAlwaysDeferV1, storage::Variant::kV4,
+                               storage::Variant::kLinux61, storage::Variant::kLinux612}) {
       if (Interrupted()) return results;
+      if (storage::IsRealTree(v) && !ParseOneVariant(storage::VariantName(v)).ok()) continue;
       Throughput t = MeasureOne(o, preset, v, seed_dir, seeds);
       if (t.error.empty()) {
         out << absl::StrFormat("  %-8s %-16s %9s exec/s  (%s)\n", preset, t.variant,

@@ -24,6 +24,12 @@ typedef long rf_map_ret_t;
 #else
 typedef int rf_map_ret_t;
 #endif
+/* map_check_btf() took a const map until the 7.0 cycle. */
+#if RF_LINUX_VERSION >= KERNEL_VERSION(7, 0, 0)
+#define RF_CHECK_BTF_CONST
+#else
+#define RF_CHECK_BTF_CONST const
+#endif
 
 /* ---- uapi ---------------------------------------------------------------- */
 enum bpf_map_type { BPF_MAP_TYPE_UNSPEC = 0, BPF_MAP_TYPE_TASK_STORAGE = 29 };
@@ -63,11 +69,15 @@ struct btf_type { u32 name_off; u32 info; union { u32 size; u32 type; }; };
 #define BTF_INT_ENCODING(VAL) (((VAL) & 0x0f000000) >> 24)
 #define BTF_INT_OFFSET(VAL) (((VAL) & 0x00ff0000) >> 16)
 #define BTF_INT_BITS(VAL) ((VAL) & 0x000000ff)
+static inline bool btf_type_is_i32(const struct btf_type *t) {
+  u32 int_data = *(const u32 *)(t + 1);
+  return BTF_INFO_KIND(t->info) == BTF_KIND_INT && BTF_INT_BITS(int_data) == 32 && !BTF_INT_OFFSET(int_data);
+}
 struct btf;
 
 /* ---- special fields of a map value (BTF record) ------------------------- */
 enum btf_field_type { BPF_SPIN_LOCK = (1 << 0), BPF_TIMER = (1 << 1), BPF_KPTR_UNREF = (1 << 2),
-                      BPF_KPTR_REF = (1 << 3) };
+                      BPF_KPTR_REF = (1 << 3), BPF_UPTR = (1 << 4) };
 struct btf_record {
   u32 field_mask;
   int spin_lock_off;
@@ -90,7 +100,7 @@ struct bpf_map_ops {
   rf_map_ret_t (*map_update_elem)(struct bpf_map *map, void *key, void *value, u64 flags);
   rf_map_ret_t (*map_delete_elem)(struct bpf_map *map, void *key);
   bool (*map_meta_equal)(const struct bpf_map *meta0, const struct bpf_map *meta1);
-  int (*map_check_btf)(const struct bpf_map *map, const struct btf *btf,
+  int (*map_check_btf)(RF_CHECK_BTF_CONST struct bpf_map *map, const struct btf *btf,
                        const struct btf_type *key_type, const struct btf_type *value_type);
   u64 (*map_mem_usage)(const struct bpf_map *map);
   int (*map_local_storage_charge)(struct bpf_local_storage_map *smap, void *owner, u32 size);
@@ -121,6 +131,7 @@ static inline bool map_value_has_spin_lock(const struct bpf_map *map) { return m
 static inline bool map_value_has_timer(const struct bpf_map *map) { return map->timer_off >= 0; }
 #define bpf_map_kzalloc(map, size, flags) rf_kmalloc((size), (flags) | __GFP_ZERO, __func__)
 #define bpf_map_kmalloc_node(map, size, flags, node) rf_kmalloc((size), (flags), __func__)
+#define bpf_map_kmalloc_nolock(map, size, flags, node) rf_kmalloc_nolock((size), (flags), __func__)
 #define bpf_map_kvcalloc(map, n, size, flags) rf_kmalloc((n) * (size), (flags) | __GFP_ZERO, __func__)
 #define bpf_map_area_alloc(size, node) rf_kmalloc((size), GFP_KERNEL | __GFP_ZERO, __func__)
 #define bpf_map_area_free(p) rf_kfree((p), __func__)
@@ -162,6 +173,7 @@ static inline void copy_map_value_locked(struct bpf_map *map, void *dst, void *s
 static inline void check_and_init_map_value(struct bpf_map *map, void *dst) {}
 /* No kptr or timer fields: the harness rejects maps that would need them. */
 static inline void bpf_obj_free_fields(const struct btf_record *rec, void *obj) {}
+static inline void bpf_obj_swap_uptrs(const struct btf_record *rec, void *dst, void *src) {}
 
 /* ---- helpers (filter.h) ------------------------------------------------------
  * BPF_CALL_n defines the helper with five u64 arguments, as the BPF

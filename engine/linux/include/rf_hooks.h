@@ -78,6 +78,13 @@ void rf_raw_spin_unlock_bh(struct raw_spinlock *l);
 void rf_spin_lock(struct spinlock *l);
 void rf_spin_unlock(struct spinlock *l);
 
+struct rqspinlock;
+void rf_res_spin_lock_init(struct rqspinlock *l, const char *name);
+int rf_res_spin_lock_irqsave(struct rqspinlock *l, unsigned long *flags);
+void rf_res_spin_unlock_irqrestore(struct rqspinlock *l, unsigned long flags);
+int rf_res_spin_lock(struct rqspinlock *l);
+void rf_res_spin_unlock(struct rqspinlock *l);
+
 /* Allocations: `site` is the calling kernel function (reports). */
 void *rf_kmalloc(unsigned long size, unsigned int gfp, const char *site);
 void rf_kfree(const void *p, const char *site);

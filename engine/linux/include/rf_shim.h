@@ -185,6 +185,9 @@ static inline int PTR_ERR_OR_ZERO(const void *ptr) { return IS_ERR(ptr) ? (int)P
 #define num_possible_cpus() rf_nr_cpus()
 #define nr_cpu_ids rf_nr_cpus()
 #define cond_resched() rf_cond_resched()
+/* MODEL: no tick sets TIF_NEED_RESCHED; cond_resched() is where the
+ * schedule may preempt. */
+#define need_resched() 0
 #define might_sleep() rf_might_sleep("might_sleep")
 #define NUMA_NO_NODE (-1)
 #define cpu_to_node(c) 0
@@ -229,6 +232,8 @@ typedef struct { long long counter; } atomic64_t;
 #define atomic_dec(v) ((void)atomic_add_return(-1, v))
 #define atomic_dec_and_test(v) (atomic_add_return(-1, v) == 0)
 #define atomic_cmpxchg(v, o, n) cmpxchg(&(v)->counter, (o), (n))
+#define atomic_or(i, v) ((void)({ rf_point(RF_POINT_ATOMIC, "atomic_or(" #v ")"); __atomic_fetch_or(&(v)->counter, (i), __ATOMIC_SEQ_CST); }))
+#define atomic_fetch_or(i, v) ({ rf_point(RF_POINT_ATOMIC, "atomic_fetch_or(" #v ")"); __atomic_fetch_or(&(v)->counter, (i), __ATOMIC_SEQ_CST); })
 #define atomic_xchg(v, n) xchg(&(v)->counter, (n))
 #define atomic_long_read(v) READ_ONCE((v)->counter)
 #define atomic_long_set(v, i) WRITE_ONCE((v)->counter, (i))
@@ -239,6 +244,7 @@ typedef struct { atomic_t refs; } refcount_t;
 #define refcount_set(r, n) atomic_set(&(r)->refs, (n))
 #define refcount_inc(r) atomic_inc(&(r)->refs)
 #define refcount_dec_and_test(r) atomic_dec_and_test(&(r)->refs)
+#define refcount_dec(r) atomic_dec(&(r)->refs)
 static inline bool refcount_inc_not_zero(refcount_t *r) {
   int old = atomic_read(&r->refs);
   while (old != 0) {
@@ -268,6 +274,7 @@ struct list_head { struct list_head *next, *prev; };
 struct hlist_head { struct hlist_node *first; };
 struct hlist_node { struct hlist_node *next, **pprev; };
 #define HLIST_HEAD_INIT { .first = NULL }
+#define HLIST_HEAD(name) struct hlist_head name = { .first = NULL }
 #define INIT_HLIST_HEAD(ptr) ((ptr)->first = NULL)
 static inline void INIT_HLIST_NODE(struct hlist_node *h) { h->next = NULL; h->pprev = NULL; }
 #define hlist_entry(ptr, type, member) container_of(ptr, type, member)
@@ -332,7 +339,12 @@ static inline void hlist_add_head(struct hlist_node *n, struct hlist_head *h) {
   WRITE_ONCE(n->pprev, &h->first);
 }
 #define rcu_assign_pointer(p, v) smp_store_release(&(p), (__typeof__(p))(v))
-#define RCU_INIT_POINTER(p, v) WRITE_ONCE(p, (__typeof__(p))(v))
+/* MODEL: a release store, where the kernel's is plain. Readers that load
+ * the NULL it writes and then free (bpf_task_storage_free() finding
+ * task->bpf_storage cleared by map_free) are ordered by a control
+ * dependency in the kernel's memory model; ThreadSanitizer knows only
+ * acquire/release, and without this reports that pair as a race. */
+#define RCU_INIT_POINTER(p, v) smp_store_release(&(p), (__typeof__(p))(v))
 static inline void hlist_add_head_rcu(struct hlist_node *n, struct hlist_head *h) {
   struct hlist_node *first = h->first;
   rf_hlist_check_add(n, h);
