@@ -95,7 +95,10 @@ bool InHandler() {
 
 void DrainDeferred() {
   Registry& r = R();
-  for (size_t i = 0; i < r.deferred_n; ++i) free(r.deferred[i]);
+  for (size_t i = 0; i < r.deferred_n; ++i) {
+    tsan::Acquire(r.deferred[i]);
+    free(r.deferred[i]);
+  }
   r.deferred_n = 0;
 }
 
@@ -183,6 +186,7 @@ void Free(const void* p, bool nolock, const char* site) {
     // Unreadable at once; the real free() waits for task context.
     RF_POISON(mp, o.size);
     if (r.deferred_n < sizeof(r.deferred) / sizeof(r.deferred[0])) {
+      tsan::Release(mp);  // the task that drains it frees what this handler freed
       r.deferred[r.deferred_n++] = mp;
     }  // else: kept poisoned until ReleaseAll (bounded by the reserve anyway)
   } else {

@@ -135,7 +135,9 @@ std::vector<Needed> NeededBinaries(const Options& o) {
       for (storage::Variant v : ttf) t.insert(FuzzTargetName(v));
     }
     if (o.throughput) {
-      for (storage::Variant v : {storage::Variant::kAlwaysDeferV1, storage::Variant::kV4}) {
+      for (storage::Variant v : {storage::Variant::kAlwaysDeferV1, storage::Variant::kV4,
+                                 storage::Variant::kLinux61, storage::Variant::kLinux612}) {
+        if (storage::IsRealTree(v) && !ParseOneVariant(storage::VariantName(v)).ok()) continue;
         t.insert(FuzzTargetName(v));
       }
     }
