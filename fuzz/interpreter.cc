@@ -500,6 +500,17 @@ RunResult RunProgram(const Program& p, const RunOptions& options) {
   if (absl::Status s = CheckProgramFor(p, options.variant); !s.ok()) Fail(s.ToString());
   if (absl::Status s = storage::ResetExecution(m, eo); !s.ok()) Fail(s.ToString());
   rcu::SetTraceImpliesRcuGp(p.trace_implies_rcu_gp);
+  {
+    // What the kernel's configuration decides, in every report.
+    static char settings[160];
+    const bool real = storage::IsRealTree(options.variant);
+    snprintf(settings, sizeof(settings),
+             "preemption %s, allocation failure %s, rcu_trace_implies_rcu_gp %s, %d vCPUs",
+             sched::PreemptModelName(m.sched().preempt_model()),
+             real && options.allocation_failure ? "a schedule choice" : "never",
+             p.trace_implies_rcu_gp ? "on" : "off", static_cast<int>(p.num_vcpus));
+    check::SetReportSettings(settings);
+  }
   g_tree = nullptr;
   if (storage::IsRealTree(options.variant)) {
     g_tree = linux_tree::FindTree(storage::VariantName(options.variant))->tree;

@@ -24,6 +24,10 @@ bool g_has_finding = false;
 void SetOnFinding(OnFinding mode) { g_mode = mode; }
 OnFinding GetOnFinding() { return g_mode; }
 void SetReportVariant(const char* variant) { g_variant = variant; }
+namespace {
+const char* g_settings = "";
+}  // namespace
+void SetReportSettings(const char* settings) { g_settings = settings; }
 void SetObjectDescriber(ObjectDescriber fn) { g_describer = fn; }
 const Finding* LastFinding() { return g_has_finding ? &g_finding : nullptr; }
 void ClearFinding() { g_has_finding = false; }
@@ -63,6 +67,7 @@ std::string FormatReport() {
   std::string out;
   absl::StrAppend(&out, "==== reclaimfuzz report ====\n");
   absl::StrAppend(&out, "variant: ", g_variant[0] ? g_variant : "(none)", "\n");
+  if (g_settings[0]) absl::StrAppend(&out, "settings: ", g_settings, "\n");
   absl::StrAppend(&out, "finding: ", f.name, " at step ", f.step);
   sched::Scheduler* s = sched::Scheduler::Current();
   if (s != nullptr && f.task >= 0 && f.task < s->num_tasks()) {

@@ -44,6 +44,9 @@ OnFinding GetOnFinding();
 
 // Printed at the top of every report (e.g. the engine variant).
 void SetReportVariant(const char* variant);
+// The execution's settings, printed under the variant (preemption model,
+// allocation failure, RCU settings). `settings` must outlive the report.
+void SetReportSettings(const char* settings);
 
 // Describes a model object for reports (allocation and free sites). The
 // kernel allocator installs one.
