@@ -186,6 +186,7 @@ void bpf_local_storage_free_unlinked(hlist_head* selem_free_list, bpf_local_stor
     case Variant::kV4SrcuFix:
     case Variant::kLinux61:   // real trees never run the model's code
     case Variant::kLinux612:
+    case Variant::kUserTree:
       free_now(selem_free_list, local_storage, free_local_storage, reuse_now);
       return;
     case Variant::kAlwaysDeferV1:

@@ -21,6 +21,8 @@ const char* VariantName(Variant v) {
       return "linux-6.1";
     case Variant::kLinux612:
       return "linux-6.12";
+    case Variant::kUserTree:
+      return "tree";
   }
   return "?";
 }
@@ -49,6 +51,7 @@ rcu::Settings RcuSettingsFor(Variant v) {
       break;
     case Variant::kLinux61:
     case Variant::kLinux612:
+    case Variant::kUserTree:
       // Before v7.0 Tasks Trace is not on SRCU: call_rcu_tasks_trace() takes
       // a raw lock and wakes its kthread through irq_work, and its grace
       // period ends with synchronize_rcu() (rcu_tasks_trace_postscan).

@@ -37,16 +37,22 @@ enum class Variant : uint8_t {
   // own bpf_local_storage.c and bpf_task_storage.c compiled against the shim.
   kLinux61,
   kLinux612,
+  // The user's tree (tools/reclaimfuzz --kernel-tree DIR|linux-X.Y, with
+  // its --patch files applied): "tree".
+  kUserTree,
 };
 
 inline constexpr Variant kAllVariants[] = {Variant::kV4,       Variant::kV4SrcuFix,
                                            Variant::kAlwaysDeferV1, Variant::kAlwaysDeferFixed,
-                                           Variant::kLinux61,  Variant::kLinux612};
+                                           Variant::kLinux61,  Variant::kLinux612,
+                                           Variant::kUserTree};
 inline constexpr Variant kModelVariants[] = {Variant::kV4, Variant::kV4SrcuFix,
                                              Variant::kAlwaysDeferV1, Variant::kAlwaysDeferFixed};
 
 // True for the real-tree variants.
-inline bool IsRealTree(Variant v) { return v == Variant::kLinux61 || v == Variant::kLinux612; }
+inline bool IsRealTree(Variant v) {
+  return v == Variant::kLinux61 || v == Variant::kLinux612 || v == Variant::kUserTree;
+}
 
 // The stable name ("v4", "v4-srcu-fix", "always-defer-v1", "always-defer-fixed").
 const char* VariantName(Variant v);

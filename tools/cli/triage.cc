@@ -143,8 +143,7 @@ absl::StatusOr<std::vector<TriageGroup>> TriageDir(
       if (std::optional<storage::Variant> v = VariantFromPath(dir, path)) {
         run_on = {*v};
       } else {
-        run_on.assign(std::begin(storage::kAllVariants),
-                      std::end(storage::kAllVariants));
+        run_on = *ParseVariantList("all");  // the variants this build has
       }
     }
     absl::StatusOr<std::string> bytes = ReadFile(path);
