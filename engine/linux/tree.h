@@ -14,7 +14,6 @@ struct rf_tree {
   const char *name;          /* "linux-6.12" */
   unsigned int version;      /* KERNEL_VERSION(a, b, c) of the tree's Makefile */
   int has_recur;             /* bpf_task_storage_{get,delete}_recur exist */
-  int uses_bpf_ma;           /* task storage allocates with bpf_mem_alloc */
   /* bpf(BPF_MAP_CREATE) of a BPF_MAP_TYPE_TASK_STORAGE map with a value of
    * value_size bytes (a bpf_spin_lock at offset 0 if spin_lock): the map
    * ops' map_alloc_check and map_alloc, then map->ops and the BTF record,

@@ -136,9 +136,6 @@ __attribute__((visibility("default"))) const struct rf_tree RF_TREE_SYMBOL = {
 #ifdef RF_HAVE_RECUR
     .has_recur = 1,
 #endif
-#if RF_LINUX_VERSION >= KERNEL_VERSION(6, 4, 0)
-    .uses_bpf_ma = 1,
-#endif
     .map_create = rf_map_create,
     .map_free = rf_map_free,
     .task_alloc = rf_task_alloc,
