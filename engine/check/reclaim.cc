@@ -163,6 +163,7 @@ void ResetOracles(const OracleOptions& options, size_t max_objects) {
   st.derefs_used = 0;
   kernel::slab::SetFreeHook(&OnFree);
   rcu::SetSectionEndHook(&NoteRcuSectionEnd);
+  rcu::SetDerefHook(&NoteRcuDeref);
 }
 
 const OracleOptions& oracle_options() { return St().options; }

@@ -315,6 +315,9 @@ unsigned ReaderDomainsHere() {
   return (n[0] > 0 ? 1u : 0u) | (n[1] > 0 ? 2u : 0u);
 }
 void SetSectionEndHook(void (*hook)(int domain)) { g_section_end_hook = hook; }
+void SetDerefHook(void (*hook)(const void* p, const char* what)) {
+  kernel::rcu_internal::g_deref_hook = hook;
+}
 
 bool Idle() {
   for (const DomainState& d : g_dom) {
@@ -326,6 +329,10 @@ bool Idle() {
 }  // namespace reclaimfuzz::rcu
 
 namespace reclaimfuzz::kernel {
+
+namespace rcu_internal {
+void (*g_deref_hook)(const void* p, const char* what) = nullptr;
+}  // namespace rcu_internal
 
 using rcu::D;
 using rcu::Domain;

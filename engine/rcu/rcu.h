@@ -80,8 +80,21 @@ bool poll_state_synchronize_rcu(unsigned long cookie);
 unsigned long get_state_synchronize_rcu_tasks_trace();
 bool poll_state_synchronize_rcu_tasks_trace(unsigned long cookie);
 
-#define rcu_dereference(p) smp_load_acquire(&(p))
-#define rcu_dereference_check(p, c) smp_load_acquire(&(p))
+namespace rcu_internal {
+// The generic reclamation oracle's hook (check::NoteRcuDeref), installed by
+// check::ResetOracles(): every rcu_dereference*() of the model reports what
+// it obtained, as the real-tree shim's do.
+extern void (*g_deref_hook)(const void* p, const char* what);
+template <typename T>
+inline T deref(T p, const char* what) {
+  if (g_deref_hook != nullptr) g_deref_hook(p, what);
+  return p;
+}
+}  // namespace rcu_internal
+#define rcu_dereference(p) \
+  ::reclaimfuzz::kernel::rcu_internal::deref(smp_load_acquire(&(p)), "rcu_dereference(" #p ")")
+#define rcu_dereference_check(p, c) \
+  ::reclaimfuzz::kernel::rcu_internal::deref(smp_load_acquire(&(p)), "rcu_dereference(" #p ")")
 #define rcu_dereference_protected(p, c) READ_ONCE(p)
 #define rcu_access_pointer(p) READ_ONCE(p)
 #define rcu_assign_pointer(p, v) smp_store_release(&(p), (v))
@@ -130,6 +143,8 @@ unsigned ReaderDomainsHere();
 // Called when the running context leaves its outermost section of a domain
 // (0 regular, 1 Tasks Trace): the generic reclamation oracle's hook.
 void SetSectionEndHook(void (*hook)(int domain));
+// Installs the hook every rcu_dereference*() of the model calls.
+void SetDerefHook(void (*hook)(const void* p, const char* what));
 // Callbacks queued and not yet invoked.
 size_t PendingCallbacks(Domain d);
 // No GP in progress or wanted, no callbacks pending.
