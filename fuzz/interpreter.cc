@@ -340,6 +340,9 @@ void RunOps(const std::vector<Op>& ops, ProgKind kind, bool in_irq) {
   for (size_t i = 0; i < ops.size(); ++i) {
     const Op& op = ops[i];
     if (!(refs.runs & (1u << i))) continue;  // its map or owner is gone
+    // What the previous op's kernel code dereferenced is done with once it
+    // returned; the program keeps only the values it got (Ref()).
+    if (i > 0) check::NoteHelperReturn();
     switch (op.kind) {
       case OpKind::kGet:
         if (syscall) break;
@@ -382,6 +385,7 @@ void RunOps(const std::vector<Op>& ops, ProgKind kind, bool in_irq) {
         break;
     }
   }
+  check::NoteHelperReturn();
   Release(refs);
   (void)held_map;
 }

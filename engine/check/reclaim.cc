@@ -261,6 +261,17 @@ void NoteRcuDeref(const void* p, const char* what) {
                                what};
 }
 
+void NoteHelperReturn() {
+  State& st = St();
+  int task, depth;
+  uint64_t step;
+  Where(&task, &depth, &step);
+  for (int i = 0; i < st.derefs_used; ++i) {
+    Deref& d = st.derefs[i];
+    if (d.domains != 0 && d.task == task && d.depth == depth) d.domains = 0;
+  }
+}
+
 void NoteRcuSectionEnd(int domain) {
   State& st = St();
   int task, depth;

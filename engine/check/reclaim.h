@@ -75,6 +75,10 @@ void NoteReaderDone();
 // the free waited for and the one the reader needed. A dereference outside
 // any read section (under a lock) records nothing.
 void NoteRcuDeref(const void* p, const char* what);
+// A BPF helper or syscall map op of the running reader returned: the
+// pointers its kernel code obtained are no longer in use (the program holds
+// only the value it returned, which NoteReaderGot() tracks).
+void NoteHelperReturn();
 // The running reader left its outermost section of domain `domain`
 // (0: regular RCU, 1: RCU Tasks Trace). engine/rcu calls it.
 void NoteRcuSectionEnd(int domain);

@@ -807,15 +807,19 @@ class VariantRun {
   std::set<std::pair<std::string, std::string>> new_;
 };
 
-// Builds the missing fuzz targets in the engine's preset, when allowed.
+// Builds the fuzz targets in the engine's preset, when allowed: all of
+// them, so that none is stale (a no-op when they are up to date; the
+// variant 'tree' names whatever tree the preset was last configured with).
+// Otherwise the missing ones are an error.
 absl::Status EnsureTargets(const Options& o, const std::string& preset,
                            std::ostream& out) {
-  std::vector<std::string> missing;
+  std::vector<std::string> missing, all;
   for (storage::Variant v : o.variants) {
     const std::string t = absl::StrCat(o.fuzzer_dir, "/", FuzzTargetName(v));
+    all.push_back(FuzzTargetName(v));
     if (access(t.c_str(), X_OK) != 0) missing.push_back(FuzzTargetName(v));
   }
-  if (missing.empty()) return absl::OkStatus();
+  if (missing.empty() && (o.fuzzer_dir_given || !o.build)) return absl::OkStatus();
   const std::string src = SourceDir();
   const std::string build_dir = absl::StrCat(src, "/build/", preset);
   const std::string cmd =
@@ -827,8 +831,9 @@ absl::Status EnsureTargets(const Options& o, const std::string& preset,
         o.fuzzer_dir_given ? "" : absl::StrCat("; build it with: ", cmd)));
   }
   const std::string log = o.out + "/build.log";
+  missing = all;
   out << "building " << absl::StrJoin(missing, " ") << " (preset " << preset
-      << "; log: " << log << ")\n"
+      << ", up to date is a no-op; log: " << log << ")\n"
       << std::flush;
   std::error_code ec;
   if (!fs::exists(build_dir + "/build.ninja", ec) &&
