@@ -461,9 +461,13 @@ void AsFuzzTargetsRun(Program& p, storage::Variant v) {
   for (OwnerDecl& o : p.owners) o.kind = Owner::kTask;
 }
 
+bool VariantBuilt(storage::Variant v) {
+  return !storage::IsRealTree(v) || linux_tree::FindTree(storage::VariantName(v)) != nullptr;
+}
+
 absl::Status CheckProgramFor(const Program& p, storage::Variant v) {
   if (!storage::IsRealTree(v)) return absl::OkStatus();
-  if (linux_tree::FindTree(storage::VariantName(v)) == nullptr) {
+  if (!VariantBuilt(v)) {
     return absl::FailedPreconditionError(absl::StrCat(
         "this build has no tree ", storage::VariantName(v), " (see RF_LINUX_TREES in engine/linux/CMakeLists.txt)"));
   }

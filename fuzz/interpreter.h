@@ -65,6 +65,10 @@ void AsFuzzTargetsRun(Program& p, storage::Variant v = storage::Variant::kV4);
 // the tree lacks.
 absl::Status CheckProgramFor(const Program& p, storage::Variant v);
 
+// Whether this build can run `v`: every model variant, and the real trees
+// it compiled.
+bool VariantBuilt(storage::Variant v);
+
 // The machine of the last RunProgram() (timeline, schedule, trace).
 sched::Scheduler& LastScheduler();
 

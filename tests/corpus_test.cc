@@ -18,10 +18,10 @@
 
 #include "absl/strings/str_split.h"
 #include "engine/storage/variant.h"
-#include "engine/linux/trees.h"
 #include "fuzz/interpreter.h"
 #include "fuzz/program.h"
 #include "gtest/gtest.h"
+#include "tests/program_files.h"
 
 namespace reclaimfuzz {
 namespace {
@@ -31,28 +31,14 @@ using storage::Variant;
 
 const fs::path kCorpus = fs::path(RF_SOURCE_DIR) / "corpus";
 
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-fuzz::Program Load(const fs::path& p) {
-  absl::StatusOr<fuzz::Program> prog = fuzz::ParseText(Slurp(p));
-  if (!prog.ok()) {
-    ADD_FAILURE() << p << ": " << prog.status();
-    return fuzz::Program{};
-  }
-  return *prog;
-}
+fuzz::Program Load(const fs::path& p) { return testing::LoadText(p); }
 
 // The variants this build can run: the model's, and the real trees it
 // compiled.
 std::vector<Variant> Built() {
   std::vector<Variant> out;
   for (Variant v : storage::kAllVariants) {
-    if (!storage::IsRealTree(v) || linux_tree::FindTree(storage::VariantName(v)) != nullptr) out.push_back(v);
+    if (fuzz::VariantBuilt(v)) out.push_back(v);
   }
   return out;
 }
@@ -76,14 +62,6 @@ std::vector<fs::path> TextFiles(const fs::path& dir) {
   return out;
 }
 
-std::string Ident(Variant v) {
-  std::string s = storage::VariantName(v);
-  for (char& c : s) {
-    if (c == '-' || c == '.') c = '_';
-  }
-  return s;
-}
-
 // Regression reproducers: (variant, path, expected finding).
 struct Repro {
   Variant variant;
@@ -93,7 +71,7 @@ struct Repro {
 std::vector<Repro> Reproducers() {
   std::vector<Repro> out;
   for (Variant v : Built()) {
-    for (const fs::path& p : TextFiles(kCorpus / ("storage_" + Ident(v) + "_fuzz") / "regression")) {
+    for (const fs::path& p : TextFiles(kCorpus / ("storage_" + storage::VariantIdent(v) + "_fuzz") / "regression")) {
       std::string stem = p.stem().string();
       // "<finding>" or "<finding>-<n>"
       const size_t dash = stem.find_last_of('-');

@@ -30,6 +30,7 @@
 #include "fuzz/interpreter.h"
 #include "fuzz/program.h"
 #include "gtest/gtest.h"
+#include "tests/program_files.h"
 #include "tests/test_support.h"
 
 namespace reclaimfuzz {
@@ -41,25 +42,10 @@ using storage::Variant;
 constexpr long kEEXIST = 17, kENOENT = 2, kEBUSY = 16, kEBADF = 9;
 constexpr unsigned kGfpAtomic = 1u << 0, kGfpKernel = 1u << 1;
 
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-fuzz::Program LoadText(const fs::path& p) {
-  absl::StatusOr<fuzz::Program> prog = fuzz::ParseText(Slurp(p));
-  EXPECT_TRUE(prog.ok()) << p << ": " << prog.status();
-  return prog.ok() ? *prog : fuzz::Program{};
-}
+using testing::LoadText;
 
 fs::path Regression(Variant v) {
-  std::string ident = storage::VariantName(v);
-  for (char& c : ident) {
-    if (c == '-' || c == '.') c = '_';
-  }
-  return fs::path(RF_SOURCE_DIR) / "corpus" / ("storage_" + ident + "_fuzz") / "regression" /
+  return fs::path(RF_SOURCE_DIR) / "corpus" / ("storage_" + storage::VariantIdent(v) + "_fuzz") / "regression" /
          "reader-saw-freed.txt";
 }
 
@@ -126,11 +112,7 @@ class Tree : public ::testing::TestWithParam<Variant> {
 };
 
 std::string Name(const ::testing::TestParamInfo<Variant>& info) {
-  std::string s = storage::VariantName(info.param);
-  for (char& c : s) {
-    if (c == '-' || c == '.') c = '_';
-  }
-  return s;
+  return storage::VariantIdent(info.param);
 }
 
 TEST_P(Tree, SyscallAndHelperSemantics) {

@@ -27,6 +27,14 @@ const char* VariantName(Variant v) {
   return "?";
 }
 
+std::string VariantIdent(Variant v) {
+  std::string s = VariantName(v);
+  for (char& c : s) {
+    if (c == '-' || c == '.') c = '_';
+  }
+  return s;
+}
+
 absl::StatusOr<Variant> ParseVariant(absl::string_view name) {
   for (Variant v : kAllVariants) {
     if (name == VariantName(v)) return v;

@@ -20,6 +20,7 @@
 #define RECLAIMFUZZ_ENGINE_STORAGE_VARIANT_H_
 
 #include <cstdint>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -56,6 +57,9 @@ inline bool IsRealTree(Variant v) {
 
 // The stable name ("v4", "v4-srcu-fix", "always-defer-v1", "always-defer-fixed").
 const char* VariantName(Variant v);
+// The name as an identifier ("linux-6.12" -> "linux_6_12"): fuzz target
+// names storage_<ident>_fuzz and their corpus folders use it.
+std::string VariantIdent(Variant v);
 absl::StatusOr<Variant> ParseVariant(absl::string_view name);
 
 // The RCU settings the variant runs with (how Tasks Trace starts a GP).

@@ -77,6 +77,12 @@ using bench::Target;
 constexpr double kGrace = 10;
 constexpr int kPollMs = 20;
 constexpr const char* kPresets[] = {"release", "asan", "tsan", "afl"};
+// Whose executions/second the throughput phase measures: the model's two
+// variants, then the real trees (same seeds, read as task storage) where
+// the build has them.
+constexpr storage::Variant kThroughputVariants[] = {storage::Variant::kAlwaysDeferV1,
+                                                    storage::Variant::kV4, storage::Variant::kLinux61,
+                                                    storage::Variant::kLinux612};
 
 struct Options {
   int runs = 10;
@@ -135,9 +141,8 @@ std::vector<Needed> NeededBinaries(const Options& o) {
       for (storage::Variant v : ttf) t.insert(FuzzTargetName(v));
     }
     if (o.throughput) {
-      for (storage::Variant v : {storage::Variant::kAlwaysDeferV1, storage::Variant::kV4,
-                                 storage::Variant::kLinux61, storage::Variant::kLinux612}) {
-        if (storage::IsRealTree(v) && !ParseOneVariant(storage::VariantName(v)).ok()) continue;
+      for (storage::Variant v : kThroughputVariants) {
+        if (!fuzz::VariantBuilt(v)) continue;
         t.insert(FuzzTargetName(v));
       }
     }
@@ -341,12 +346,9 @@ std::vector<Throughput> MeasureThroughput(const Options& o, std::ostream& out) {
       << o.throughput_seconds << " s per figure)\n";
   fs::create_directories(o.out + "/logs", ec);
   for (const char* preset : kPresets) {
-    // The model's two variants, then the real trees (same seeds, read as
-    // task storage), where the build has them.
-    for (storage::Variant v : {storage::Variant::kAlwaysDeferV1, storage::Variant::kV4,
-                               storage::Variant::kLinux61, storage::Variant::kLinux612}) {
+    for (storage::Variant v : kThroughputVariants) {
       if (Interrupted()) return results;
-      if (storage::IsRealTree(v) && !ParseOneVariant(storage::VariantName(v)).ok()) continue;
+      if (!fuzz::VariantBuilt(v)) continue;
       Throughput t = MeasureOne(o, preset, v, seed_dir, seeds);
       if (t.error.empty()) {
         out << absl::StrFormat("  %-8s %-16s %9s exec/s  (%s)\n", preset, t.variant,

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "tools/cli/common.h"
 
-#include "engine/linux/trees.h"
 
 #include <cerrno>
 #include <cstring>
@@ -91,17 +90,10 @@ absl::StatusOr<fuzz::Program> LoadProgram(const std::string& path) {
   return DecodeProgram(path, *bytes);
 }
 
-namespace {
-// Real-tree variants exist only where the build compiled their tree.
-bool Built(storage::Variant v) {
-  return !storage::IsRealTree(v) || linux_tree::FindTree(storage::VariantName(v)) != nullptr;
-}
-}  // namespace
-
 std::string AllVariantNames() {
   std::vector<std::string> names;
   for (storage::Variant v : storage::kAllVariants)
-    if (Built(v)) names.push_back(storage::VariantName(v));
+    if (fuzz::VariantBuilt(v)) names.push_back(storage::VariantName(v));
   return absl::StrJoin(names, ", ");
 }
 
@@ -112,7 +104,7 @@ absl::StatusOr<storage::Variant> ParseOneVariant(absl::string_view name) {
     return absl::InvalidArgumentError(
         absl::StrCat("unknown variant '", name, "' (", AllVariantNames(), ")"));
   }
-  if (!Built(*v)) {
+  if (!fuzz::VariantBuilt(*v)) {
     return absl::FailedPreconditionError(absl::StrCat(
         "variant '", name, "' is a kernel tree this build did not compile (RF_LINUX_TREES; ",
         "tools/reclaimfuzz deps installs Debian's linux-source packages)"));
@@ -126,7 +118,7 @@ absl::StatusOr<std::vector<storage::Variant>> ParseVariantList(
   list = absl::StripAsciiWhitespace(list);
   if (list.empty() || list == "all") {
     for (storage::Variant v : storage::kAllVariants)
-      if (Built(v)) out.push_back(v);
+      if (fuzz::VariantBuilt(v)) out.push_back(v);
     return out;
   }
   for (absl::string_view name :
@@ -141,9 +133,7 @@ absl::StatusOr<std::vector<storage::Variant>> ParseVariantList(
 }
 
 std::string FuzzTargetName(storage::Variant v) {
-  return absl::StrCat(
-      "storage_", absl::StrReplaceAll(storage::VariantName(v), {{"-", "_"}, {".", "_"}}),
-      "_fuzz");
+  return absl::StrCat("storage_", storage::VariantIdent(v), "_fuzz");
 }
 
 ProgramSize SizeOf(const fuzz::Program& p) {
