@@ -10,7 +10,11 @@
 //   - task exit and map_free racing: every object freed exactly once;
 //   - the map_free finding (corpus/storage_linux_*_fuzz/regression): the
 //     generic oracle reports reader-saw-freed, and with it off ASan reports
-//     the use-after-free.
+//     the use-after-free;
+//   - the map_free fix (patches/linux-*/map-free-tasks-trace.patch, the
+//     variants <tree>+map-free-fix): the reproducer replays clean, and random
+//     schedules of its actors find nothing where the unfixed tree's do;
+//     freeing only the storage behind Tasks Trace is not enough.
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -43,6 +47,8 @@ constexpr long kEEXIST = 17, kENOENT = 2, kEBUSY = 16, kEBADF = 9;
 constexpr unsigned kGfpAtomic = 1u << 0, kGfpKernel = 1u << 1;
 
 using testing::LoadText;
+
+Variant Named(const char* name) { return *storage::ParseVariant(name); }
 
 fs::path Regression(Variant v) {
   return fs::path(RF_SOURCE_DIR) / "corpus" / ("storage_" + storage::VariantIdent(v) + "_fuzz") / "regression" /
@@ -169,7 +175,7 @@ TEST_P(Tree, SyscallAndHelperSemantics) {
 // preemption) in its lookup.
 TEST_P(Tree, BusyCounterGivesEbusyToASameCpuTask) {
   testing::ScriptedChoice script;
-  const bool bpf_ma = GetParam() == Variant::kLinux612;
+  const bool bpf_ma = GetParam() == Named("linux-6.12");
   Start(&script, bpf_ma ? sched::PreemptModel::kFull : sched::PreemptModel::kVoluntary);
   long busy = 1;
   void* created = nullptr;
@@ -269,7 +275,112 @@ TEST_P(Tree, MapFreeFindingIsAnAsanUseAfterFreeWithoutTheOracle) {
 #endif
 #endif
 
-INSTANTIATE_TEST_SUITE_P(RealTrees, Tree, ::testing::Values(Variant::kLinux61, Variant::kLinux612), Name);
+INSTANTIATE_TEST_SUITE_P(RealTrees, Tree, ::testing::Values(Named("linux-6.1"), Named("linux-6.12")), Name);
+
+// Findings over `seeds` random schedules
+// of `p` on `v` under `preempt`; any finding but reader-saw-freed fails.
+int RandomFindings(const fuzz::Program& p, Variant v, sched::PreemptModel preempt, int seeds) {
+  int found = 0;
+  for (int seed = 0; seed < seeds; ++seed) {
+    sched::RandomChoice random(seed);
+    fuzz::RunOptions o;
+    o.variant = v;
+    o.choice = &random;
+    o.preempt = preempt;
+    const fuzz::RunResult r = fuzz::RunProgram(p, o);
+    EXPECT_TRUE(r.finding == "none" || r.finding == "reader-saw-freed")
+        << storage::VariantName(v) << " seed " << seed << ": " << r.finding << "\n" << check::FormatReport();
+    found += r.finding != "none";
+  }
+  return found;
+}
+
+// The finding's actors: m1's element is the only one of o0's storage, m1
+// goes (its map_free runs on the same CPU's kworker), and a sleepable
+// program of that CPU adds m0's element to the same storage.
+constexpr char kMapFreeActors[] = R"(vcpus 2
+map m0 task
+map m1 task
+owner o0 task
+task cpu 0
+  prog tracing
+    get m1 o0 create
+  release map m1
+task cpu 0
+  prog sleepable
+    get m0 o0 create
+)";
+// m1's element is the head of o0's list, before m0's: a sleepable lookup
+// of m0 walks over it while m1's map_free unlinks and frees it.
+constexpr char kMapFreeWalkers[] = R"(vcpus 2
+map m0 task
+map m1 task
+owner o0 task
+task cpu 0
+  prog tracing
+    get m0 o0 create
+    get m1 o0 create
+  release map m1
+task cpu 0
+  prog sleepable
+    get m0 o0
+    get m0 o0
+)";
+constexpr int kSeeds = 3000;
+
+// The map_free fix, per packaged tree (the parameter: the unfixed tree).
+class MapFreeFix : public ::testing::TestWithParam<Variant> {
+ protected:
+  void SetUp() override {
+    fixed_ = Named((std::string(storage::VariantName(GetParam())) + "+map-free-fix").c_str());
+    for (Variant v : {GetParam(), fixed_}) {
+      if (!fuzz::VariantBuilt(v)) GTEST_SKIP() << "this build has no " << storage::VariantName(v);
+    }
+  }
+  Variant fixed_{};
+};
+
+TEST_P(MapFreeFix, TheReproducerReplaysClean) {
+  const fuzz::Program p = LoadText(Regression(GetParam()));
+  fuzz::RunOptions o;
+  o.variant = fixed_;
+  const fuzz::RunResult r = fuzz::RunProgram(p, o);
+  EXPECT_EQ(r.finding, "none") << check::FormatReport();
+  EXPECT_EQ(r.status, sched::RunStatus::kCompleted);
+}
+
+TEST_P(MapFreeFix, RandomSchedulesFindItOnlyWithoutTheFix) {
+  for (const char* text : {kMapFreeActors, kMapFreeWalkers}) {
+    const fuzz::Program p = *fuzz::ParseText(text);
+    for (sched::PreemptModel preempt : {sched::PreemptModel::kVoluntary, sched::PreemptModel::kFull}) {
+      const int unfixed = RandomFindings(p, GetParam(), preempt, kSeeds);
+      const int fixed = RandomFindings(p, fixed_, preempt, kSeeds);
+      EXPECT_EQ(fixed, 0);
+      printf("%s %s: %d/%d schedules find it, %s: %d/%d\n", text == kMapFreeActors ? "actors" : "walkers",
+             preempt == sched::PreemptModel::kFull ? "full" : "voluntary", unfixed, kSeeds,
+             storage::VariantName(fixed_), fixed, kSeeds);
+      // Under full preemption the schedules reach the window: the fixed
+      // tree's 0 is a result, not a miss.
+      if (preempt == sched::PreemptModel::kFull) EXPECT_GT(unfixed, 0);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(RealTrees, MapFreeFix, ::testing::Values(Named("linux-6.1"), Named("linux-6.12")),
+                         Name);
+
+// Freeing only the emptied storage behind Tasks Trace is not enough (the
+// variant linux-6.12+storage-only-fix, patches/linux-6.12/
+// storage-only-tasks-trace-insufficient.patch): a sleepable lookup of the
+// other map still meets the dying map's element, freed after a regular
+// grace period.
+TEST(MapFreeFixInsufficient, StorageOnlyStillFindsTheElement) {
+  const Variant v = Named("linux-6.12+storage-only-fix");
+  if (!fuzz::VariantBuilt(v)) GTEST_SKIP() << "this build has no linux-6.12+storage-only-fix";
+  const int found = RandomFindings(*fuzz::ParseText(kMapFreeWalkers), v, sched::PreemptModel::kFull, kSeeds);
+  printf("walkers full: %d/%d schedules find it on linux-6.12+storage-only-fix\n", found, kSeeds);
+  EXPECT_GT(found, 0);
+}
 
 }  // namespace
 }  // namespace reclaimfuzz

@@ -20,6 +20,7 @@
 #include "engine/storage/bpf_local_storage.h"
 #include "engine/storage/defer.h"
 #include "engine/storage/invariants.h"
+#include "engine/storage/variant.h"
 
 namespace reclaimfuzz::storage {
 namespace {
@@ -135,14 +136,21 @@ void bpf_selem_unlink_nofail(bpf_local_storage_elem* selem, bpf_local_storage_ma
   // to see the selem frees it.
   if (unlink == 2 ||
       kernel::atomic_cmpxchg(&selem->state, SELEM_UNLINKED, SELEM_TOFREE) == SELEM_UNLINKED) {
-    // Only RCU walkers (destroy, map_free) can still reach it.
-    check::NoteUnlinked(selem, check::Readers::kRcu);
-    bpf_selem_free(selem, true);
+    // V4: only RCU walkers (destroy, map_free) can still reach it. With
+    // the map_free fix, map_free's element waits for Tasks Trace: a
+    // sleepable program of another map walking the owner's list may hold it.
+    const bool trace = in_map_free && MapFreeTasksTrace(current_variant());
+    check::NoteUnlinked(selem, trace ? check::Readers::kPrograms : check::Readers::kRcu);
+    bpf_selem_free(selem, /*reuse_now=*/!trace);
   }
 
   if (free_storage) {
-    check::NoteUnlinked(local_storage, check::Readers::kRcu);
-    bpf_local_storage_free(local_storage, true);
+    // The storage is shared by every map of the owner: a sleepable program
+    // of another map may hold it (docs/findings/map-free-use-after-free.md).
+    // V4 frees it after a regular grace period; the fix, behind Tasks Trace.
+    const bool trace = in_map_free && MapFreeTasksTrace(current_variant());
+    check::NoteUnlinked(local_storage, trace ? check::Readers::kPrograms : check::Readers::kRcu);
+    bpf_local_storage_free(local_storage, /*reuse_now=*/!trace);
   }
 }
 

@@ -15,6 +15,14 @@ using kernel::per_cpu_ptr;
 using kernel::PerCpu;
 using kernel::this_cpu_ptr;
 
+// How the running variant frees: always-defer-fixed+map-free-fix defers as
+// always-defer-fixed does (its difference is map_free's, in
+// bpf_local_storage_map.cc).
+Variant defer_variant() {
+  const Variant v = current_variant();
+  return v == Variant::kAlwaysDeferFixedMapFreeFix ? Variant::kAlwaysDeferFixed : v;
+}
+
 // ============================================================================
 // v4, v4-srcu-fix: free now, in the caller's context.
 // ============================================================================
@@ -181,14 +189,7 @@ bool deferred_frees_flushed(void*) {
 
 void bpf_local_storage_free_unlinked(hlist_head* selem_free_list, bpf_local_storage* local_storage,
                                      bool free_local_storage, bool reuse_now, FreeSite site) {
-  switch (current_variant()) {
-    case Variant::kV4:
-    case Variant::kV4SrcuFix:
-    case Variant::kLinux61:   // real trees never run the model's code
-    case Variant::kLinux612:
-    case Variant::kUserTree:
-      free_now(selem_free_list, local_storage, free_local_storage, reuse_now);
-      return;
+  switch (defer_variant()) {
     case Variant::kAlwaysDeferV1:
       // The posted patch changes bpf_selem_unlink(), the call site the
       // review quotes; reuse_now is dropped there. Other paths are V4's.
@@ -204,11 +205,14 @@ void bpf_local_storage_free_unlinked(hlist_head* selem_free_list, bpf_local_stor
       bpf_local_storage_defer_free_fixed(selem_free_list, local_storage, free_local_storage,
                                          reuse_now);
       return;
+    default:  // v4, v4-srcu-fix (real trees never run the model's code)
+      free_now(selem_free_list, local_storage, free_local_storage, reuse_now);
+      return;
   }
 }
 
 void bpf_selem_free_helper(bpf_local_storage_elem* selem, bool reuse_now) {
-  if (current_variant() == Variant::kAlwaysDeferFixed) {
+  if (defer_variant() == Variant::kAlwaysDeferFixed) {
     bpf_selem_defer_free_llist(selem, reuse_now);
     kernel::irq_work_queue(this_cpu_ptr(&bpf_deferred_free_irq_work));
     return;
@@ -218,7 +222,7 @@ void bpf_selem_free_helper(bpf_local_storage_elem* selem, bool reuse_now) {
 
 void bpf_local_storage_free_helper(bpf_local_storage* local_storage, bool reuse_now) {
   if (local_storage == nullptr) return;
-  if (current_variant() == Variant::kAlwaysDeferFixed) {
+  if (defer_variant() == Variant::kAlwaysDeferFixed) {
     bpf_local_storage_defer_free_llist(local_storage, reuse_now);
     kernel::irq_work_queue(this_cpu_ptr(&bpf_deferred_free_irq_work));
     return;
@@ -227,7 +231,7 @@ void bpf_local_storage_free_helper(bpf_local_storage* local_storage, bool reuse_
 }
 
 void bpf_local_storage_deferred_flush() {
-  if (current_variant() != Variant::kAlwaysDeferFixed) return;
+  if (defer_variant() != Variant::kAlwaysDeferFixed) return;
   kernel::might_sleep("bpf_local_storage_deferred_flush()");
   // MODEL: flush_work() on every CPU's bpf_deferred_free_work; the model
   // waits for the in-flight count instead, which covers the irq_work hop.
@@ -250,7 +254,7 @@ void Reset() {
     kernel::init_irq_work(per_cpu_ptr(&bpf_deferred_free_irq_work, c),
                           &bpf_deferred_free_irq_work_fn);
     bpf_deferred_free_work* w = per_cpu_ptr(&bpf_deferred_free_work_percpu, c);
-    kernel::INIT_WORK(&w->work, current_variant() == Variant::kAlwaysDeferFixed
+    kernel::INIT_WORK(&w->work, defer_variant() == Variant::kAlwaysDeferFixed
                                     ? &bpf_deferred_free_llist_work_fn
                                     : &bpf_deferred_free_work_fn);
     w->cpu = c;

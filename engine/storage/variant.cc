@@ -2,45 +2,97 @@
 #include "engine/storage/variant.h"
 
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace reclaimfuzz::storage {
+namespace {
 
-const char* VariantName(Variant v) {
-  switch (v) {
-    case Variant::kV4:
-      return "v4";
-    case Variant::kV4SrcuFix:
-      return "v4-srcu-fix";
-    case Variant::kAlwaysDeferV1:
-      return "always-defer-v1";
-    case Variant::kAlwaysDeferFixed:
-      return "always-defer-fixed";
-    case Variant::kLinux61:
-      return "linux-6.1";
-    case Variant::kLinux612:
-      return "linux-6.12";
-    case Variant::kUserTree:
-      return "tree";
+struct Registry {
+  std::vector<Variant> all;
+  std::vector<VariantInfo> model;  // by enum value
+  std::vector<VariantInfo> trees;  // by index from kFirstTree
+};
+
+std::vector<std::string> KnownList(const char* known) {
+  std::vector<std::string> out;
+  for (absl::string_view k : absl::StrSplit(known, ',', absl::SkipEmpty())) {
+    if (k != "none") out.emplace_back(k);
   }
-  return "?";
+  return out;
 }
+
+const char* const kModelNames[] = {"v4", "v4-srcu-fix", "always-defer-v1", "always-defer-fixed",
+                                   "always-defer-fixed+map-free-fix"};
+
+const Registry& Get() {
+  static const Registry* r = [] {
+    auto* reg = new Registry;
+    reg->model.resize(std::size(kModelNames));
+    for (size_t i = 0; i < std::size(kModelNames); ++i) {
+      // A model variant the registry lacks still has a name (the registry
+      // test fails on it).
+      reg->model[i] = VariantInfo{kModelNames[i], false, true, false, {}, "not in engine/variants.txt"};
+    }
+    struct Row {
+      const char* name;
+      int is_tree, built, registered;
+      const char* known;
+      const char* about;
+    };
+    static const Row rows[] = {
+#define RF_VARIANT(name, is_tree, built, registered, known, about) {name, is_tree, built, registered, known, about},
+#include "rf_variants.inc"
+#undef RF_VARIANT
+    };
+    for (const Row& row : rows) {
+      VariantInfo info{row.name, row.is_tree != 0, row.built != 0, row.registered != 0,
+                       KnownList(row.known), row.about};
+      if (info.is_tree) {
+        reg->all.push_back(static_cast<Variant>(static_cast<int>(Variant::kFirstTree) + reg->trees.size()));
+        reg->trees.push_back(std::move(info));
+        continue;
+      }
+      for (size_t i = 0; i < std::size(kModelNames); ++i) {
+        if (absl::string_view(row.name) == kModelNames[i]) {
+          reg->model[i] = std::move(info);
+          reg->all.push_back(static_cast<Variant>(i));
+        }
+      }
+    }
+    return reg;
+  }();
+  return *r;
+}
+
+}  // namespace
+
+absl::Span<const Variant> AllVariants() { return Get().all; }
+
+const VariantInfo& Info(Variant v) {
+  const Registry& r = Get();
+  if (IsRealTree(v)) return r.trees.at(static_cast<int>(v) - static_cast<int>(Variant::kFirstTree));
+  return r.model.at(static_cast<int>(v));
+}
+
+const char* VariantName(Variant v) { return Info(v).name; }
 
 std::string VariantIdent(Variant v) {
   std::string s = VariantName(v);
   for (char& c : s) {
-    if (c == '-' || c == '.') c = '_';
+    if (c == '-' || c == '.' || c == '+') c = '_';
   }
   return s;
 }
 
 absl::StatusOr<Variant> ParseVariant(absl::string_view name) {
-  for (Variant v : kAllVariants) {
+  for (Variant v : AllVariants()) {
     if (name == VariantName(v)) return v;
   }
   std::string known;
-  for (Variant v : kAllVariants) absl::StrAppend(&known, known.empty() ? "" : ", ", VariantName(v));
+  for (Variant v : AllVariants()) absl::StrAppend(&known, known.empty() ? "" : ", ", VariantName(v));
   return absl::InvalidArgumentError(
       absl::StrCat("unknown variant '", name, "' (known: ", known, ")"));
 }
@@ -48,21 +100,19 @@ absl::StatusOr<Variant> ParseVariant(absl::string_view name) {
 rcu::Settings RcuSettingsFor(Variant v) {
   rcu::Settings s;
   s.trace_implies_rcu_gp = true;
+  if (IsRealTree(v)) {
+    // Before v7.0 Tasks Trace is not on SRCU: call_rcu_tasks_trace() takes
+    // a raw lock and wakes its kthread through irq_work, and its grace
+    // period ends with synchronize_rcu() (rcu_tasks_trace_postscan).
+    s.trace_gp_start = rcu::Settings::TraceGpStart::kSrcuRawIrqWork;
+    return s;
+  }
   switch (v) {
     case Variant::kV4:
     case Variant::kAlwaysDeferV1:
       s.trace_gp_start = rcu::Settings::TraceGpStart::kSrcuSpinlock;
       break;
-    case Variant::kV4SrcuFix:
-    case Variant::kAlwaysDeferFixed:
-      s.trace_gp_start = rcu::Settings::TraceGpStart::kSrcuRawIrqWork;
-      break;
-    case Variant::kLinux61:
-    case Variant::kLinux612:
-    case Variant::kUserTree:
-      // Before v7.0 Tasks Trace is not on SRCU: call_rcu_tasks_trace() takes
-      // a raw lock and wakes its kthread through irq_work, and its grace
-      // period ends with synchronize_rcu() (rcu_tasks_trace_postscan).
+    default:
       s.trace_gp_start = rcu::Settings::TraceGpStart::kSrcuRawIrqWork;
       break;
   }
@@ -72,5 +122,7 @@ rcu::Settings RcuSettingsFor(Variant v) {
 sched::PreemptModel PreemptModelFor(Variant v) {
   return IsRealTree(v) ? sched::PreemptModel::kVoluntary : sched::PreemptModel::kFull;
 }
+
+bool MapFreeTasksTrace(Variant v) { return v == Variant::kAlwaysDeferFixedMapFreeFix; }
 
 }  // namespace reclaimfuzz::storage

@@ -1,29 +1,25 @@
 // SPDX-License-Identifier: MIT
-// Engine variants (DESIGN §1): which version of the local-storage free path
-// the model runs. One build holds all four; an execution selects one by its
-// stable name.
+// Engine variants. The registry (engine/variants.txt) names every variant,
+// the model's and the real trees', with its description and its known
+// findings; this header gives them to the C++ code.
 //
-//   v4                  upstream V4 (kernel-model §2) with RCU Tasks Trace on
-//                       SRCU before the irq_work fix: call_rcu_tasks_trace()
-//                       takes a spinlock_t in the caller (B3).
-//   v4-srcu-fix         v4 with "rcu: Use an intermediate irq_work to start
-//                       process_srcu()": raw SRCU lock, GP started from irq_work.
-//   always-defer-v1     v4 plus "bpf: Always defer local storage free" as
-//                       posted: per-CPU hlists filled after unlock with IRQs
-//                       on, call_rcu + queue_work_on, work frees with
-//                       reuse_now=true (B1, B2).
-//   always-defer-fixed  the patch done right: per-CPU llists, the per-item
-//                       reuse_now kept, an irq_work trampoline out of NMI.
-//
-// The differences live in defer.{h,cc}; everything else is shared.
+// The model's variants are the values of the enum below (the differences
+// between them live in defer.{h,cc} and bpf_local_storage_map.cc's
+// map_free settings); see docs/ and the registry for what each is:
+//   v4, v4-srcu-fix, always-defer-v1, always-defer-fixed,
+//   always-defer-fixed+map-free-fix.
+// A real tree's variant (engine/linux) is kFirstTree + its index in the
+// generated list: the registry's trees, then the user's ('tree', ...).
 #ifndef RECLAIMFUZZ_ENGINE_STORAGE_VARIANT_H_
 #define RECLAIMFUZZ_ENGINE_STORAGE_VARIANT_H_
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "engine/rcu/rcu.h"
 #include "engine/sched/scheduler.h"
 
@@ -34,30 +30,37 @@ enum class Variant : uint8_t {
   kV4SrcuFix,
   kAlwaysDeferV1,
   kAlwaysDeferFixed,
-  // Real trees (engine/linux): Debian's linux-source-6.1 and -6.12, their
-  // own bpf_local_storage.c and bpf_task_storage.c compiled against the shim.
-  kLinux61,
-  kLinux612,
-  // The user's tree (tools/reclaimfuzz --kernel-tree DIR|linux-X.Y, with
-  // its --patch files applied): "tree".
-  kUserTree,
+  // always-defer-fixed with the map_free fix (MapFreeTasksTrace()).
+  kAlwaysDeferFixedMapFreeFix,
+  // Real trees: kFirstTree + i is the i-th tree of the generated list.
+  kFirstTree = 32,
 };
 
-inline constexpr Variant kAllVariants[] = {Variant::kV4,       Variant::kV4SrcuFix,
-                                           Variant::kAlwaysDeferV1, Variant::kAlwaysDeferFixed,
-                                           Variant::kLinux61,  Variant::kLinux612,
-                                           Variant::kUserTree};
 inline constexpr Variant kModelVariants[] = {Variant::kV4, Variant::kV4SrcuFix,
-                                             Variant::kAlwaysDeferV1, Variant::kAlwaysDeferFixed};
+                                             Variant::kAlwaysDeferV1, Variant::kAlwaysDeferFixed,
+                                             Variant::kAlwaysDeferFixedMapFreeFix};
+
+// Every variant: the registry's (model and tree, built or not), then the
+// user's trees of this build.
+absl::Span<const Variant> AllVariants();
 
 // True for the real-tree variants.
-inline bool IsRealTree(Variant v) {
-  return v == Variant::kLinux61 || v == Variant::kLinux612 || v == Variant::kUserTree;
-}
+inline bool IsRealTree(Variant v) { return v >= Variant::kFirstTree; }
 
-// The stable name ("v4", "v4-srcu-fix", "always-defer-v1", "always-defer-fixed").
+// What the registry says of a variant.
+struct VariantInfo {
+  const char* name;   // "v4", "linux-6.12+map-free-fix", "tree"
+  bool is_tree;       // engine tree (engine/linux)
+  bool built;         // model: always; a tree: compiled into this build
+  bool registered;    // in engine/variants.txt (false: a user's tree)
+  std::vector<std::string> known;  // the findings it is expected to have; empty: clean
+  const char* about;  // one line
+};
+const VariantInfo& Info(Variant v);
+
+// The stable name ("v4", "linux-6.12", ...).
 const char* VariantName(Variant v);
-// The name as an identifier ("linux-6.12" -> "linux_6_12"): fuzz target
+// The name as an identifier (every '-', '.', '+' made '_'): fuzz target
 // names storage_<ident>_fuzz and their corpus folders use it.
 std::string VariantIdent(Variant v);
 absl::StatusOr<Variant> ParseVariant(absl::string_view name);
@@ -69,6 +72,11 @@ rcu::Settings RcuSettingsFor(Variant v);
 // kernels are built with voluntary preemption; the model runs with full
 // preemption, the widest set of interleavings.
 sched::PreemptModel PreemptModelFor(Variant v);
+
+// The model's map_free fix (docs/findings/map-free-use-after-free.md):
+// map_free's loop frees the element and an emptied storage behind RCU Tasks
+// Trace (reuse_now=false), not after one regular grace period.
+bool MapFreeTasksTrace(Variant v);
 
 // The variant of the running execution (set by storage::Reset()).
 Variant current_variant();

@@ -12,8 +12,9 @@
 //      one measurement at a time.
 //   3. time to find: runs x strategies x findings, --jobs at a time, each a
 //      single process from an empty corpus with its own seed.
-//   4. false findings: the product on always-defer-fixed (any finding
-//      aborts) and on v4-srcu-fix (B1-B3's findings abort), runs x cap each.
+//   4. false findings: the product on every variant the registry expects
+//      clean (any finding aborts) and on v4-srcu-fix (B1-B3's findings
+//      abort), runs x cap each.
 //   5. runs.csv, summary.csv, throughput.csv, false_findings.csv, table.txt,
 //      survival-*.dat, survival.gp and survival.png (gnuplot) in --out.
 #include <cstdlib>
@@ -44,6 +45,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "fuzz/interpreter.h"
 #include "tools/cli/bench_stats.h"
 #include "tools/cli/campaign.h"
 #include "tools/cli/command.h"
@@ -62,7 +64,7 @@ ABSL_FLAG(std::string, strategies, "product,afl,random,pct1,pct2,pct3",
           "which strategies to run: product (libFuzzer), afl, random, pct1, pct2, pct3");
 ABSL_FLAG(bool, throughput, true, "measure executions/second of each build on the seeds");
 ABSL_FLAG(bool, false_findings, true,
-          "fuzz always-defer-fixed and v4-srcu-fix with the product, runs x cap each");
+          "fuzz the variants expected clean (engine/variants.txt) and v4-srcu-fix with the product, runs x cap each");
 
 namespace reclaimfuzz::cli {
 namespace {
@@ -80,9 +82,33 @@ constexpr const char* kPresets[] = {"release", "asan", "tsan", "afl"};
 // Whose executions/second the throughput phase measures: the model's two
 // variants, then the real trees (same seeds, read as task storage) where
 // the build has them.
-constexpr storage::Variant kThroughputVariants[] = {storage::Variant::kAlwaysDeferV1,
-                                                    storage::Variant::kV4, storage::Variant::kLinux61,
-                                                    storage::Variant::kLinux612};
+const std::vector<storage::Variant>& ThroughputVariants() {
+  static const auto* v = [] {
+    auto* out = new std::vector<storage::Variant>;
+    for (const char* name : {"always-defer-v1", "v4", "linux-6.1", "linux-6.12"}) {
+      out->push_back(*storage::ParseVariant(name));
+    }
+    return out;
+  }();
+  return *v;
+}
+
+// The false-findings check: every registered variant the registry expects
+// clean (any finding counts, all=true), and v4-srcu-fix, where only B1-B3's
+// findings count; trees only where this build has them.
+struct FalseCheck {
+  storage::Variant variant;
+  bool all;
+};
+std::vector<FalseCheck> FalseCheckVariants() {
+  std::vector<FalseCheck> out;
+  for (storage::Variant v : storage::AllVariants()) {
+    const storage::VariantInfo& info = storage::Info(v);
+    if (info.registered && info.known.empty() && fuzz::VariantBuilt(v)) out.push_back({v, true});
+  }
+  out.push_back({storage::Variant::kV4SrcuFix, false});
+  return out;
+}
 
 struct Options {
   int runs = 10;
@@ -133,15 +159,14 @@ std::vector<Needed> NeededBinaries(const Options& o) {
       }
       if (baselines) t.insert("baseline_runner");
       if (o.false_findings) {
-        t.insert(FuzzTargetName(storage::Variant::kAlwaysDeferFixed));
-        t.insert(FuzzTargetName(storage::Variant::kV4SrcuFix));
+        for (const FalseCheck& c : FalseCheckVariants()) t.insert(FuzzTargetName(c.variant));
       }
     }
     if (p == "afl" && has("afl")) {
       for (storage::Variant v : ttf) t.insert(FuzzTargetName(v));
     }
     if (o.throughput) {
-      for (storage::Variant v : kThroughputVariants) {
+      for (storage::Variant v : ThroughputVariants()) {
         if (!fuzz::VariantBuilt(v)) continue;
         t.insert(FuzzTargetName(v));
       }
@@ -346,7 +371,7 @@ std::vector<Throughput> MeasureThroughput(const Options& o, std::ostream& out) {
       << o.throughput_seconds << " s per figure)\n";
   fs::create_directories(o.out + "/logs", ec);
   for (const char* preset : kPresets) {
-    for (storage::Variant v : kThroughputVariants) {
+    for (storage::Variant v : ThroughputVariants()) {
       if (Interrupted()) return results;
       if (!fuzz::VariantBuilt(v)) continue;
       Throughput t = MeasureOne(o, preset, v, seed_dir, seeds);
@@ -814,7 +839,8 @@ int BenchMain(const Args& args, std::ostream& out, std::ostream& err) {
 
   std::vector<Job> checks;
   if (o.false_findings && !Interrupted()) {
-    for (storage::Variant v : {storage::Variant::kAlwaysDeferFixed, storage::Variant::kV4SrcuFix}) {
+    for (const FalseCheck& c : FalseCheckVariants()) {
+      const storage::Variant v = c.variant;
       for (int r = 0; r < o.runs; ++r) {
         Job j;
         j.false_check = true;
@@ -823,15 +849,19 @@ int BenchMain(const Args& args, std::ostream& out, std::ostream& err) {
         j.run.index = r;
         j.run.seed = 9000 + r + 1;
         j.variant = v;
-        if (v == storage::Variant::kV4SrcuFix) j.abort_on = bench::AllTargetNames();
+        if (!c.all) j.abort_on = bench::AllTargetNames();
         j.dir = absl::StrCat(o.out, "/runs/false-", storage::VariantName(v), "-", r + 1);
         checks.push_back(std::move(j));
       }
     }
+    std::vector<std::string> clean;
+    for (const FalseCheck& c : FalseCheckVariants()) {
+      if (c.all) clean.push_back(storage::VariantName(c.variant));
+    }
     out << absl::StrFormat(
-               "bench: false findings: the product on always-defer-fixed (any finding counts) "
+               "bench: false findings: the product on %s (expected clean: any finding counts) "
                "and v4-srcu-fix (B1-B3's), %d runs x %g s each, from the seeds\n",
-               o.runs, o.cap)
+               absl::StrJoin(clean, ", "), o.runs, o.cap)
         << std::flush;
     RunPool(o, checks, out);
   }
@@ -883,8 +913,8 @@ int BenchMain(const Args& args, std::ostream& out, std::ostream& err) {
     std::string csv = "variant,run,seed,seconds,execs,finding,counts,error,log\n";
     absl::StrAppend(&table, "\nfalse findings (product, from the seeds, ", o.runs, " runs x ",
                     o.cap, " s per variant)\n");
-    for (storage::Variant v : {storage::Variant::kAlwaysDeferFixed, storage::Variant::kV4SrcuFix}) {
-      const std::string name = storage::VariantName(v);
+    for (const FalseCheck& c : FalseCheckVariants()) {
+      const std::string name = storage::VariantName(c.variant);
       double secs = 0;
       uint64_t execs = 0;
       int errors = 0;
@@ -907,9 +937,9 @@ int BenchMain(const Args& args, std::ostream& out, std::ostream& err) {
         }
       }
       false_ok &= found.empty() && errors == 0;
-      const bool all = v == storage::Variant::kAlwaysDeferFixed;
+      const bool all = c.all;
       absl::StrAppendFormat(
-          &table, "  %-20s %s: %s s, %s execs%s%s\n", name,
+          &table, "  %-32s %s: %s s, %s execs%s%s\n", name,
           found.empty() ? (errors ? "INCOMPLETE"
                                   : all ? "ok, no finding" : "ok, none of B1-B3's findings")
                         : absl::StrCat("FALSE FINDING ", absl::StrJoin(found, ",")),

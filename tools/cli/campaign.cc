@@ -997,6 +997,57 @@ std::string FormatNewFindings(const std::vector<VariantOutcome>& outcomes) {
   return out;
 }
 
+namespace {
+
+std::string HtmlBeside(const std::string& reproducer) {
+  if (!absl::EndsWith(reproducer, ".txt")) return "";
+  const std::string html = reproducer.substr(0, reproducer.size() - 4) + ".html";
+  std::error_code ec;
+  return fs::exists(html, ec) ? html : "";
+}
+
+}  // namespace
+
+std::string FormatPatchComparison(const VariantOutcome& base, const VariantOutcome& patched, int* added_count) {
+  using Key = std::pair<std::string, std::string>;  // (finding, first bad frame)
+  auto index = [](const VariantOutcome& o) {
+    std::map<Key, const Verdict*> m;
+    for (const Verdict& v : o.verdicts) {
+      if (v.finding != "none") m.emplace(Key{v.finding, v.frame}, &v);
+    }
+    return m;
+  };
+  const std::map<Key, const Verdict*> b = index(base), p = index(patched);
+  auto line = [](const Verdict& v) {
+    const std::string html = HtmlBeside(v.reproducer);
+    return absl::StrCat("    ", v.finding, " at ", v.frame, " (", v.crashes, " crashes)\n      reproducer: ",
+                        v.reproducer, html.empty() ? "" : absl::StrCat("\n      page:       ", html), "\n");
+  };
+  std::string added, removed, both;
+  int n_added = 0;
+  for (const auto& [k, v] : p) {
+    n_added += !b.count(k);
+    absl::StrAppend(b.count(k) ? &both : &added, line(*v));
+  }
+  if (added_count != nullptr) *added_count = n_added;
+  for (const auto& [k, v] : b) {
+    if (!p.count(k)) absl::StrAppend(&removed, line(*v));
+  }
+  const std::string bn = storage::VariantName(base.variant), pn = storage::VariantName(patched.variant);
+  std::string out = absl::StrCat("\ncheck: ", pn, " (the tree with the patches) against ", bn,
+                                 " (the same tree without them), each fuzzed for the same time\n");
+  absl::StrAppend(&out, "  added by the patches (", pn, " only):", added.empty() ? " none\n" : "\n", added);
+  absl::StrAppend(&out, "  removed by the patches (", bn, " only):", removed.empty() ? " none\n" : "\n",
+                  removed);
+  absl::StrAppend(&out, "  in both (not the patches'):", both.empty() ? " none\n" : "\n", both);
+  for (const VariantOutcome* o : {&base, &patched}) {
+    if (!o->error.empty()) {
+      absl::StrAppend(&out, "  INCOMPLETE: ", storage::VariantName(o->variant), ": ", o->error, "\n");
+    }
+  }
+  return out;
+}
+
 int CampaignMain(const Args& args, std::ostream& out, std::ostream& err) {
   Parsed parsed;
   if (int rc = Prologue("campaign", args, out, err, &parsed); rc >= 0)
@@ -1014,6 +1065,11 @@ int CampaignMain(const Args& args, std::ostream& out, std::ostream& err) {
     return kExitUsage;
   }
   o.variants = *vs;
+  if (absl::GetFlag(FLAGS_compare) && o.variants.size() != 2) {
+    err << "reclaimfuzz campaign: --compare needs exactly two variants, BASE,PATCHED (got "
+        << o.variants.size() << ")\n";
+    return kExitUsage;
+  }
   o.duration = absl::GetFlag(FLAGS_duration);
   o.jobs = absl::GetFlag(FLAGS_jobs);
   o.seed = absl::GetFlag(FLAGS_seed);
@@ -1091,8 +1147,18 @@ int CampaignMain(const Args& args, std::ostream& out, std::ostream& err) {
     if (Interrupted()) break;
     outcomes.push_back(VariantRun(o, v, out).Run());
   }
-  const std::string table =
+  std::string table =
       FormatVerdictTable(outcomes) + FormatNewFindings(outcomes);
+  const bool compare = absl::GetFlag(FLAGS_compare);
+  bool patch_adds = false;
+  if (compare && outcomes.size() == 2) {
+    int added = 0;
+    const std::string cmp = FormatPatchComparison(outcomes[0], outcomes[1], &added);
+    patch_adds = added > 0;
+    absl::StrAppend(&table, cmp);
+    if (absl::Status s = WriteFileAtomic(o.out + "/check.txt", cmp); !s.ok())
+      err << "reclaimfuzz campaign: " << s.message() << "\n";
+  }
   out << "\nverdict (" << o.out << "):\n" << table;
   if (Interrupted() && outcomes.size() < o.variants.size()) {
     out << "interrupted: " << o.variants.size() - outcomes.size()
@@ -1104,7 +1170,8 @@ int CampaignMain(const Args& args, std::ostream& out, std::ostream& err) {
   for (const VariantOutcome& r : outcomes) {
     if (!r.error.empty()) return kExitFinding;
   }
-  return Interrupted() ? kExitInterrupted : kExitOk;
+  if (Interrupted()) return kExitInterrupted;
+  return compare && patch_adds ? kExitFinding : kExitOk;
 }
 
 }  // namespace reclaimfuzz::cli

@@ -90,6 +90,14 @@ std::string FormatVerdictTable(const std::vector<VariantOutcome>& outcomes);
 // <reproducer>".
 std::string FormatNewFindings(const std::vector<VariantOutcome>& outcomes);
 
+// check (campaign --compare BASE,PATCHED): the findings, keyed by (finding,
+// first bad frame), that PATCHED has and BASE lacks (added by the patches),
+// that BASE has and PATCHED lacks (removed), and that both have (not the
+// patches'), each with its reproducer and HTML page. *added_count: how many
+// were added.
+std::string FormatPatchComparison(const VariantOutcome& base, const VariantOutcome& patched,
+                                  int* added_count = nullptr);
+
 }  // namespace reclaimfuzz::cli
 
 #endif  // RECLAIMFUZZ_TOOLS_CLI_CAMPAIGN_H_

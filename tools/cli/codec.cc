@@ -4,6 +4,10 @@
 #include <unistd.h>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "engine/storage/variant.h"
+#include "fuzz/interpreter.h"
 #include "fuzz/program.h"
 #include "tools/cli/command.h"
 #include "tools/cli/common.h"
@@ -54,6 +58,31 @@ int EncodeMain(const Args& args, std::ostream& out, std::ostream& err) {
       !s.ok()) {
     err << "reclaimfuzz encode: " << s.message() << "\n";
     return kExitUsage;
+  }
+  return kExitOk;
+}
+
+}  // namespace reclaimfuzz::cli
+
+namespace reclaimfuzz::cli {
+
+// variants: the registry, as this build sees it.
+int VariantsMain(const Args& args, std::ostream& out, std::ostream& err) {
+  Parsed parsed;
+  if (int rc = Prologue("variants", args, out, err, &parsed); rc >= 0) return rc;
+  if (!parsed.positional.empty()) {
+    err << "reclaimfuzz variants: takes no arguments\n";
+    return kExitUsage;
+  }
+  out << absl::StrFormat("%-34s %-6s %-5s %s\n", "variant", "engine", "built", "known findings / about");
+  for (storage::Variant v : storage::AllVariants()) {
+    const storage::VariantInfo& i = storage::Info(v);
+    const bool built = fuzz::VariantBuilt(v);
+    out << absl::StrFormat("%-34s %-6s %-5s %s\n", i.name, i.is_tree ? "tree" : "model",
+                           built ? "yes" : "no",
+                           i.known.empty() ? (i.registered ? "none (expected clean)" : "-")
+                                           : absl::StrJoin(i.known, ","));
+    out << absl::StrFormat("%-34s %-6s %-5s   %s\n", "", "", "", i.about);
   }
   return kExitOk;
 }

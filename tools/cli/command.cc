@@ -31,7 +31,7 @@ const std::vector<Command>& Commands() {
        "Exit status: 0 done, 1 a fuzzer could not run, 2 bad usage or missing "
        "targets, 130 interrupted.",
        {"variant", "duration", "jobs", "engine", "out", "corpus", "fuzzer_dir",
-        "build", "seed", "max_runs", "mute_seen", "minimize_corpus"},
+        "build", "seed", "max_runs", "mute_seen", "minimize_corpus", "compare"},
        &CampaignMain},
       {"replay",
        "replay --variant V FILE...",
@@ -62,6 +62,14 @@ const std::vector<Command>& Commands() {
        "first bad frame), with counts and one example path per group.",
        {"variant"},
        &TriageMain},
+      {"variants",
+       "variants",
+       "Lists every engine variant of the registry (engine/variants.txt) and "
+       "the user's trees of this build:\n"
+       "name, engine, whether this build has it, the findings it is expected "
+       "to have, and what it is.",
+       {},
+       &VariantsMain},
       {"decode",
        "decode FILE",
        "Prints a program (binary or text) in text form on stdout.",
@@ -88,7 +96,7 @@ const std::vector<Command>& Commands() {
        "random or PCT choice source).\n"
        "Also executions/second of the release, asan, tsan and afl builds on the "
        "seeds, and the false-findings\n"
-       "check (the product on always-defer-fixed and v4-srcu-fix). Writes CSV, "
+       "check (the product on the variants expected clean and v4-srcu-fix). Writes CSV, "
        "survival.png and table.txt to\n"
        "--out (default results/bench-<time>/) and prints the table. --quick: "
        "3 runs, 25 s cap, product,afl,random,pct2.\n"

@@ -33,6 +33,7 @@ using Args = std::vector<std::string>;
 
 int ReplayMain(const Args& args, std::ostream& out, std::ostream& err);
 int DecodeMain(const Args& args, std::ostream& out, std::ostream& err);
+int VariantsMain(const Args& args, std::ostream& out, std::ostream& err);
 int EncodeMain(const Args& args, std::ostream& out, std::ostream& err);
 int MinimizeMain(const Args& args, std::ostream& out, std::ostream& err);
 int TriageMain(const Args& args, std::ostream& out, std::ostream& err);

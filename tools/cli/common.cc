@@ -92,7 +92,7 @@ absl::StatusOr<fuzz::Program> LoadProgram(const std::string& path) {
 
 std::string AllVariantNames() {
   std::vector<std::string> names;
-  for (storage::Variant v : storage::kAllVariants)
+  for (storage::Variant v : storage::AllVariants())
     if (fuzz::VariantBuilt(v)) names.push_back(storage::VariantName(v));
   return absl::StrJoin(names, ", ");
 }
@@ -117,7 +117,7 @@ absl::StatusOr<std::vector<storage::Variant>> ParseVariantList(
   std::vector<storage::Variant> out;
   list = absl::StripAsciiWhitespace(list);
   if (list.empty() || list == "all") {
-    for (storage::Variant v : storage::kAllVariants)
+    for (storage::Variant v : storage::AllVariants())
       if (fuzz::VariantBuilt(v)) out.push_back(v);
     return out;
   }

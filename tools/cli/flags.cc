@@ -5,9 +5,9 @@
 
 ABSL_FLAG(
     std::string, variant, "",
-    "engine variant: v4, v4-srcu-fix, always-defer-v1, always-defer-fixed, "
-    "linux-6.1, linux-6.12 "
-    "(campaign, triage: a comma-separated list, or 'all')");
+    "engine variant, e.g. v4, always-defer-v1, linux-6.12, "
+    "linux-6.12+map-free-fix ('reclaimfuzz variants' lists them; "
+    "campaign, triage: a comma-separated list, or 'all')");
 ABSL_FLAG(std::string, o, "", "output file");
 ABSL_FLAG(int32_t, rows, 80, "timeline rows to print (the newest are kept)");
 ABSL_FLAG(std::string, html, "",
@@ -43,3 +43,6 @@ ABSL_FLAG(bool, minimize_corpus, true,
           "before fuzzing a variant whose corpus has doubled since its last "
           "minimization (and has 256 files or more), minimize it with "
           "libFuzzer -merge=1 into a new folder that replaces it whole");
+ABSL_FLAG(bool, compare, false,
+          "with two variants BASE,PATCHED: also print (and write to <out>/check.txt) what PATCHED "
+          "adds, removes and shares; exit 1 if it adds a finding (tools/reclaimfuzz check)");

@@ -27,5 +27,6 @@ ABSL_DECLARE_FLAG(bool, build);
 ABSL_DECLARE_FLAG(int64_t, seed);
 ABSL_DECLARE_FLAG(bool, mute_seen);
 ABSL_DECLARE_FLAG(bool, minimize_corpus);
+ABSL_DECLARE_FLAG(bool, compare);
 
 #endif  // RECLAIMFUZZ_TOOLS_CLI_FLAGS_H_

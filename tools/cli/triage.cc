@@ -46,6 +46,16 @@ std::string WithoutNumbers(absl::string_view s) {
 std::string FirstBadFrame() {
   const check::Finding* f = check::LastFinding();
   if (f == nullptr) return "-";
+  // A reclamation finding (reader-saw-freed, early-free) names the function
+  // that freed the object: that, not the trace's last label, tells two
+  // frees apart (map_free's drain_mem_cache from a deferred work's kfree).
+  const std::string first_line = std::string(f->detail).substr(0, std::string(f->detail).find('\n'));
+  if (const size_t at = first_line.find(" freed by "); at != std::string::npos) {
+    const size_t from = at + strlen(" freed by ");
+    const size_t to = first_line.find_first_of(" (,;", from);
+    const std::string fn = first_line.substr(from, to == std::string::npos ? std::string::npos : to - from);
+    if (!fn.empty()) return "freed by " + fn;
+  }
   const std::vector<sched::Event> events =
       fuzz::LastScheduler().trace().Events();
   // The finding's own mark, then the event before it in the same context.
@@ -81,7 +91,7 @@ std::optional<storage::Variant> VariantFromPath(const std::string& root,
   for (; !dir.empty(); dir = dir.parent_path()) {
     std::string name = dir.filename().string();
     if (name.empty()) break;
-    for (storage::Variant v : storage::kAllVariants) {
+    for (storage::Variant v : storage::AllVariants()) {
       if (name == FuzzTargetName(v) || name == storage::VariantName(v))
         return v;
     }

@@ -2,7 +2,9 @@
 // triage: group a folder of crashing inputs by (variant, finding, first bad
 // frame), so a campaign's hundred crash files read as a few bugs.
 //
-// The first bad frame is the label of the last trace event of the context
+// For a reclamation finding whose report names the freeing function
+// ("... freed by drain_mem_cache ..."), the first bad frame is "freed by
+// <function>". Otherwise it is the label of the last trace event of the context
 // that reported the finding (same task, same interrupt depth) before the
 // finding itself: the model function or preemption point where things went
 // wrong (for a free before its grace period, the freeing call). Without a

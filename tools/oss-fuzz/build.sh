@@ -88,8 +88,10 @@ if ! have_package GTest; then
   build_dependency googletest "$SRC/googletest" -DBUILD_GMOCK=OFF -DINSTALL_GTEST=ON
 fi
 
-targets="storage_v4_fuzz storage_v4_srcu_fix_fuzz storage_always_defer_v1_fuzz
-         storage_always_defer_fixed_fuzz program_roundtrip_fuzz"
+# The model's variants of the registry (engine/variants.txt), one target each.
+targets="$(sed -e 's/#.*//' "$root/engine/variants.txt" |
+  awk -F'|' 'NF == 6 { gsub(/[ \t]/, "", $1); gsub(/[ \t]/, "", $2);
+                       if ($2 == "model") { gsub(/[-.+]/, "_", $1); printf "storage_%s_fuzz ", $1 } }')program_roundtrip_fuzz"
 build=$WORK/build-reclaimfuzz
 # No CMAKE_BUILD_TYPE: optimization and debug info are OSS-Fuzz's ($CFLAGS).
 cmake -S "$root" -B "$build" -G "$generator" \

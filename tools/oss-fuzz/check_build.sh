@@ -33,10 +33,10 @@
 # variants with bugs; their fuzzers report them within seconds, and most
 # seeds already hit always-defer-v1's early-free. That is the product
 # working, not a broken build, so steps 3 and 4 set RECLAIMFUZZ_IGNORE
-# (fuzz/storage_fuzz.cc) to the findings documented for each variant (the
-# table below, from README.md's list of variants and their findings): they
-# are counted and the execution goes on. Anything else fails the check: a
-# finding not in the table, any finding on always-defer-fixed or in
+# (fuzz/storage_fuzz.cc) to the findings the registry (engine/variants.txt)
+# knows for each variant: they are counted and the execution goes on.
+# Anything else fails the check: a finding not in the registry, any finding
+# on a variant expected clean (always-defer-fixed+map-free-fix) or in
 # program_roundtrip_fuzz, a sanitizer report, a crash, a timeout, a target
 # that does not start. Muting known findings rather than accepting every
 # crash keeps the check able to fail on a real build or harness problem.
@@ -55,18 +55,25 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)
-TARGETS=(storage_v4_fuzz storage_v4_srcu_fix_fuzz storage_always_defer_v1_fuzz
-         storage_always_defer_fixed_fuzz program_roundtrip_fuzz)
+# The model's variants of the registry (engine/variants.txt): "target known,...".
+registry_models() {
+  sed -e 's/#.*//' "$ROOT/engine/variants.txt" |
+    awk -F'|' 'NF == 6 { gsub(/[ \t]/, "", $1); gsub(/[ \t]/, "", $2); gsub(/[ \t]/, "", $5);
+                         if ($2 == "model") { gsub(/[-.+]/, "_", $1); print "storage_" $1 "_fuzz", $5 } }'
+}
+mapfile -t TARGETS < <(registry_models | cut -d' ' -f1)
+TARGETS+=(program_roundtrip_fuzz)
 
-# RECLAIMFUZZ_IGNORE for each target's runs: the documented findings.
+# RECLAIMFUZZ_IGNORE for each target's runs: the registry's known findings.
 known_findings() {
-  case $1 in
-    storage_v4_fuzz) echo "invalid-wait-context,context-violation" ;;
-    storage_v4_srcu_fix_fuzz) echo "context-violation" ;;
-    storage_always_defer_v1_fuzz)
-      echo "list-corruption,lost-object,early-free,reader-saw-freed,context-violation,use-after-free,invariant:map-barrier" ;;
-    *) echo "" ;;
-  esac
+  local t k
+  while read -r t k; do
+    if [ "$t" = "$1" ]; then
+      [ "$k" = none ] || echo "$k"
+      return
+    fi
+  done < <(registry_models)
+  echo ""
 }
 
 usage() {
