@@ -369,6 +369,21 @@ TEST_P(MapFreeFix, RandomSchedulesFindItOnlyWithoutTheFix) {
 INSTANTIATE_TEST_SUITE_P(RealTrees, MapFreeFix, ::testing::Values(Named("linux-6.1"), Named("linux-6.12")),
                          Name);
 
+// The same change as a model setting (always-defer-fixed+map-free-fix,
+// storage::MapFreeTasksTrace()): the model's map_free finding over the same
+// random schedules of the same actors, gone with the fix.
+TEST(MapFreeFixModel, RandomSchedulesFindItOnlyWithoutTheFix) {
+  for (const char* text : {kMapFreeActors, kMapFreeWalkers}) {
+    const fuzz::Program p = *fuzz::ParseText(text);
+    const int unfixed = RandomFindings(p, Variant::kAlwaysDeferFixed, sched::PreemptModel::kFull, kSeeds);
+    const int fixed = RandomFindings(p, Variant::kAlwaysDeferFixedMapFreeFix, sched::PreemptModel::kFull, kSeeds);
+    printf("%s full: always-defer-fixed %d/%d schedules, always-defer-fixed+map-free-fix %d/%d\n",
+           text == kMapFreeActors ? "actors" : "walkers", unfixed, kSeeds, fixed, kSeeds);
+    EXPECT_EQ(fixed, 0);
+    if (text == kMapFreeActors) EXPECT_GT(unfixed, 0);
+  }
+}
+
 // Freeing only the emptied storage behind Tasks Trace is not enough (the
 // variant linux-6.12+storage-only-fix, patches/linux-6.12/
 // storage-only-tasks-trace-insufficient.patch): a sleepable lookup of the

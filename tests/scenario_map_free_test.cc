@@ -96,9 +96,7 @@ TEST_P(MapFreeRace, DestroyRacingMapFreeFreesEachElementOnceAtEveryCutPoint) {
 
 INSTANTIATE_TEST_SUITE_P(AllVariants, MapFreeRace, ::testing::ValuesIn(storage::kModelVariants),
                          [](const ::testing::TestParamInfo<Variant>& info) {
-                           std::string n = storage::VariantName(info.param);
-                           for (char& ch : n) ch = ch == '-' ? '_' : ch;
-                           return n;
+                           return storage::VariantIdent(info.param);
                          });
 
 // D deletes an element on vCPU 1, then F frees its map on vCPU 0; the
@@ -142,7 +140,8 @@ TEST(MapFreeBarrier, AlwaysDeferV1FreeCallbackTouchesFreedSmap) {
 }
 
 TEST(MapFreeBarrier, CleanOnTheOtherVariants) {
-  for (Variant v : {Variant::kV4, Variant::kV4SrcuFix, Variant::kAlwaysDeferFixed}) {
+  for (Variant v : {Variant::kV4, Variant::kV4SrcuFix, Variant::kAlwaysDeferFixed,
+                    Variant::kAlwaysDeferFixedMapFreeFix}) {
     EXPECT_EQ(RunDeleteThenMapFreeWithSlowWorker(v), "none") << storage::VariantName(v) << "\n"
                                                              << scenario::Report();
   }

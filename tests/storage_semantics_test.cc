@@ -35,11 +35,7 @@ class StorageSemantics : public ::testing::TestWithParam<Variant> {
 };
 
 std::string VariantParamName(const ::testing::TestParamInfo<Variant>& info) {
-  std::string n = storage::VariantName(info.param);
-  for (char& ch : n) {
-    if (ch == '-') ch = '_';
-  }
-  return n;
+  return storage::VariantIdent(info.param);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllVariants, StorageSemantics, ::testing::ValuesIn(storage::kModelVariants),

@@ -427,6 +427,7 @@ std::string RenderHtmlReport(const ReplayResult& r) {
     if (r.finding_vcpu >= 0) absl::StrAppend(&where, " on cpu", r.finding_vcpu);
     Fact(&out, "first bad step", where);
     Fact(&out, "what the oracle saw", r.detail);
+    if (!r.needs.empty()) Fact(&out, "settings needed", r.needs);
   }
   Fact(&out, "variant", variant);
   if (!r.source.empty()) Fact(&out, "input", r.source);

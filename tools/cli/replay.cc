@@ -5,6 +5,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "engine/check/report.h"
 #include "engine/kernel/slab.h"
 #include "fuzz/interpreter.h"
@@ -14,6 +15,33 @@
 #include "tools/cli/html_report.h"
 
 namespace reclaimfuzz::cli {
+
+std::string NeededSettings(const fuzz::Program& in, storage::Variant v, const std::string& finding) {
+  const fuzz::Program p = AsTargetsRun(in, v);
+  auto finds = [&](sched::PreemptModel preempt, bool allocation_failure) {
+    fuzz::RunOptions o;
+    o.variant = v;
+    o.on_finding = check::OnFinding::kStop;
+    o.preempt = preempt;
+    o.allocation_failure = allocation_failure;
+    return fuzz::RunProgram(p, o).finding == finding;
+  };
+  const sched::PreemptModel model = storage::PreemptModelFor(v);
+  const bool real = storage::IsRealTree(v);
+  std::vector<std::string> needs;
+  if (model == sched::PreemptModel::kFull) {
+    needs.push_back(finds(sched::PreemptModel::kVoluntary, real)
+                        ? "voluntary preemption is enough"
+                        : "full preemption (with voluntary preemption this input gives no such finding)");
+  } else {
+    needs.push_back("voluntary preemption (the variant's kernel configuration)");
+  }
+  if (real) {
+    needs.push_back(finds(model, false) ? "no allocation failure"
+                                        : "an allocation failure (without one this input gives no such finding)");
+  }
+  return absl::StrJoin(needs, "; ");
+}
 
 ReplayResult CaptureReplay(const fuzz::Program& p, storage::Variant v,
                            int rows) {
@@ -69,8 +97,14 @@ ReplayResult CaptureReplay(const fuzz::Program& p, storage::Variant v,
       out.object = std::move(obj);
     }
     // The report names variant, finding, first bad step and sites, holds
-    // the timeline, and ends with "finding: <name>".
+    // the timeline, and ends with "finding: <name>"; the settings the
+    // finding needs go just before that line.
     out.text = check::FormatReport();
+    out.needs = NeededSettings(p, v, r.finding);
+    const size_t last = out.text.rfind("finding: ");
+    if (last != std::string::npos && !out.needs.empty()) {
+      out.text.insert(last, "settings needed: " + out.needs + "\n");
+    }
     return out;
   }
   out.text = absl::StrFormat(

@@ -48,6 +48,12 @@ struct ReplayObject {
 // the next execution: the finding, the object, the trace and the text that
 // `replay` prints. Produced by CaptureReplay(); read by the HTML report
 // (html_report.h).
+// Which of the settings a kernel configuration decides the finding of `p`
+// on `v` needs: the input replayed with voluntary instead of full
+// preemption, and (real trees) without allocation failures; each line says
+// whether the finding stays.
+std::string NeededSettings(const fuzz::Program& p, storage::Variant v, const std::string& finding);
+
 struct ReplayResult {
   std::string source;  // what was replayed (a path), for headers
   storage::Variant variant = storage::Variant::kV4;
@@ -55,6 +61,9 @@ struct ReplayResult {
 
   std::string finding = "none";
   std::string detail;
+  // The settings the finding needs, as replays with each relaxed show
+  // (NeededSettings()); empty without a finding.
+  std::string needs;
   uint64_t finding_step = 0;
   std::string finding_task;  // "" when no task ran it
   int finding_vcpu = -1;
