@@ -28,6 +28,7 @@
 #include "engine/kernel/workqueue.h"
 #include "engine/linux/runtime.h"
 #include "engine/linux/trees.h"
+#include "engine/rcu/rcu.h"
 #include "engine/sched/choice_random.h"
 #include "engine/storage/execution.h"
 #include "engine/storage/program.h"
@@ -381,6 +382,49 @@ TEST(MapFreeFixModel, RandomSchedulesFindItOnlyWithoutTheFix) {
            text == kMapFreeActors ? "actors" : "walkers", unfixed, kSeeds, fixed, kSeeds);
     EXPECT_EQ(fixed, 0);
     if (text == kMapFreeActors) EXPECT_GT(unfixed, 0);
+  }
+}
+
+// What the fix costs: map_free of a map with elements in two owners' storages
+// (one of them emptied), run until everything is freed, with and without
+// the fix; the grace periods each domain completed and the steps it took.
+// The fix sends map_free's frees through RCU Tasks Trace, so a Tasks Trace
+// grace period (which on these kernels ends with a regular one) must pass
+// before the memory goes back.
+TEST(MapFreeFixCost, GracePeriodsUntilEverythingIsFreed) {
+  const fuzz::Program p = *fuzz::ParseText(R"(vcpus 2
+map m0 task
+map m1 task
+owner o0 task
+owner o1 task
+task cpu 0
+  prog syscall
+    update m1 o0 noexist value 1
+    update m1 o1 noexist value 2
+    update m0 o0 noexist value 3
+  release map m1
+)");
+  for (const char* base : {"always-defer-fixed", "linux-6.1", "linux-6.12"}) {
+    const Variant unfixed = Named(base);
+    const Variant fixed = Named((std::string(base) + "+map-free-fix").c_str());
+    if (!fuzz::VariantBuilt(unfixed) || !fuzz::VariantBuilt(fixed)) continue;
+    uint64_t trace[2], rcu[2], steps[2];
+    for (int i = 0; i < 2; ++i) {
+      fuzz::RunOptions o;  // the program's own (empty) schedule
+      o.variant = i == 0 ? unfixed : fixed;
+      fuzz::Program q = p;
+      fuzz::AsFuzzTargetsRun(q, o.variant);
+      const fuzz::RunResult r = fuzz::RunProgram(q, o);
+      ASSERT_EQ(r.finding, "none") << check::FormatReport();
+      ASSERT_EQ(r.status, sched::RunStatus::kCompleted);
+      rcu[i] = rcu::CompletedGps(rcu::Domain::kRcu);
+      trace[i] = rcu::CompletedGps(rcu::Domain::kTasksTrace);
+      steps[i] = r.steps;
+    }
+    printf("%s: %llu RCU + %llu Tasks Trace grace periods, %llu steps; with the fix: %llu + %llu, %llu steps\n",
+           base, (unsigned long long)rcu[0], (unsigned long long)trace[0], (unsigned long long)steps[0],
+           (unsigned long long)rcu[1], (unsigned long long)trace[1], (unsigned long long)steps[1]);
+    EXPECT_GT(trace[1], trace[0]) << base << ": the fix's frees did not wait for Tasks Trace";
   }
 }
 
