@@ -12,6 +12,8 @@
 //     Unset or empty: every finding aborts.
 // RECLAIMFUZZ_IGNORE=name,name,...  these findings are counted and ignored
 //     (a campaign mutes the findings it has already seen this way).
+// RECLAIMFUZZ_PREEMPT=voluntary|full|rt  the preemption model, instead of
+//     the variant's (storage::PreemptModelFor()).
 // RECLAIMFUZZ_ORACLES=asan-only  the reclamation oracles (early-free,
 //     reader-saw-freed) are off, so a stale access goes on to the ASan
 //     report it leads to.
@@ -26,6 +28,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -128,6 +131,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const char* env = getenv("RECLAIMFUZZ_ORACLES");
     return env != nullptr && std::string(env) == "asan-only";
   }();
+  static const std::optional<reclaimfuzz::sched::PreemptModel> preempt = [] {
+    const char* env = getenv("RECLAIMFUZZ_PREEMPT");
+    if (env == nullptr || *env == '\0') return std::optional<reclaimfuzz::sched::PreemptModel>();
+    std::optional<reclaimfuzz::sched::PreemptModel> m = reclaimfuzz::sched::ParsePreemptModel(env);
+    if (!m) {
+      fprintf(stderr, "RECLAIMFUZZ_PREEMPT=%s: not voluntary, full or rt\n", env);
+      abort();
+    }
+    return m;
+  }();
+  o.preempt = preempt;
   if (asan_only) {
     o.oracles.early_free = false;
     o.oracles.reader_saw_freed = false;

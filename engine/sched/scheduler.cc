@@ -247,7 +247,22 @@ bool Scheduler::in_task() const {
 }
 bool Scheduler::irqs_disabled() const { return cur_vcpu().irqs_disabled; }
 const char* PreemptModelName(PreemptModel m) {
-  return m == PreemptModel::kVoluntary ? "voluntary" : "full";
+  switch (m) {
+    case PreemptModel::kVoluntary:
+      return "voluntary";
+    case PreemptModel::kRt:
+      return "rt";
+    case PreemptModel::kFull:
+      break;
+  }
+  return "full";
+}
+
+std::optional<PreemptModel> ParsePreemptModel(std::string_view name) {
+  for (PreemptModel m : {PreemptModel::kVoluntary, PreemptModel::kFull, PreemptModel::kRt}) {
+    if (name == PreemptModelName(m)) return m;
+  }
+  return std::nullopt;
 }
 
 bool Scheduler::preemptible() const {
@@ -295,7 +310,7 @@ bool Scheduler::Eligible(int u, int at) const {
   if (cur < 0 || tasks_[cur]->state != TaskState::kRunnable) return true;  // vCPU idle
   // Preemption of the task at the point, on its own vCPU.
   return at >= 0 && cur == at && preemptible() &&
-         (options_.preempt == PreemptModel::kFull || point_kind_ == PointKind::kResched);
+         (options_.preempt != PreemptModel::kVoluntary || point_kind_ == PointKind::kResched);
 }
 
 int Scheduler::IdleVcpu(int except) const {

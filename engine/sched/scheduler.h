@@ -32,6 +32,8 @@
 
 #include <csetjmp>
 #include <cstdint>
+#include <optional>
+#include <string_view>
 #include <functional>
 #include <memory>
 #include <string>
@@ -144,10 +146,17 @@ const char* RunStatusName(RunStatus s);
 // When a task may be preempted by another task of its own vCPU (the
 // kernel's CONFIG_PREEMPT_*). Other vCPUs run in parallel under every model.
 enum class PreemptModel : uint8_t {
-  kFull,       // CONFIG_PREEMPT (and RT): at any point where preemptible()
+  kFull,       // CONFIG_PREEMPT: at any point where preemptible()
   kVoluntary,  // CONFIG_PREEMPT_VOLUNTARY (Debian's): only at kResched points
+  // CONFIG_PREEMPT_RT: preempted as kFull. What RT changes beyond that,
+  // spinlock_t as a sleeping lock and threaded softirqs, is not modelled
+  // (the local-storage trees take raw spinlocks only; the softirq
+  // housekeeping tasks are preemptible threads in every model).
+  kRt,
 };
 const char* PreemptModelName(PreemptModel m);
+// "voluntary", "full" or "rt"; nullopt otherwise.
+std::optional<PreemptModel> ParsePreemptModel(std::string_view name);
 
 struct Options {
   int num_vcpus = 2;

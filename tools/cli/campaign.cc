@@ -509,11 +509,17 @@ class VariantRun {
   std::string TmpDir() const { return dir_ + "/.tmp"; }
 
   // RECLAIMFUZZ_IGNORE for the findings seen so far.
+  // And RECLAIMFUZZ_PREEMPT for --preempt.
   std::vector<std::string> MuteEnv() const {
+    std::vector<std::string> env;
+    if (const std::string p = absl::GetFlag(FLAGS_preempt); !p.empty()) {
+      env.push_back(absl::StrCat("RECLAIMFUZZ_PREEMPT=", p));
+    }
     const std::set<std::string> muted = Muted();
-    if (muted.empty()) return {};
-    return {absl::StrCat("RECLAIMFUZZ_IGNORE=",
-                         absl::StrJoin(muted.begin(), muted.end(), ","))};
+    if (muted.empty()) return env;
+    env.push_back(absl::StrCat("RECLAIMFUZZ_IGNORE=",
+                               absl::StrJoin(muted.begin(), muted.end(), ",")));
+    return env;
   }
 
   void Fuzz() {

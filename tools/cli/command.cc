@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: MIT
 #include "tools/cli/command.h"
 
+#include <algorithm>
+
 #include "absl/flags/commandlineflag.h"
 #include "absl/flags/reflection.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
+#include "engine/sched/scheduler.h"
 
 namespace reclaimfuzz::cli {
 
@@ -31,7 +34,7 @@ const std::vector<Command>& Commands() {
        "Exit status: 0 done, 1 a fuzzer could not run, 2 bad usage or missing "
        "targets, 130 interrupted.",
        {"variant", "duration", "jobs", "engine", "out", "corpus", "fuzzer_dir",
-        "build", "seed", "max_runs", "mute_seen", "minimize_corpus", "compare"},
+        "build", "seed", "max_runs", "mute_seen", "minimize_corpus", "compare", "preempt"},
        &CampaignMain},
       {"replay",
        "replay --variant V FILE...",
@@ -41,7 +44,7 @@ const std::vector<Command>& Commands() {
        "--html also writes the interleaving as a self-contained HTML page "
        "(one input only).\n"
        "Exit status: 0 no finding, 1 a finding in some file, 2 bad input.",
-       {"variant", "rows", "html"},
+       {"variant", "rows", "html", "preempt"},
        &ReplayMain},
       {"minimize",
        "minimize --variant V FILE [-o OUT]",
@@ -215,6 +218,15 @@ absl::StatusOr<Parsed> ParseArgs(const Command& c, const Args& args) {
     } else {
       return absl::InvalidArgumentError(
           absl::StrCat("flag '", a, "' needs a value"));
+    }
+    // A duration given as bare seconds ("--duration 90") means 90s.
+    if (f->Name() == "duration" && !v.empty() &&
+        std::all_of(v.begin(), v.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+      v += "s";
+    }
+    if (f->Name() == "preempt" && !v.empty() && !sched::ParsePreemptModel(v)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad value '", v, "' for --preempt: voluntary, full or rt"));
     }
     std::string error;
     if (!f->ParseFrom(v, &error)) {

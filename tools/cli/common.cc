@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "tools/cli/common.h"
+#include "tools/cli/flags.h"
 
 
 #include <cerrno>
@@ -9,6 +10,7 @@
 #include <iterator>
 #include <sstream>
 
+#include "absl/flags/flag.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -161,11 +163,16 @@ fuzz::Program AsTargetsRun(fuzz::Program p, storage::Variant v) {
   return p;
 }
 
+std::optional<sched::PreemptModel> PreemptFlag() {
+  return sched::ParsePreemptModel(absl::GetFlag(FLAGS_preempt));
+}
+
 fuzz::RunResult RunOnce(const fuzz::Program& in, storage::Variant v,
                         bool record_schedule) {
   const fuzz::Program p = AsTargetsRun(in, v);
   fuzz::RunOptions o;
   o.variant = v;
+  o.preempt = PreemptFlag();
   o.on_finding = check::OnFinding::kStop;
   o.record_schedule = record_schedule;
   return fuzz::RunProgram(p, o);

@@ -58,6 +58,9 @@ std::string FormatSize(const ProgramSize& s);  // "3 tasks, 1 irqs, 4 steps, 9
 fuzz::Program AsTargetsRun(fuzz::Program p, storage::Variant v);
 
 // Runs AsTargetsRun(p) once under its own schedule, stopping at a finding.
+// The --preempt flag's model, or nullopt (the variant's).
+std::optional<sched::PreemptModel> PreemptFlag();
+
 fuzz::RunResult RunOnce(const fuzz::Program& p, storage::Variant v,
                         bool record_schedule = false);
 

@@ -46,3 +46,6 @@ ABSL_FLAG(bool, minimize_corpus, true,
 ABSL_FLAG(bool, compare, false,
           "with two variants BASE,PATCHED: also print (and write to <out>/check.txt) what PATCHED "
           "adds, removes and shares; exit 1 if it adds a finding (tools/reclaimfuzz check)");
+ABSL_FLAG(std::string, preempt, "",
+          "preemption model: voluntary, full or rt (default: the variant's, voluntary for real "
+          "trees as Debian builds them, full for the model)");

@@ -28,5 +28,6 @@ ABSL_DECLARE_FLAG(int64_t, seed);
 ABSL_DECLARE_FLAG(bool, mute_seen);
 ABSL_DECLARE_FLAG(bool, minimize_corpus);
 ABSL_DECLARE_FLAG(bool, compare);
+ABSL_DECLARE_FLAG(std::string, preempt);
 
 #endif  // RECLAIMFUZZ_TOOLS_CLI_FLAGS_H_

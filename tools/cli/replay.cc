@@ -26,10 +26,10 @@ std::string NeededSettings(const fuzz::Program& in, storage::Variant v, const st
     o.allocation_failure = allocation_failure;
     return fuzz::RunProgram(p, o).finding == finding;
   };
-  const sched::PreemptModel model = storage::PreemptModelFor(v);
+  const sched::PreemptModel model = PreemptFlag().value_or(storage::PreemptModelFor(v));
   const bool real = storage::IsRealTree(v);
   std::vector<std::string> needs;
-  if (model == sched::PreemptModel::kFull) {
+  if (model != sched::PreemptModel::kVoluntary) {
     needs.push_back(finds(sched::PreemptModel::kVoluntary, real)
                         ? "voluntary preemption is enough"
                         : "full preemption (with voluntary preemption this input gives no such finding)");

@@ -56,6 +56,13 @@ std::string FirstBadFrame() {
     const std::string fn = first_line.substr(from, to == std::string::npos ? std::string::npos : to - from);
     if (!fn.empty()) return "freed by " + fn;
   }
+  // A context rule names the call and the context ("call_rcu_tasks_trace()
+  // called from NMI context (not NMI-safe)"): that is the bug, wherever the
+  // interrupted code happened to be.
+  if (strcmp(f->name, "context-violation") == 0 || strcmp(f->name, "invalid-wait-context") == 0) {
+    const std::string what = first_line.substr(0, first_line.find(" ("));
+    if (!what.empty()) return WithoutNumbers(what.size() > 60 ? what.substr(0, 57) + "..." : what);
+  }
   const std::vector<sched::Event> events =
       fuzz::LastScheduler().trace().Events();
   // The finding's own mark, then the event before it in the same context.

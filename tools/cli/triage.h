@@ -4,7 +4,8 @@
 //
 // For a reclamation finding whose report names the freeing function
 // ("... freed by drain_mem_cache ..."), the first bad frame is "freed by
-// <function>". Otherwise it is the label of the last trace event of the context
+// <function>"; for a context rule, the call and context it names
+// ("kzalloc() called from NMI context"). Otherwise it is the label of the last trace event of the context
 // that reported the finding (same task, same interrupt depth) before the
 // finding itself: the model function or preemption point where things went
 // wrong (for a free before its grace period, the freeing call). Without a
