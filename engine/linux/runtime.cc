@@ -6,6 +6,7 @@
 // allocator registry and the oracles.
 #include "engine/linux/runtime.h"
 
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -13,10 +14,12 @@
 #include "engine/check/reclaim.h"
 #include "engine/check/report.h"
 #include "engine/kernel/context.h"
+#include "engine/kernel/irq_work.h"
 #include "engine/kernel/lockdep.h"
 #include "engine/kernel/rqspinlock.h"
 #include "engine/kernel/slab.h"
 #include "engine/kernel/spinlock.h"
+#include "engine/kernel/workqueue.h"
 #include "engine/rcu/rcu.h"
 #include "engine/sched/scheduler.h"
 #include "engine/linux/include/rf_hooks.h"
@@ -33,6 +36,23 @@ extern "C" __attribute__((weak)) char __start_rf_tree_data[];
 extern "C" __attribute__((weak)) char __stop_rf_tree_data[];
 extern "C" __attribute__((weak)) char __start_rf_tree_bss[];
 extern "C" __attribute__((weak)) char __stop_rf_tree_bss[];
+// The trees' initcalls (late_initcall() and friends in rf_shim.h), run every
+// execution once the globals are restored. Weak: a binary whose trees have
+// none has no such section.
+using RfInitcall = int (*)(void);
+extern "C" __attribute__((weak)) const RfInitcall __start_rf_initcall[];
+extern "C" __attribute__((weak)) const RfInitcall __stop_rf_initcall[];
+
+// The shim's irq_work and work_struct are the machine's (rf_hooks.h).
+static_assert(sizeof(llist_node) == sizeof(reclaimfuzz::kernel::llist_node));
+static_assert(sizeof(irq_work) == sizeof(reclaimfuzz::kernel::irq_work));
+static_assert(offsetof(irq_work, llnode) == offsetof(reclaimfuzz::kernel::irq_work, llnode));
+static_assert(offsetof(irq_work, rf_pending) == offsetof(reclaimfuzz::kernel::irq_work, pending));
+static_assert(offsetof(irq_work, func) == offsetof(reclaimfuzz::kernel::irq_work, func));
+static_assert(sizeof(work_struct) == sizeof(reclaimfuzz::kernel::work_struct));
+static_assert(offsetof(work_struct, func) == offsetof(reclaimfuzz::kernel::work_struct, func));
+static_assert(offsetof(work_struct, rf_next) == offsetof(reclaimfuzz::kernel::work_struct, next));
+static_assert(offsetof(work_struct, rf_pending) == offsetof(reclaimfuzz::kernel::work_struct, pending));
 
 namespace reclaimfuzz::linux_tree {
 namespace {
@@ -143,6 +163,9 @@ void ResetRuntime(int num_vcpus) {
   }
   CopyBytes(__start_rf_tree_data, st.pristine_data, data);
   ZeroBytes(__start_rf_tree_bss, static_cast<size_t>(__stop_rf_tree_bss - __start_rf_tree_bss));
+  // As at boot: the trees' initcalls, outside any task (their marked
+  // accesses are not preemption points), on the restored globals.
+  for (const RfInitcall* f = __start_rf_initcall; f != nullptr && f < __stop_rf_initcall; ++f) (*f)();
   (void)num_vcpus;
   (void)rf_percpu_anchor;
 }
@@ -256,6 +279,17 @@ bool rf_rcu_trace_implies_rcu_gp(void) { return kernel::rcu_trace_implies_rcu_gp
 void rf_kfree_rcu(void* obj, struct rcu_head* head) {
   (void)obj;
   kernel::call_rcu(reinterpret_cast<kernel::rcu_head*>(head), &linux_tree::KfreeRcuCallback);
+}
+
+bool rf_irq_work_queue(struct irq_work* work) {
+  return kernel::irq_work_queue(reinterpret_cast<kernel::irq_work*>(work));
+}
+struct workqueue_struct* rf_system_wq(void) {
+  return reinterpret_cast<struct workqueue_struct*>(kernel::system_wq);
+}
+bool rf_queue_work_on(int cpu, struct workqueue_struct* wq, struct work_struct* work) {
+  return kernel::queue_work_on(cpu, reinterpret_cast<kernel::workqueue_struct*>(wq),
+                               reinterpret_cast<kernel::work_struct*>(work));
 }
 
 void rf_raw_spin_lock_init(struct raw_spinlock* l, const char* name) {

@@ -6,9 +6,9 @@
 namespace reclaimfuzz::linux_tree {
 
 // Starts an execution: every vCPU's copy of the per-CPU section is reset
-// from the pristine image, read-section bookkeeping is cleared, and the
-// bpf_mem_alloc caches of the last execution are forgotten. Call after the
-// machine's Reset().
+// from the pristine image, read-section bookkeeping is cleared, the trees'
+// initcalls run (as at boot), and the bpf_mem_alloc caches of the last
+// execution are forgotten. Call after the machine's Reset().
 void ResetRuntime(int num_vcpus);
 void ResetMemAlloc();
 

@@ -26,6 +26,23 @@ struct rcu_head;
 struct raw_spinlock;
 struct spinlock;
 
+/* Objects the machine itself queues and walks (engine/kernel/llist.h,
+ * irq_work.h, workqueue.h), so their layout is the machine's: runtime.cc
+ * checks it against the C++ definitions. rf_shim.h gives them their kernel
+ * API; kernel code touches only the fields without the rf_ prefix. */
+struct llist_node { struct llist_node *next; };
+struct irq_work {
+  struct llist_node llnode;
+  int rf_pending;
+  void (*func)(struct irq_work *work);
+};
+struct work_struct {
+  void (*func)(struct work_struct *work);
+  struct work_struct *rf_next;
+  RF_BOOL rf_pending;
+};
+struct workqueue_struct;
+
 void rf_point(int kind, const char *label);
 void rf_cond_resched(void);
 void rf_might_sleep(const char *what);
@@ -66,6 +83,11 @@ void rf_rcu_barrier(void);
 void rf_rcu_barrier_tasks_trace(void);
 RF_BOOL rf_rcu_trace_implies_rcu_gp(void);
 void rf_kfree_rcu(void *obj, struct rcu_head *head);
+
+/* irq_work and workqueues (engine/kernel/irq_work.h, workqueue.h). */
+RF_BOOL rf_irq_work_queue(struct irq_work *work);
+struct workqueue_struct *rf_system_wq(void);
+RF_BOOL rf_queue_work_on(int cpu, struct workqueue_struct *wq, struct work_struct *work);
 
 void rf_raw_spin_lock_init(struct raw_spinlock *l, const char *name);
 void rf_spin_lock_init(struct spinlock *l, const char *name);

@@ -415,6 +415,84 @@ typedef struct spinlock { unsigned long rf_word[4]; } spinlock_t;
 #define spin_lock_bh(l) rf_spin_lock((l))
 #define spin_unlock_bh(l) rf_spin_unlock((l))
 
+/* ---- lock-less lists (linux/llist.h) --------------------------------------
+ * struct llist_node is in rf_hooks.h (the machine's irq_work uses it too).
+ * As the kernel's: llist_add() is a cmpxchg loop and llist_del_all() one
+ * xchg, so producers in task, hardirq and NMI context on one CPU and a
+ * consumer taking the whole list need no lock; each marked access is a
+ * preemption point. */
+struct llist_head { struct llist_node *first; };
+#define LLIST_HEAD_INIT(name) { NULL }
+#define LLIST_HEAD(name) struct llist_head name = LLIST_HEAD_INIT(name)
+static inline void init_llist_head(struct llist_head *list) { WRITE_ONCE(list->first, NULL); }
+static inline void init_llist_node(struct llist_node *node) { node->next = node; }
+#define llist_entry(ptr, type, member) container_of(ptr, type, member)
+#define rf_llist_entry_safe(ptr, type, member) \
+  ({ __typeof__(ptr) rf_p_ = (ptr); rf_p_ ? llist_entry(rf_p_, type, member) : NULL; })
+static inline bool llist_empty(const struct llist_head *head) { return READ_ONCE(head->first) == NULL; }
+static inline bool llist_add_batch(struct llist_node *new_first, struct llist_node *new_last,
+                                   struct llist_head *head) {
+  struct llist_node *first = READ_ONCE(head->first);
+  for (;;) {
+    struct llist_node *seen;
+    WRITE_ONCE(new_last->next, first);
+    seen = cmpxchg(&head->first, first, new_first);
+    if (seen == first) return first == NULL;
+    first = seen;
+  }
+}
+static inline bool llist_add(struct llist_node *new_node, struct llist_head *head) {
+  return llist_add_batch(new_node, new_node, head);
+}
+static inline struct llist_node *llist_del_all(struct llist_head *head) { return xchg(&head->first, NULL); }
+#define llist_for_each_safe(pos, n, node) \
+  for ((pos) = (node); (pos) && ({ (n) = (pos)->next; 1; }); (pos) = (n))
+#define llist_for_each_entry_safe(pos, n, node, member)                                  \
+  for (pos = rf_llist_entry_safe((node), __typeof__(*(pos)), member);                    \
+       pos && ({ n = rf_llist_entry_safe(pos->member.next, __typeof__(*(pos)), member); 1; }); \
+       pos = n)
+
+/* ---- irq_work (linux/irq_work.h): engine/kernel/irq_work.h ---------------
+ * irq_work_queue() is NMI-safe; the function runs in hardirq context on the
+ * queueing vCPU at its next point with IRQs on. struct irq_work is in
+ * rf_hooks.h; an all-zero one with .func set is a valid initializer. */
+#define IRQ_WORK_INIT(_func) { .func = (_func) }
+#define DEFINE_IRQ_WORK(name, _func) struct irq_work name = IRQ_WORK_INIT(_func)
+static inline void init_irq_work(struct irq_work *work, void (*func)(struct irq_work *)) {
+  work->llnode.next = NULL;
+  work->rf_pending = 0;
+  work->func = func;
+}
+#define irq_work_queue(work) rf_irq_work_queue((work))
+
+/* ---- workqueues (linux/workqueue.h): engine/kernel/workqueue.h -----------
+ * One kworker per vCPU runs the items queued on it, in process context.
+ * queue_work_on() is callable from task, softirq and hardirq context, not
+ * from NMI (a context-violation). struct work_struct is in rf_hooks.h. */
+typedef void (*work_func_t)(struct work_struct *work);
+static inline void rf_init_work(struct work_struct *work, work_func_t func) {
+  work->func = func;
+  work->rf_next = NULL;
+  work->rf_pending = false;
+}
+#define INIT_WORK(work, func) rf_init_work((work), (func))
+#define system_wq rf_system_wq()
+#define queue_work_on(cpu, wq, work) rf_queue_work_on((cpu), (wq), (work))
+#define queue_work(wq, work) rf_queue_work_on(rf_cpu(), (wq), (work))
+
+/* ---- initcalls (linux/init.h) ----------------------------------------------
+ * A tree's initcalls go to the section rf_initcall; the runtime runs them at
+ * the start of every execution, once the tree's globals and per-CPU data are
+ * restored (engine/linux/runtime.cc), as the kernel runs them at boot. One
+ * level: a tree's initcalls run in the order they appear. */
+typedef int (*rf_initcall_t)(void);
+#define rf_define_initcall(fn) \
+  static const rf_initcall_t rf_initcall_##fn __attribute__((section("rf_initcall"), used)) = fn
+#define core_initcall(fn) rf_define_initcall(fn)
+#define subsys_initcall(fn) rf_define_initcall(fn)
+#define device_initcall(fn) rf_define_initcall(fn)
+#define late_initcall(fn) rf_define_initcall(fn)
+
 /* ---- allocators (slab.h, vmalloc.h) ------------------------------------- */
 #define GFP_ATOMIC RF_GFP_ATOMIC
 #define GFP_KERNEL RF_GFP_KERNEL
