@@ -66,15 +66,15 @@ void TreeMapFreeWork(kernel::work_struct* w) {
 //    reference (sleepable, syscall) is drained before the exit.
 //  - map_free runs in a kworker once no program or syscall holds the map:
 //    every program using it holds a reference (prog->aux->used_maps).
+// The flags and the pid table are shared by every task of the execution
+// (atomics: ThreadSanitizer sees each task as a thread).
 void TreeReleaseOwner(int i) {
-  if (g_owner_released[i]) return;
-  g_owner_released[i] = true;
-  g_live_tasks[i] = nullptr;  // unhashed from the pid table at exit
+  if (__atomic_exchange_n(&g_owner_released[i], true, __ATOMIC_ACQ_REL)) return;
+  __atomic_store_n(&g_live_tasks[i], nullptr, __ATOMIC_RELEASE);  // unhashed from the pid table at exit
   g_tree->task_release(g_obj.owners[i]);
 }
 void TreeReleaseMap(int i) {
-  if (g_map_released[i]) return;
-  g_map_released[i] = true;
+  if (__atomic_exchange_n(&g_map_released[i], true, __ATOMIC_ACQ_REL)) return;
   TreeMapWork& mw = g_map_work[i];
   mw.map = g_obj.maps[i];
   kernel::INIT_WORK(&mw.work, &TreeMapFreeWork);

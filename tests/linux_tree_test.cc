@@ -51,6 +51,20 @@ using testing::LoadText;
 
 Variant Named(const char* name) { return *storage::ParseVariant(name); }
 
+// In the ThreadSanitizer build a variant that has the map_free bug races in
+// TSan's eyes whenever a schedule reaches it (the free is not ordered after
+// the sleepable reader's accesses): the random-schedule tests run only the
+// fixed variants there, and the ASan and release builds run both.
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+constexpr bool kTsanBuild = true;
+#else
+constexpr bool kTsanBuild = false;
+#endif
+#else
+constexpr bool kTsanBuild = false;
+#endif
+
 fs::path Regression(Variant v) {
   return fs::path(RF_SOURCE_DIR) / "corpus" / ("storage_" + storage::VariantIdent(v) + "_fuzz") / "regression" /
          "reader-saw-freed.txt";
@@ -354,9 +368,10 @@ TEST_P(MapFreeFix, RandomSchedulesFindItOnlyWithoutTheFix) {
   for (const char* text : {kMapFreeActors, kMapFreeWalkers}) {
     const fuzz::Program p = *fuzz::ParseText(text);
     for (sched::PreemptModel preempt : {sched::PreemptModel::kVoluntary, sched::PreemptModel::kFull}) {
-      const int unfixed = RandomFindings(p, GetParam(), preempt, kSeeds);
       const int fixed = RandomFindings(p, fixed_, preempt, kSeeds);
       EXPECT_EQ(fixed, 0);
+      if (kTsanBuild) continue;
+      const int unfixed = RandomFindings(p, GetParam(), preempt, kSeeds);
       printf("%s %s: %d/%d schedules find it, %s: %d/%d\n", text == kMapFreeActors ? "actors" : "walkers",
              preempt == sched::PreemptModel::kFull ? "full" : "voluntary", unfixed, kSeeds,
              storage::VariantName(fixed_), fixed, kSeeds);
@@ -376,11 +391,12 @@ INSTANTIATE_TEST_SUITE_P(RealTrees, MapFreeFix, ::testing::Values(Named("linux-6
 TEST(MapFreeFixModel, RandomSchedulesFindItOnlyWithoutTheFix) {
   for (const char* text : {kMapFreeActors, kMapFreeWalkers}) {
     const fuzz::Program p = *fuzz::ParseText(text);
-    const int unfixed = RandomFindings(p, Variant::kAlwaysDeferFixed, sched::PreemptModel::kFull, kSeeds);
     const int fixed = RandomFindings(p, Variant::kAlwaysDeferFixedMapFreeFix, sched::PreemptModel::kFull, kSeeds);
+    EXPECT_EQ(fixed, 0);
+    if (kTsanBuild) continue;
+    const int unfixed = RandomFindings(p, Variant::kAlwaysDeferFixed, sched::PreemptModel::kFull, kSeeds);
     printf("%s full: always-defer-fixed %d/%d schedules, always-defer-fixed+map-free-fix %d/%d\n",
            text == kMapFreeActors ? "actors" : "walkers", unfixed, kSeeds, fixed, kSeeds);
-    EXPECT_EQ(fixed, 0);
     if (text == kMapFreeActors) EXPECT_GT(unfixed, 0);
   }
 }
@@ -436,6 +452,7 @@ task cpu 0
 TEST(MapFreeFixInsufficient, StorageOnlyStillFindsTheElement) {
   const Variant v = Named("linux-6.12+storage-only-fix");
   if (!fuzz::VariantBuilt(v)) GTEST_SKIP() << "this build has no linux-6.12+storage-only-fix";
+  if (kTsanBuild) GTEST_SKIP() << "a schedule that reaches the bug races in TSan's eyes (see kTsanBuild)";
   const int found = RandomFindings(*fuzz::ParseText(kMapFreeWalkers), v, sched::PreemptModel::kFull, kSeeds);
   printf("walkers full: %d/%d schedules find it on linux-6.12+storage-only-fix\n", found, kSeeds);
   EXPECT_GT(found, 0);

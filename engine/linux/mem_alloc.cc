@@ -30,6 +30,7 @@
 #include "engine/linux/runtime.h"
 #include "engine/rcu/rcu.h"
 #include "engine/sched/scheduler.h"
+#include "engine/sched/tsan_annotations.h"
 
 struct rf_mem_alloc;
 
@@ -82,6 +83,18 @@ Unit* NewUnit(rf_mem_alloc* ma, const char* site) {
   return static_cast<Unit*>(p);
 }
 
+// A cache is its CPU's: the kernel orders its users by running them with
+// IRQs off on that CPU (an NMI backs off through c->active). ThreadSanitizer
+// sees each task as a thread of its own, so each section that touches a
+// cache tells it so: acquire at the start, release at the end.
+struct CacheSection {
+  explicit CacheSection(Cache& c) : c_(c) { reclaimfuzz::tsan::Acquire(&c_); }
+  ~CacheSection() { reclaimfuzz::tsan::Release(&c_); }
+  CacheSection(const CacheSection&) = delete;
+  CacheSection& operator=(const CacheSection&) = delete;
+  Cache& c_;
+};
+
 void Push(Cache& c, Unit* u) {
   u->next = c.free_list;
   c.free_list = u;
@@ -95,6 +108,7 @@ void FreeUnitRcu(kernel::rcu_head* head) {
 
 void Refill(kernel::irq_work* w) {
   Cache& c = *reinterpret_cast<Cache*>(reinterpret_cast<char*>(w) - offsetof(Cache, refill));
+  CacheSection section(c);
   if (c.ma->dead) return;
   const bool fails = c.refill_fails;
   c.refill_fails = false;
@@ -107,6 +121,7 @@ void Refill(kernel::irq_work* w) {
 }
 
 void FreeBulk(Cache& c) {
+  CacheSection section(c);
   while (c.free_cnt > kHighWatermark) {
     Unit* u = c.free_list;
     c.free_list = u->next;
@@ -155,6 +170,7 @@ void rf_mem_alloc_destroy(struct rf_mem_alloc* ma) {
   if (ma == nullptr) return;
   ma->dead = true;
   for (Cache& c : ma->caches) {
+    reclaimfuzz::linux_tree::CacheSection section(c);
     while (Unit* u = c.free_list) {
       c.free_list = u->next;
       kernel::kfree(u, "drain_mem_cache");
@@ -170,18 +186,20 @@ void* rf_mem_cache_alloc(struct rf_mem_alloc* ma, unsigned int gfp) {
   // unit_alloc(): IRQs off; c->active keeps a same-CPU NMI off the list.
   const kernel::irqflags_t flags = kernel::local_irq_save_impl();
   kernel::preemption_point(reclaimfuzz::sched::PointKind::kAccess, "unit_alloc");
-  if (c.active++ == 0 && c.free_list != nullptr) {
-    u = c.free_list;
-    c.free_list = u->next;
-    --c.free_cnt;
+  bool low;
+  {
+    reclaimfuzz::linux_tree::CacheSection section(c);
+    if (c.active++ == 0 && c.free_list != nullptr) {
+      u = c.free_list;
+      c.free_list = u->next;
+      --c.free_cnt;
+    }
+    --c.active;
+    low = c.free_cnt < reclaimfuzz::linux_tree::kLowWatermark && !c.refill.pending;
+    if (low) c.refill_fails = reclaimfuzz::linux_tree::AllocationMayFail("bpf_mem_refill (GFP_NOWAIT) may fail");
   }
-  --c.active;
-  const bool low = c.free_cnt < reclaimfuzz::linux_tree::kLowWatermark;
   kernel::local_irq_restore(flags);
-  if (low && !c.refill.pending) {
-    c.refill_fails = reclaimfuzz::linux_tree::AllocationMayFail("bpf_mem_refill (GFP_NOWAIT) may fail");
-    kernel::irq_work_queue(&c.refill);
-  }
+  if (low) kernel::irq_work_queue(&c.refill);
   if (u == nullptr && gfp == RF_GFP_KERNEL) {
     kernel::might_sleep("bpf_mem_cache_alloc_flags(GFP_KERNEL)");
     kernel::preemption_point(reclaimfuzz::sched::PointKind::kResched,
@@ -202,11 +220,15 @@ void rf_mem_cache_free(struct rf_mem_alloc* ma, void* p) {
   Cache& c = ma->caches[cpu];
   const kernel::irqflags_t flags = kernel::local_irq_save_impl();
   kernel::preemption_point(reclaimfuzz::sched::PointKind::kAccess, "unit_free");
-  reclaimfuzz::linux_tree::Push(c, u);
+  bool high;
+  {
+    reclaimfuzz::linux_tree::CacheSection section(c);
+    reclaimfuzz::linux_tree::Push(c, u);
+    high = c.free_cnt > reclaimfuzz::linux_tree::kHighWatermark;
+  }
   if (reclaimfuzz::sched::Scheduler* s = reclaimfuzz::sched::Scheduler::Current()) {
     s->Note("bpf_mem_cache_free (reused at once)", kernel::slab::IdOf(u));
   }
-  const bool high = c.free_cnt > reclaimfuzz::linux_tree::kHighWatermark;
   kernel::local_irq_restore(flags);
   if (high && !kernel::in_nmi()) reclaimfuzz::linux_tree::FreeBulk(c);  // the kernel defers it to irq_work
 }

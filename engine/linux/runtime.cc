@@ -193,7 +193,7 @@ extern "C" {
 
 void* rf_task_by_index(int index) {
   const auto& st = linux_tree::St();
-  return index >= 0 && index < st.ntasks ? st.tasks[index] : nullptr;
+  return index >= 0 && index < st.ntasks ? __atomic_load_n(&st.tasks[index], __ATOMIC_ACQUIRE) : nullptr;
 }
 
 int rf_task_count(void) { return linux_tree::St().ntasks; }

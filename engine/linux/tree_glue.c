@@ -35,11 +35,13 @@ static struct pid rf_pids[64];
 struct pid *pidfd_get_pid(unsigned int fd, unsigned int *flags) {
   if (fd >= 64 || (int)fd >= rf_task_count()) return ERR_PTR(-EBADF);
   *flags = 0;
-  rf_pids[fd].rf_index = (int)fd;
+  /* Every task of the execution may look a pidfd up (an atomic: the
+   * harness's ThreadSanitizer build sees each task as a thread). */
+  __atomic_store_n(&rf_pids[fd].rf_index, (int)fd, __ATOMIC_RELAXED);
   return &rf_pids[fd];
 }
 struct task_struct *pid_task(struct pid *pid, enum pid_type type) {
-  return (struct task_struct *)rf_task_by_index(pid->rf_index);
+  return (struct task_struct *)rf_task_by_index(__atomic_load_n(&pid->rf_index, __ATOMIC_RELAXED));
 }
 
 static void *rf_map_create(unsigned int value_size, int spin_lock, int *err) {
