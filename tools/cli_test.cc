@@ -541,3 +541,51 @@ TEST_F(CliTest, CampaignSmoke) {
 
 }  // namespace
 }  // namespace reclaimfuzz::cli
+
+namespace reclaimfuzz::cli {
+namespace {
+
+Verdict V(const std::string& finding, const std::string& frame, const std::string& repro) {
+  Verdict v;
+  v.finding = finding;
+  v.frame = frame;
+  v.reproducer = repro;
+  v.crashes = 1;
+  return v;
+}
+
+// check: what only the patched tree has is added, what only the base has is
+// removed, the same (finding, frame) on both is in both, and a finding one
+// campaign missed but whose reproducer replays to it on that side is in
+// both, not blamed on the patch.
+TEST(PatchComparison, SortsFindingsIntoAddedRemovedAndBoth) {
+  VariantOutcome base, patched;
+  base.variant = storage::Variant::kAlwaysDeferFixed;
+  patched.variant = storage::Variant::kAlwaysDeferV1;
+  base.verdicts = {V("reader-saw-freed", "freed by drain_mem_cache", "/b/rsf.txt"),
+                   V("context-violation", "kzalloc() called from NMI context", "/b/cv.txt")};
+  patched.verdicts = {V("context-violation", "kzalloc() called from NMI context", "/p/cv.txt"),
+                      V("list-corruption", "WRITE_ONCE(n->pprev)", "/p/lc.txt"),
+                      V("context-violation", "call_rcu() called from NMI context", "/p/cv2.txt")};
+  // The base's campaign missed the second NMI finding; its reproducer
+  // replays to it there.
+  const CrossReplay replays = [](const Verdict& v, storage::Variant on) {
+    return v.reproducer == "/p/cv2.txt" && on == storage::Variant::kAlwaysDeferFixed;
+  };
+  int added = -1;
+  const std::string out = FormatPatchComparison(base, patched, &added, replays);
+  EXPECT_EQ(added, 1) << out;
+  const size_t a = out.find("added by the patches"), r = out.find("removed by the patches"),
+               b = out.find("in both");
+  ASSERT_TRUE(a != std::string::npos && r != std::string::npos && b != std::string::npos) << out;
+  const size_t lc = out.find("list-corruption"), rsf = out.find("reader-saw-freed"),
+               cv2 = out.find("call_rcu() called from NMI"), cv = out.find("kzalloc() called from NMI");
+  EXPECT_TRUE(a < lc && lc < r) << out;
+  EXPECT_TRUE(r < rsf && rsf < b) << out;
+  EXPECT_GT(cv2, b) << out;
+  EXPECT_GT(cv, b) << out;
+  EXPECT_NE(out.find("campaign missed it"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace reclaimfuzz::cli

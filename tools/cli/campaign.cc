@@ -1014,7 +1014,8 @@ std::string HtmlBeside(const std::string& reproducer) {
 
 }  // namespace
 
-std::string FormatPatchComparison(const VariantOutcome& base, const VariantOutcome& patched, int* added_count) {
+std::string FormatPatchComparison(const VariantOutcome& base, const VariantOutcome& patched, int* added_count,
+                                  const CrossReplay& replays_on) {
   using Key = std::pair<std::string, std::string>;  // (finding, first bad frame)
   auto index = [](const VariantOutcome& o) {
     std::map<Key, const Verdict*> m;
@@ -1029,15 +1030,33 @@ std::string FormatPatchComparison(const VariantOutcome& base, const VariantOutco
     return absl::StrCat("    ", v.finding, " at ", v.frame, " (", v.crashes, " crashes)\n      reproducer: ",
                         v.reproducer, html.empty() ? "" : absl::StrCat("\n      page:       ", html), "\n");
   };
+  // A finding one side's campaign missed is still that side's when its
+  // reproducer, replayed there, gives it (same name, same frame).
+  auto also = [&](const Verdict& v, const VariantOutcome& other) {
+    return replays_on && replays_on(v, other.variant);
+  };
   std::string added, removed, both;
   int n_added = 0;
   for (const auto& [k, v] : p) {
-    n_added += !b.count(k);
-    absl::StrAppend(b.count(k) ? &both : &added, line(*v));
+    if (b.count(k)) {
+      absl::StrAppend(&both, line(*v));
+    } else if (also(*v, base)) {
+      absl::StrAppend(&both, line(*v), "      (", storage::VariantName(base.variant),
+                      "'s campaign missed it; its reproducer replays to it there)\n");
+    } else {
+      ++n_added;
+      absl::StrAppend(&added, line(*v));
+    }
   }
   if (added_count != nullptr) *added_count = n_added;
   for (const auto& [k, v] : b) {
-    if (!p.count(k)) absl::StrAppend(&removed, line(*v));
+    if (p.count(k)) continue;
+    if (also(*v, patched)) {
+      absl::StrAppend(&both, line(*v), "      (", storage::VariantName(patched.variant),
+                      "'s campaign missed it; its reproducer replays to it there)\n");
+    } else {
+      absl::StrAppend(&removed, line(*v));
+    }
   }
   const std::string bn = storage::VariantName(base.variant), pn = storage::VariantName(patched.variant);
   std::string out = absl::StrCat("\ncheck: ", pn, " (the tree with the patches) against ", bn,
@@ -1159,7 +1178,16 @@ int CampaignMain(const Args& args, std::ostream& out, std::ostream& err) {
   bool patch_adds = false;
   if (compare && outcomes.size() == 2) {
     int added = 0;
-    const std::string cmp = FormatPatchComparison(outcomes[0], outcomes[1], &added);
+    // Replays a text reproducer of a model-named finding (not an ASan-only
+    // crash file: this process has no sanitizer) on the other variant.
+    const CrossReplay replays_on = [](const Verdict& v, storage::Variant other) {
+      if (!absl::EndsWith(v.reproducer, ".txt") || absl::StartsWith(v.finding, "asan:")) return false;
+      absl::StatusOr<fuzz::Program> p = LoadProgram(v.reproducer);
+      if (!p.ok()) return false;
+      const fuzz::RunResult r = RunOnce(*p, other, /*record_schedule=*/false);
+      return r.finding == v.finding && FirstBadFrame() == v.frame;
+    };
+    const std::string cmp = FormatPatchComparison(outcomes[0], outcomes[1], &added, replays_on);
     patch_adds = added > 0;
     absl::StrAppend(&table, cmp);
     if (absl::Status s = WriteFileAtomic(o.out + "/check.txt", cmp); !s.ok())

@@ -28,6 +28,7 @@
 #define RECLAIMFUZZ_TOOLS_CLI_CAMPAIGN_H_
 
 #include <cstdint>
+#include <functional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -95,8 +96,12 @@ std::string FormatNewFindings(const std::vector<VariantOutcome>& outcomes);
 // that BASE has and PATCHED lacks (removed), and that both have (not the
 // patches'), each with its reproducer and HTML page. *added_count: how many
 // were added.
+// replays_on(v, other): whether v's reproducer, replayed on `other`, gives
+// the same (finding, frame); a finding it confirms is in both, not added or
+// removed (a campaign of fixed length can miss what the other side has).
+using CrossReplay = std::function<bool(const Verdict&, storage::Variant)>;
 std::string FormatPatchComparison(const VariantOutcome& base, const VariantOutcome& patched,
-                                  int* added_count = nullptr);
+                                  int* added_count = nullptr, const CrossReplay& replays_on = nullptr);
 
 }  // namespace reclaimfuzz::cli
 
