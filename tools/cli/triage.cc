@@ -1,6 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "tools/cli/triage.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <utility>
+
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -39,6 +46,52 @@ std::string WithoutNumbers(absl::string_view s) {
     }
   }
   return out;
+}
+
+// Runs `p` on `v` in a child process and returns (finding, first bad
+// frame): a crash file may be one the oracles do not stop (an ASan-only
+// stale access, a list corrupted past what the checks see), which would
+// take this process down with it. A child that dies gives "crash (signal
+// N)" or "crash (exit N)".
+std::pair<std::string, std::string> RunInChild(const fuzz::Program& p, storage::Variant v) {
+  int fds[2];
+  if (pipe(fds) != 0) {
+    const fuzz::RunResult r = RunOnce(p, v);
+    return {r.finding, FirstBadFrame()};
+  }
+  fflush(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    const fuzz::RunResult r = RunOnce(p, v);
+    const std::string line = absl::StrCat(r.finding, "\t", FirstBadFrame());
+    ssize_t off = 0;
+    while (off < static_cast<ssize_t>(line.size())) {
+      const ssize_t n = write(fds[1], line.data() + off, line.size() - off);
+      if (n <= 0) break;
+      off += n;
+    }
+    _exit(0);
+  }
+  close(fds[1]);
+  std::string got;
+  char buf[512];
+  for (ssize_t n; pid > 0 && (n = read(fds[0], buf, sizeof buf)) != 0;) {
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    got.append(buf, static_cast<size_t>(n));
+  }
+  close(fds[0]);
+  int status = 0;
+  if (pid < 0 || waitpid(pid, &status, 0) != pid) return {"crash (could not fork)", "-"};
+  if (WIFSIGNALED(status)) return {absl::StrCat("crash (signal ", WTERMSIG(status), ")"), "-"};
+  const size_t tab = got.find('\t');
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || tab == std::string::npos) {
+    return {absl::StrCat("crash (exit ", WIFEXITED(status) ? WEXITSTATUS(status) : -1, ")"), "-"};
+  }
+  return {got.substr(0, tab), got.substr(tab + 1)};
 }
 
 }  // namespace
@@ -180,9 +233,8 @@ absl::StatusOr<std::vector<TriageGroup>> TriageDir(
       continue;
     }
     for (storage::Variant v : run_on) {
-      const fuzz::RunResult r = RunOnce(*p, v);
-      add(storage::VariantName(v), r.finding, FirstBadFrame(), path,
-          bytes->size());
+      const auto [finding, frame] = RunInChild(*p, v);
+      add(storage::VariantName(v), finding, frame, path, bytes->size());
     }
   }
   std::vector<TriageGroup> out;
