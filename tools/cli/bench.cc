@@ -95,7 +95,9 @@ const std::vector<storage::Variant>& ThroughputVariants() {
 
 // The false-findings check: every registered variant the registry expects
 // clean (any finding counts, all=true), and v4-srcu-fix, where only B1-B3's
-// findings count; trees only where this build has them.
+// findings count that the registry does not know for it (its
+// reader-saw-freed and use-after-free are the map_free finding's); trees
+// only where this build has them.
 struct FalseCheck {
   storage::Variant variant;
   bool all;
@@ -849,7 +851,14 @@ int BenchMain(const Args& args, std::ostream& out, std::ostream& err) {
         j.run.index = r;
         j.run.seed = 9000 + r + 1;
         j.variant = v;
-        if (!c.all) j.abort_on = bench::AllTargetNames();
+        if (!c.all) {
+          // B1-B3's names, but not those the registry knows for the variant
+          // (v4-srcu-fix's reader-saw-freed is the map_free finding).
+          const std::vector<std::string>& known = storage::Info(v).known;
+          for (const std::string& n : bench::AllTargetNames()) {
+            if (std::find(known.begin(), known.end(), n) == known.end()) j.abort_on.push_back(n);
+          }
+        }
         j.dir = absl::StrCat(o.out, "/runs/false-", storage::VariantName(v), "-", r + 1);
         checks.push_back(std::move(j));
       }
@@ -941,7 +950,7 @@ int BenchMain(const Args& args, std::ostream& out, std::ostream& err) {
       absl::StrAppendFormat(
           &table, "  %-32s %s: %s s, %s execs%s%s\n", name,
           found.empty() ? (errors ? "INCOMPLETE"
-                                  : all ? "ok, no finding" : "ok, none of B1-B3's findings")
+                                  : all ? "ok, no finding" : "ok, none of B1-B3's findings (its known ones not counted)")
                         : absl::StrCat("FALSE FINDING ", absl::StrJoin(found, ",")),
           bench::FormatSeconds(secs), bench::FormatCount(execs),
           errors ? absl::StrCat(" (", errors, " runs failed)") : "",
