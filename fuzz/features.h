@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Coverage feedback beyond edges (DESIGN §5): libFuzzer extra counters for
+// Coverage feedback beyond edges (docs/design.md §5): libFuzzer extra counters for
 // schedule features, so the fuzzer keeps inputs that reach new
 // interleavings, not only new code.
 //

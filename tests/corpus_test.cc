@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Corpus replay with expected verdicts (DESIGN §1): every seed on every
+// Corpus replay with expected verdicts (docs/design.md §1): every seed on every
 // variant gives the verdict in corpus/seeds/expected.txt, every regression
 // reproducer gives the finding it is named after, always-defer-fixed finds
 // nothing in the whole corpus, v4-srcu-fix none of B1-B3's findings, and
@@ -144,7 +144,7 @@ TEST(Corpus, SeedsGiveTheirExpectedVerdicts) {
 }
 
 TEST(Corpus, EveryExpectedFindingHasAReproducer) {
-  // DESIGN §1: B1 and B2 on always-defer-v1, B3 on v4.
+  // docs/design.md §1: B1 and B2 on always-defer-v1, B3 on v4.
   std::set<std::pair<Variant, std::string>> have;
   for (const Repro& r : Reproducers()) have.insert({r.variant, r.finding});
   const bool b1 = have.count({Variant::kAlwaysDeferV1, "list-corruption"}) ||

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// B1 (kernel-model §6): the per-CPU deferred-free hlist of always-defer-v1
+// B1 (docs/kernel-model.md §6): the per-CPU deferred-free hlist of always-defer-v1
 // is written with IRQs on, so a same-CPU hardirq or NMI program that frees
 // storage in the middle of hlist_add_head() (or while the work function
 // drains the list) loses an entry or corrupts the list. always-defer-fixed

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// B2 (kernel-model §6): always-defer-v1's work function frees every
+// B2 (docs/kernel-model.md §6): always-defer-v1's work function frees every
 // deferred element with reuse_now=true, i.e. behind regular RCU only. A
 // sleepable program inside rcu_read_lock_trace() that took an sdata pointer
 // and sleeps is not a regular RCU reader, so the element is freed under it.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// B3 (kernel-model §6): a program run with the scheduler's raw rq lock held
+// B3 (docs/kernel-model.md §6): a program run with the scheduler's raw rq lock held
 // (sched_ext ops.exit_task) deletes task storage; V4 frees the element with
 // call_rcu_tasks_trace(), whose SRCU grace-period start takes a spinlock_t:
 // lockdep's "BUG: Invalid wait context". The SRCU fix (raw lock, GP started

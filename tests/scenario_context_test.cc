@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Context rules (DESIGN §1): call_rcu(), call_rcu_tasks_trace() and kfree()
+// Context rules (docs/design.md §1): call_rcu(), call_rcu_tasks_trace() and kfree()
 // are not NMI-safe, and a spinlock_t may not be taken in hardirq context.
 // Tracing programs run in NMI and hardirq and call the storage helpers, so
 // the upstream free paths reach call_rcu*() from there. These are findings

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The two teardown unlinkers (kernel-model §2.5-2.7): destroy (the owner is
-// dying) and map_free (the map's last reference is gone) race on the same
+// The two teardown unlinkers (docs/kernel-model.md §2.5-2.7): destroy (the
+// owner is dying) and map_free (the map's last reference is gone) race on the same
 // elements. The nofail state protocol must free each element exactly once,
 // free the special fields exactly once, and leave the owner's charges at
 // zero (map_free must not uncharge after destroy's owner_refcnt wait).

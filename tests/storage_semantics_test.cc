@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Semantics of the storage model (kernel-model §2) on hand-built schedules:
+// Semantics of the storage model (docs/kernel-model.md §2) on hand-built
+// schedules:
 // flag results, the cache and its shared slots, the first-element race,
 // BPF_F_LOCK in place, sk charges against optmem_max. Every variant shares
 // these paths; each test runs on all four.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The accounting oracle: a ledger of the memory the model charges to each
-// owner (kernel-model §7.5).
+// owner (docs/kernel-model.md §7.5).
 //
 // The model reports every charge and uncharge, and the owner's final
 // uncharge of what bpf_local_storage_destroy() returned. After teardown

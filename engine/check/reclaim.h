@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
-// The reclamation oracles (DESIGN §4): early-free and reader-saw-freed.
+// The reclamation oracles (docs/design.md §4): early-free and reader-saw-freed.
 //
 // early-free. When the model makes an object unreachable for new readers
 // (unlinks it), it tells the oracle who may still hold a pointer to it:
 // regular RCU readers only, or any BPF program including sleepable ones
-// (kernel-model §4, "Model rules"). The oracle takes a polled grace-period
+// (docs/kernel-model.md §4, "Model rules"). The oracle takes a polled grace-period
 // cookie of each domain the object needs. When the allocator frees the
 // object (slab free hook), the oracle reports early-free unless every
 // required grace period has completed since the unlink; a completed Tasks

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Findings: the stable names of DESIGN §4 and how one is reported.
+// Findings: the stable names of docs/design.md §4 and how one is reported.
 //
 // Report() records the finding, marks it in the trace, and then either
 // prints the full report and aborts (the default: libFuzzer and AFL++ save

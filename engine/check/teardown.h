@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The end-of-execution checks (DESIGN §4, lost-object and accounting).
+// The end-of-execution checks (docs/design.md §4, lost-object and accounting).
 //
 // Run them after every owner was destroyed, every map freed and the machine
 // drained (grace periods, callbacks, work, irq_work): then every object the

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The fuzz-input choice source: a schedule is a few events, not a byte per
-// step (DESIGN §5). Each event is 3 bytes:
+// step (docs/design.md §5). Each event is 3 bytes:
 //
 //   u16 little-endian  steps after the previous event's step (or after 0)
 //   u8                 which legal option to take, modulo their number

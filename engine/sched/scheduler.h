@@ -48,7 +48,7 @@
 namespace reclaimfuzz::sched {
 
 // Limits: named so that errors can cite them.
-inline constexpr int kMaxVcpus = 4;         // DESIGN: 1-4 vCPUs
+inline constexpr int kMaxVcpus = 4;         // docs/design.md §5: 1-4 vCPUs
 inline constexpr int kMaxTasks = 32;        // user tasks + machine threads
 inline constexpr int kMaxInterrupts = 32;   // interrupt programs per execution
 inline constexpr int kMaxHeldLocks = 31;    // per-task lock stack (lockdep)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Lookup, update, delete: the program and syscall paths (kernel-model §2.1-2.4).
+// Lookup, update, delete: the program and syscall paths
+// (docs/kernel-model.md §2.1-2.4).
 #include "engine/storage/bpf_local_storage.h"
 
 #include "engine/check/accounting.h"

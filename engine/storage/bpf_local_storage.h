@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 // BPF local storage: the model of kernel/bpf/bpf_local_storage.c and
 // include/linux/bpf_local_storage.h at V4 (torvalds/linux @0542972950ef;
-// kernel-model §1-2), written against the kernel shim so that every shared
+// docs/kernel-model.md §1-2), written against the kernel shim so that every shared
 // access is a preemption point.
 //
-// Objects and who protects what (kernel-model §1):
+// Objects and who protects what (docs/kernel-model.md §1):
 //
 //   bpf_local_storage_map (smap)   one per map. buckets[i].list holds the
 //       selems of the map, guarded by buckets[i].lock (L_b). Only map_free
@@ -17,13 +17,14 @@
 //
 // Lock order: L_s, then L_b; unlocks LIFO (rqspinlock enforces both). Any
 // acquisition may fail (-EDEADLK, -ETIMEDOUT); each caller's reaction is
-// the kernel's (kernel-model §3, "On lock failure").
+// the kernel's (docs/kernel-model.md §3, "On lock failure").
 //
 // RCU: readers (lookups) walk ls->list and read cache[] inside an RCU read
 // section of either flavour; a removed selem or storage is freed only after
-// the grace periods of every reader that can still hold it (§2.8, §4).
+// the grace periods of every reader that can still hold it
+// (docs/kernel-model.md §2.8, §4).
 //
-// Named invariants (kernel-model §7), checked in invariants.cc:
+// Named invariants (docs/kernel-model.md §7), checked in invariants.cc:
 //   INV-cache-linked   once L_s is released, cache[i] never points to an
 //                      unlinked sdata (§7.3);
 //   INV-owner-storage  outside destroy, owner->storage == ls only while
@@ -100,7 +101,7 @@ inline constexpr int SELEM_TOFREE = 1 << 2;
 struct bpf_local_storage;
 struct bpf_local_storage_map;
 
-// The owner types (kernel-model §1, "Owners").
+// The owner types (docs/kernel-model.md §1, "Owners").
 enum class OwnerKind : u8 { kTask, kSk, kInode, kCgroup };
 const char* OwnerKindName(OwnerKind kind);
 
@@ -211,7 +212,7 @@ struct bpf_local_storage {
 #define SELEM(_SDATA) container_of((_SDATA), ::reclaimfuzz::storage::bpf_local_storage_elem, sdata)
 #define SDATA(_SELEM) (&(_SELEM)->sdata)
 
-// ---- operations (kernel-model §2) ---------------------------------------------
+// ---- operations (docs/kernel-model.md §2) -----------------------------------
 //
 // Contexts: lookup, update, bpf_selem_unlink and the cache insert run in
 // program or syscall context inside an RCU read section of either flavour

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The free paths (kernel-model §2.8): bpf_selem_free() and
+// The free paths (docs/kernel-model.md §2.8): bpf_selem_free() and
 // bpf_local_storage_free() with the whole reuse_now x use_kmalloc_nolock
 // table, their RCU callbacks, and the map-value helpers.
 //

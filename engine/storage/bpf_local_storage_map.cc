@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Map lifetime and owner teardown (kernel-model §2.5-2.7): map alloc with
-// the cache slot, bpf_selem_unlink_nofail(), bpf_local_storage_destroy()
+// Map lifetime and owner teardown (docs/kernel-model.md §2.5-2.7): map
+// alloc with the cache slot, bpf_selem_unlink_nofail(), bpf_local_storage_destroy()
 // and bpf_local_storage_map_free().
 //
 // destroy (the owner is dying) and map_free (the map's last reference is

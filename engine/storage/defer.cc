@@ -55,7 +55,8 @@ DEFINE_PER_CPU(atomic_t, bpf_deferred_free_pending);
 DEFINE_PER_CPU(bpf_deferred_free_work, bpf_deferred_free_work_percpu);
 
 // Process context (the kworker of `cpu`), IRQs on: an interrupt program on
-// this CPU may push onto the lists while this walks them (review point 1b).
+// this CPU may push onto the lists while this walks them (the review's
+// point 1b, docs/always-defer-review.md).
 void bpf_deferred_free_work_fn(kernel::work_struct* work) {
   bpf_deferred_free_work* deferred_work = container_of(work, bpf_deferred_free_work, work);
   const int cpu = deferred_work->cpu;

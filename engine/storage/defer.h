@@ -7,7 +7,7 @@
 //                       call_rcu_tasks_trace() in the caller's context (which
 //                       may hold the scheduler's rq lock: B3; or be an NMI).
 //   always-defer-v1     "bpf: Always defer local storage free" as posted
-//                       (seed/always-defer-review.txt): from bpf_selem_unlink()
+//                       (docs/always-defer-review.md): from bpf_selem_unlink()
 //                       the selems go onto the per-CPU hlist
 //                       bpf_deferred_selem_free_list and the storage onto
 //                       bpf_deferred_storage_free_list with hlist_add_head()

@@ -28,7 +28,7 @@ void CheckStorageBeforeUnlock(bpf_local_storage* ls) {
   if (owner != nullptr && ops->model_owner_dying(owner)) return;
   const int64_t id = ls->model_id;
 
-  // INV-cache-linked (§7.3).
+  // INV-cache-linked (docs/kernel-model.md §7.3).
   for (int i = 0; i < BPF_LOCAL_STORAGE_CACHE_SIZE; ++i) {
     bpf_local_storage_data* sdata = Load(&ls->cache[i]);
     if (sdata == nullptr) continue;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The model's named invariants (kernel-model §7; names in
+// The model's named invariants (docs/kernel-model.md §7; names in
 // bpf_local_storage.h), checked where the model can state them cheaply.
 // A violation is the finding "invariant:<name>".
 //

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The owners of local storage and their helpers (kernel-model §1, "Owners"):
+// The owners of local storage and their helpers (docs/kernel-model.md §1,
+// "Owners"):
 // task (kernel/bpf/bpf_task_storage.c), sk (net/core/bpf_sk_storage.c),
 // inode (kernel/bpf/bpf_inode_storage.c), cgroup
 // (kernel/bpf/bpf_cgrp_storage.c), as of ameryhung/bpf @7090b7e6.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The contexts BPF programs run in (kernel-model §3), and the values they
-// hold.
+// The contexts BPF programs run in (docs/kernel-model.md §3), and the
+// values they hold.
 //
 //   kTracing    kprobe/fentry/perf/tracepoint and struct_ops programs:
 //               __bpf_prog_enter = rcu_read_lock() + migrate_disable(). Runs

@@ -72,8 +72,8 @@ bpf_map* MapGet(int i);
 // then the owner is dying and its free hook destroys its storage. Process
 // context; sleeps. A second release is a no-op.
 // Without wait_for_programs the caller guarantees that no program uses the
-// owner: destroy must never run concurrently with one (kernel-model §2.5:
-// "No bpf prog (sleepable or not) can have a hold on this sk").
+// owner: destroy must never run concurrently with one (docs/kernel-model.md
+// §2.5: no program, sleepable or not, can hold a dying owner).
 void ReleaseOwner(int i, bool wait_for_programs = true);
 // Drops the map's last reference: unpublished, the same wait, then
 // bpf_local_storage_map_free() in the calling task. Process context; sleeps.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The virtual machine assembled: scheduler, kernel shim, RCU, and the
-// oracle switchboard, reset together for every execution (DESIGN §3: each
+// oracle switchboard, reset together for every execution (docs/design.md §3: each
 // execution resets all engine state).
 //
 // Use:

@@ -20,7 +20,7 @@
 
 namespace reclaimfuzz::cli::bench {
 
-// An expected finding of DESIGN §1 and the finding names that count as it.
+// An expected finding of docs/design.md §1 and the finding names that count as it.
 struct Target {
   std::string id;           // "B1"
   storage::Variant variant;

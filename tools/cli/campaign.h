@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// campaign: the main job (DESIGN §6). For each variant, fuzz its libFuzzer
+// campaign: the main job (docs/design.md §6). For each variant, fuzz its libFuzzer
 // target in fork mode with -ignore_crashes=1 (so one variant can show
 // several findings), or AFL++ (-M and -S instances), from its corpus and
 // seeds, show live progress, name each saved crash by replaying it, keep
