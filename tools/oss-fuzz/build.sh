@@ -88,10 +88,23 @@ if ! have_package GTest; then
   build_dependency googletest "$SRC/googletest" -DBUILD_GMOCK=OFF -DINSTALL_GTEST=ON
 fi
 
-# The model's variants of the registry (engine/variants.txt), one target each.
-targets="$(sed -e 's/#.*//' "$root/engine/variants.txt" |
-  awk -F'|' 'NF == 6 { gsub(/[ \t]/, "", $1); gsub(/[ \t]/, "", $2);
-                       if ($2 == "model") { gsub(/[-.+]/, "_", $1); printf "storage_%s_fuzz ", $1 } }')program_roundtrip_fuzz"
+# One target per variant of the registry (engine/variants.txt): every model
+# variant, and every real-tree variant whose Debian linux-source package is
+# installed here (/usr/src/linux-source-X.Y.tar.xz). OSS-Fuzz's own image
+# has none, so there only the model's are built; a Debian-based builder
+# (ClusterFuzzLite, tools/oss-fuzz/check_build.sh here) builds the trees too.
+# Kernel source is never fetched from anywhere else.
+targets="" trees=""
+while IFS='|' read -r v_name v_engine v_tree _; do
+  v_name=$(echo "$v_name" | tr -d ' \t'); v_engine=$(echo "$v_engine" | tr -d ' \t'); v_tree=$(echo "$v_tree" | tr -d ' \t')
+  [ -n "$v_name" ] || continue
+  if [ "$v_engine" = tree ]; then
+    [ -f "/usr/src/linux-source-${v_tree#linux-}.tar.xz" ] || continue
+    case ";$trees;" in *";$v_tree;"*) ;; *) trees="${trees:+$trees;}$v_tree" ;; esac
+  fi
+  targets="$targets storage_$(echo "$v_name" | tr -- '-.+' '___')_fuzz"
+done < <(sed -e 's/#.*//' "$root/engine/variants.txt" | awk -F'|' 'NF == 6')
+targets="${targets# } program_roundtrip_fuzz"
 build=$WORK/build-reclaimfuzz
 # No CMAKE_BUILD_TYPE: optimization and debug info are OSS-Fuzz's ($CFLAGS).
 cmake -S "$root" -B "$build" -G "$generator" \
@@ -100,10 +113,7 @@ cmake -S "$root" -B "$build" -G "$generator" \
   -DCMAKE_PREFIX_PATH="$deps" \
   -DRF_SANITIZER=external -DRF_FUZZER=external \
   -DRF_LIB_FUZZING_ENGINE="$LIB_FUZZING_ENGINE" -DRF_FUZZING_ENGINE="$engine" \
-  -DRF_LINUX_TREES=""
-# RF_LINUX_TREES="": the real-tree variants need Debian's linux-source
-# packages, which OSS-Fuzz's base image does not have; only the model's
-# targets are built here.
+  -DRF_LINUX_TREES="$trees"
 # shellcheck disable=SC2086  # one word per target
 cmake --build "$build" -j"$jobs" --target $targets corpus_encode
 

@@ -55,11 +55,15 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)
-# The model's variants of the registry (engine/variants.txt): "target known,...".
+# The variants of the registry (engine/variants.txt) that build.sh builds
+# here: every model variant, and the real trees whose linux-source package
+# is installed. "target known,...".
 registry_models() {
   sed -e 's/#.*//' "$ROOT/engine/variants.txt" |
-    awk -F'|' 'NF == 6 { gsub(/[ \t]/, "", $1); gsub(/[ \t]/, "", $2); gsub(/[ \t]/, "", $5);
-                         if ($2 == "model") { gsub(/[-.+]/, "_", $1); print "storage_" $1 "_fuzz", $5 } }'
+    awk -F'|' 'NF == 6 { gsub(/[ \t]/, "", $1); gsub(/[ \t]/, "", $2); gsub(/[ \t]/, "", $3); gsub(/[ \t]/, "", $5);
+                         sub(/^linux-/, "", $3);
+                         if ($2 == "model" || system("test -f /usr/src/linux-source-" $3 ".tar.xz") == 0) {
+                           gsub(/[-.+]/, "_", $1); print "storage_" $1 "_fuzz", $5 } }'
 }
 mapfile -t TARGETS < <(registry_models | cut -d' ' -f1)
 TARGETS+=(program_roundtrip_fuzz)
