@@ -50,7 +50,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_split.h"
-#include "engine/check/report.h"
+#include "engine/report/report.h"
 #include "engine/sched/choice_pct.h"
 #include "engine/sched/choice_random.h"
 #include "engine/sched/prng.h"

@@ -424,6 +424,38 @@ void FormatOps(const Program& p, const std::vector<Op>& ops, absl::string_view i
 
 absl::StatusOr<Program> ParseText(absl::string_view text) { return Parser().Parse(text); }
 
+std::vector<std::string> OpNames(const Program& p) {
+  std::vector<std::string> out;
+  auto add_ops = [&](const std::vector<Op>& ops) {
+    std::string text;
+    FormatOps(p, ops, "", text);
+    for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+      std::string op(line);
+      if (const size_t c = op.find("  # "); c != std::string::npos) {
+        op = absl::StrCat(op.substr(0, c), " ", op.substr(c + 4));  // "get m0 o0 -> r0"
+      }
+      out.push_back(std::move(op));
+    }
+  };
+  for (const TaskDecl& t : p.tasks) {
+    for (const Step& s : t.steps) {
+      switch (s.kind) {
+        case StepKind::kProg:
+          add_ops(s.ops);
+          break;
+        case StepKind::kReleaseOwner:
+          out.push_back(absl::StrCat("release owner o", s.target));
+          break;
+        case StepKind::kReleaseMap:
+          out.push_back(absl::StrCat("release map m", s.target));
+          break;
+      }
+    }
+  }
+  for (const IrqDecl& q : p.irqs) add_ops(q.ops);
+  return out;
+}
+
 std::string FormatText(const Program& in) {
   Program p = in;
   Normalize(p);

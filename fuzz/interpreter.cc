@@ -329,8 +329,14 @@ ValueRef Ref(void* data) {
   return v;
 }
 
-// The body of one program: its ops, with the values it holds.
-void RunOps(const std::vector<Op>& ops, ProgKind kind, bool in_irq) {
+// The running context starts operation `op` (OpNames() numbers them).
+void SetOp(int op) {
+  if (sched::Scheduler* s = sched::Scheduler::Current()) s->SetOp(static_cast<int16_t>(op));
+}
+
+// The body of one program: its ops, with the values it holds; `op_base` is
+// the number of its first op (OpNames()).
+void RunOps(const std::vector<Op>& ops, ProgKind kind, bool in_irq, int op_base) {
   ValueRef held[kMaxSlots];
   Owner held_map[kMaxSlots] = {};
   uint8_t held_idx[kMaxSlots] = {};
@@ -340,6 +346,7 @@ void RunOps(const std::vector<Op>& ops, ProgKind kind, bool in_irq) {
   for (size_t i = 0; i < ops.size(); ++i) {
     const Op& op = ops[i];
     if (!(refs.runs & (1u << i))) continue;  // its map or owner is gone
+    SetOp(op_base + static_cast<int>(i));
     // What the previous op's kernel code dereferenced is done with once it
     // returned; the program keeps only the values it got (Ref()).
     if (i > 0) check::NoteHelperReturn();
@@ -387,14 +394,33 @@ void RunOps(const std::vector<Op>& ops, ProgKind kind, bool in_irq) {
   }
   check::NoteHelperReturn();
   Release(refs);
+  SetOp(-1);
   (void)held_map;
 }
 
-void RunTask(const TaskDecl* t) {
+// The number OpNames() gives the first op of each task and interrupt.
+int g_task_op_base[kMaxTasks];
+int g_irq_op_base[kMaxIrqs];
+
+void NumberOps(const Program& p) {
+  int n = 0;
+  for (size_t i = 0; i < p.tasks.size() && i < kMaxTasks; ++i) {
+    g_task_op_base[i] = n;
+    for (const Step& s : p.tasks[i].steps) n += s.kind == StepKind::kProg ? static_cast<int>(s.ops.size()) : 1;
+  }
+  for (size_t i = 0; i < p.irqs.size() && i < kMaxIrqs; ++i) {
+    g_irq_op_base[i] = n;
+    n += static_cast<int>(p.irqs[i].ops.size());
+  }
+}
+
+void RunTask(const TaskDecl* t, int op_base) {
   for (const Step& s : t->steps) {
+    if (s.kind != StepKind::kProg) SetOp(op_base);
     switch (s.kind) {
       case StepKind::kProg:
-        storage::RunBpfProgram(ToStorage(s.prog), [&] { RunOps(s.ops, s.prog, /*in_irq=*/false); });
+        storage::RunBpfProgram(ToStorage(s.prog), [&] { RunOps(s.ops, s.prog, /*in_irq=*/false, op_base); });
+        op_base += static_cast<int>(s.ops.size());
         break;
       case StepKind::kReleaseOwner:
         if (CloseAndDrain(&g_owner_refs[s.target], "owner references")) {
@@ -414,6 +440,10 @@ void RunTask(const TaskDecl* t) {
           }
         }
         break;
+    }
+    if (s.kind != StepKind::kProg) {
+      SetOp(-1);
+      ++op_base;
     }
   }
 }
@@ -532,6 +562,7 @@ RunResult RunProgram(const Program& p, const RunOptions& options) {
   }
 
   g_prog = &p;
+  NumberOps(p);
   g_obj = Objects{};
   for (Refs& r : g_map_refs) r = Refs{};
   for (Refs& r : g_owner_refs) r = Refs{};
@@ -566,17 +597,20 @@ RunResult RunProgram(const Program& p, const RunOptions& options) {
   sched::Scheduler& s = m.sched();
   for (size_t i = 0; i < p.tasks.size(); ++i) {
     const TaskDecl* t = &p.tasks[i];
-    absl::StatusOr<int> id = s.Spawn(absl::StrCat("T", i), sched::TaskKind::kProcess, t->vcpu, [t] { RunTask(t); });
+    const int base = g_task_op_base[i];
+    absl::StatusOr<int> id =
+        s.Spawn(absl::StrCat("T", i), sched::TaskKind::kProcess, t->vcpu, [t, base] { RunTask(t, base); });
     if (!id.ok()) Fail(id.status().ToString());
     if (t->migratable) (void)s.SetMigratable(*id, true);
   }
   for (size_t i = 0; i < p.irqs.size(); ++i) {
     const IrqDecl* q = &p.irqs[i];
+    const int base = g_irq_op_base[i];
     absl::StatusOr<int> id = s.AddInterrupt(
         q->kind == IrqKind::kNmi ? sched::IrqKind::kNmi : sched::IrqKind::kHardirq, q->vcpu,
-        absl::StrCat(q->kind == IrqKind::kNmi ? "nmi" : "irq", i), [q] {
+        absl::StrCat(q->kind == IrqKind::kNmi ? "nmi" : "irq", i), [q, base] {
           storage::RunBpfProgram(storage::ProgKind::kTracing,
-                                 [q] { RunOps(q->ops, ProgKind::kTracing, /*in_irq=*/true); });
+                                 [q, base] { RunOps(q->ops, ProgKind::kTracing, /*in_irq=*/true, base); });
         });
     if (!id.ok()) Fail(id.status().ToString());
   }

@@ -143,6 +143,12 @@ std::vector<uint8_t> EncodeBinary(const Program& p);
 absl::StatusOr<Program> ParseText(absl::string_view text);
 std::string FormatText(const Program& p);
 
+// The text of every operation `p` runs, in the order the interpreter
+// numbers them (Scheduler::SetOp, the op of each trace event): each task's
+// steps in order (a program's ops one by one, a release as one), then each
+// interrupt's ops. E.g. "get m1 o0 create -> r0", "release owner o0".
+std::vector<std::string> OpNames(const Program& p);
+
 // Either form, by content: text when the first non-blank byte is '#' or a
 // lowercase letter and no byte is a control character (other than
 // whitespace), binary otherwise.

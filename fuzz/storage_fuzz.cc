@@ -14,6 +14,9 @@
 //     (a campaign mutes the findings it has already seen this way).
 // RECLAIMFUZZ_PREEMPT=voluntary|full|rt  the preemption model, instead of
 //     the variant's (storage::PreemptModelFor()).
+// RECLAIMFUZZ_FINDING_OUT=PATH  a finding (an oracle's, or a sanitizer's
+//     from its death callback) is also written to PATH as JSON
+//     (fuzz/sanitizer_report.h): how the front end names crashes.
 // RECLAIMFUZZ_ORACLES=asan-only  the reclamation oracles (early-free,
 //     reader-saw-freed) are off, so a stale access goes on to the ASan
 //     report it leads to.
@@ -33,11 +36,12 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
-#include "engine/check/report.h"
+#include "engine/report/report.h"
 #include "fuzz/features.h"
 #include "fuzz/interpreter.h"
 #include "fuzz/mutator.h"
 #include "fuzz/program.h"
+#include "fuzz/sanitizer_report.h"
 #include "engine/sched/prng.h"
 
 #ifndef RF_VARIANT
@@ -146,13 +150,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     o.oracles.early_free = false;
     o.oracles.reader_saw_freed = false;
   }
+  reclaimfuzz::fuzz::SetReportInput(&p, variant);
   const reclaimfuzz::fuzz::RunResult r = reclaimfuzz::fuzz::RunProgram(p, o);
   g_last_steps = r.steps;
   if (r.finding != "none" && Aborts(r.finding)) {
+    reclaimfuzz::fuzz::WriteOracleFinding(p, r, variant);
     const std::string report = reclaimfuzz::check::FormatReport();
     fwrite(report.data(), 1, report.size(), stderr);
     fflush(stderr);
     abort();
   }
+  reclaimfuzz::fuzz::SetReportInput(nullptr, variant);
   return 0;
 }

@@ -22,7 +22,7 @@
 #include <string>
 
 #include "engine/check/reclaim.h"
-#include "engine/check/report.h"
+#include "engine/report/report.h"
 #include "engine/check/teardown.h"
 #include "engine/kernel/context.h"
 #include "engine/kernel/workqueue.h"

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/check/report.h"
+#include "engine/report/report.h"
 #include "engine/sched/choice.h"
 #include "engine/sched/scheduler.h"
 #include "engine/storage/execution.h"

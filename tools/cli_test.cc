@@ -423,8 +423,10 @@ TEST(AflStats, SumsWhatTheCampaignShows) {
   EXPECT_FALSE(q.any);
 }
 
-// A crash the model does not reproduce is named from the target's output.
-TEST_F(CliTest, NameByTargetReadsTheTargetsReport) {
+// A crash the model does not reproduce is named by the finding the target
+// writes to RECLAIMFUZZ_FINDING_OUT (fuzz/sanitizer_report.h), not by its
+// output; without one, by how the target exited.
+TEST_F(CliTest, NameByTargetReadsTheFindingTheTargetWrites) {
   const std::string crash = Write("crash-1", "x");
   auto target = [&](const std::string& name, const std::string& body) {
     const std::string path = Write(name, "#!/bin/sh\n" + body);
@@ -432,27 +434,26 @@ TEST_F(CliTest, NameByTargetReadsTheTargetsReport) {
     return path;
   };
   const std::unique_ptr<FuzzEngine> lf = MakeLibFuzzerEngine();
-  EXPECT_EQ(NameByTarget(*lf,
-                         target("asan",
-                                "echo '==1==ERROR: AddressSanitizer: "
-                                "heap-use-after-free on address 0x1'"
-                                " >&2; exit 1\n"),
-                         crash, dir_ + "/scratch"),
-            "asan:heap-use-after-free");
-  EXPECT_EQ(NameByTarget(*lf,
-                         target("report",
-                                "echo '==== reclaimfuzz report ===='; echo "
-                                "'finding: lost-object at step 9 in T0'; "
-                                "echo '==1==ERROR: LeakSanitizer: detected "
-                                "memory leaks'; exit 1\n"),
-                         crash, dir_ + "/scratch"),
-            "lost-object");
-  EXPECT_EQ(
-      NameByTarget(*lf, target("clean", "exit 0\n"), crash, dir_ + "/scratch"),
-      "unreproduced");
-  EXPECT_EQ(
-      NameByTarget(*lf, target("odd", "exit 3\n"), crash, dir_ + "/scratch"),
-      "crash (exit 3)");
+  fuzz::Execution e;
+  e.variant = "v4";
+  e.finding.name = "use-after-free";
+  e.finding.source = "asan";
+  e.finding.where = "in bpf_local_storage_update";
+  e.finding.function = "bpf_local_storage_update";
+  Write("finding.json", fuzz::ExecutionToJson(e));
+  // Its output says something else: the value, not the text, counts.
+  const NamedCrash asan = NameByTarget(
+      *lf,
+      target("asan", "echo '==1==ERROR: AddressSanitizer: SEGV' >&2; cp " + dir_ +
+                         "/finding.json \"$RECLAIMFUZZ_FINDING_OUT\"; exit 1\n"),
+      crash, dir_ + "/scratch");
+  EXPECT_EQ(asan.name, "use-after-free");
+  EXPECT_EQ(asan.where, "in bpf_local_storage_update");
+  ASSERT_TRUE(asan.execution.has_value());
+  EXPECT_EQ(asan.execution->finding, e.finding);
+  EXPECT_EQ(NameByTarget(*lf, target("clean", "exit 0\n"), crash, dir_ + "/scratch").name, "unreproduced");
+  EXPECT_EQ(NameByTarget(*lf, target("odd", "exit 3\n"), crash, dir_ + "/scratch").name, "crash (exit 3)");
+  EXPECT_EQ(NameByTarget(*lf, target("slow", "exit 70\n"), crash, dir_ + "/scratch").name, "timeout");
   EXPECT_FALSE(fs::exists(dir_ + "/scratch"));  // cleaned up
 }
 

@@ -39,9 +39,9 @@ ReplayResult Replay(const std::string& reproducer) {
 }
 
 // Events of `r` whose classes include every one of `classes`.
-std::vector<ReplayEvent> With(const ReplayResult& r, const std::vector<std::string>& classes) {
-  std::vector<ReplayEvent> out;
-  for (const ReplayEvent& e : r.events) {
+std::vector<fuzz::TraceEvent> With(const ReplayResult& r, const std::vector<std::string>& classes) {
+  std::vector<fuzz::TraceEvent> out;
+  for (const fuzz::TraceEvent& e : r.events) {
     const std::string c = absl::StrCat(" ", EventClasses(e, r), " ");
     bool all = true;
     for (const std::string& want : classes) all &= absl::StrContains(c, absl::StrCat(" ", want, " "));
@@ -67,22 +67,25 @@ TEST(JsonString, EscapesQuotesControlsAndScriptEnders) {
 TEST(HtmlReport, HostileTextStaysText) {
   const std::string evil = "</script><script>alert(1)</script><img src=x onerror=alert(2)>";
   ReplayResult r;
-  r.variant = storage::Variant::kAlwaysDeferV1;
-  r.finding = "early-free";
-  r.detail = evil;
+  r.variant = "always-defer-v1";
+  r.finding.name = "early-free";
+  r.finding.detail = evil;
   r.source = evil;
   r.program_text = evil;
   r.text = evil;
   r.num_vcpus = 1;
   r.task_names = {evil};
-  r.finding_task = evil;
-  r.object = ReplayObject{};
-  r.object->id = 3;
-  r.object->type = evil;
-  r.object->alloc_site = evil;
-  r.events.push_back({5, 3, evil, sched::EventKind::kNote, 0, 0, 0});
-  r.events.push_back({6, 3, "early-free", sched::EventKind::kNote, 0, 0, 0});
-  r.finding_step = 6;
+  r.finding.task = evil;
+  r.finding.function = evil;
+  r.finding.op = evil;
+  r.op_names = {evil};
+  r.finding.object = fuzz::FindingObject{};
+  r.finding.object->id = 3;
+  r.finding.object->type = evil;
+  r.finding.object->alloc.function = evil;
+  r.events.push_back({5, 3, evil, evil, sched::EventKind::kNote, 0, 0, 0, 0});
+  r.events.push_back({6, 3, "early-free", "", sched::EventKind::kNote, 0, 0, 0, 0});
+  r.finding.step = 6;
   r.total_events = 2;
   const std::string page = RenderHtmlReport(r);
   EXPECT_FALSE(absl::StrContains(page, "<script>alert"));
@@ -109,36 +112,36 @@ TEST(HtmlReport, NothingFromTheNetwork) {
 // the finding at the free, with the object's sites in the header.
 TEST(HtmlReport, EarlyFreeEvents) {
   const ReplayResult r = Replay("early-free-2.txt");
-  ASSERT_EQ(r.finding, "early-free");
-  ASSERT_TRUE(r.object.has_value());
+  ASSERT_EQ(r.finding.name, "early-free");
+  ASSERT_TRUE(r.finding.object.has_value());
   EXPECT_EQ(r.num_vcpus, 2);
-  EXPECT_EQ(r.finding_vcpu, 1);
-  EXPECT_EQ(r.object->alloc_site, "bpf_selem_alloc");
-  EXPECT_EQ(r.object->free_site, "bpf_selem_free_rcu");
+  EXPECT_EQ(r.finding.vcpu, 1);
+  EXPECT_EQ(r.finding.object->alloc.function, "bpf_selem_alloc");
+  EXPECT_EQ(r.finding.object->free.function, "bpf_selem_free_rcu");
   const auto bad = With(r, {"bad-access"});
   ASSERT_EQ(bad.size(), 1u);
   EXPECT_EQ(bad[0].vcpu, 1);
-  EXPECT_EQ(bad[0].step, r.finding_step);
+  EXPECT_EQ(bad[0].step, r.finding.step);
   const auto freed = With(r, {"free", "finding-object"});
   ASSERT_EQ(freed.size(), 1u);
-  EXPECT_EQ(freed[0].step, r.object->free_step);
+  EXPECT_EQ(freed[0].step, r.finding.object->free.step);
   EXPECT_EQ(With(r, {"unlink", "finding-object"}).size(), 1u);
   EXPECT_EQ(With(r, {"alloc", "finding-object"}).size(), 1u);
   EXPECT_EQ(With(r, {"gp-end"}).size(), 2u);  // two regular GPs, no trace GP
   EXPECT_FALSE(With(r, {"lock"}).empty());
   EXPECT_FALSE(With(r, {"rcu-read"}).empty());
   const std::string page = RenderHtmlReport(r);
-  const ReplayObject& o = *r.object;
-  EXPECT_TRUE(absl::StrContains(page, absl::StrCat("by bpf_selem_alloc at step ", o.alloc_step, " in T0")));
+  const fuzz::FindingObject& o = *r.finding.object;
+  EXPECT_TRUE(absl::StrContains(page, absl::StrCat("by bpf_selem_alloc at step ", o.alloc.step, " in T0")));
   EXPECT_TRUE(absl::StrContains(
-      page, absl::StrCat("by bpf_selem_free_rcu at step ", o.free_step, " in ksoftirqd/1")));
+      page, absl::StrCat("by bpf_selem_free_rcu at step ", o.free.step, " in ksoftirqd/1")));
   EXPECT_TRUE(absl::StrContains(page, "<span class=\"finding\" id=\"finding\">early-free</span>"));
 }
 
 // B1: the finding fires inside the NMI (depth 2) on vCPU 0.
 TEST(HtmlReport, ListCorruptionInsideTheNmi) {
   const ReplayResult r = Replay("list-corruption.txt");
-  ASSERT_EQ(r.finding, "list-corruption");
+  ASSERT_EQ(r.finding.name, "list-corruption");
   const auto enter = With(r, {"irq-enter"});
   ASSERT_EQ(enter.size(), 1u);
   EXPECT_EQ(enter[0].depth, 2);
@@ -154,7 +157,7 @@ TEST(HtmlReport, NoFindingStillRenders) {
   absl::StatusOr<fuzz::Program> p = LoadProgram(absl::StrCat(SourceDir(), "/corpus/seeds/lifecycle.txt"));
   ASSERT_TRUE(p.ok()) << p.status();
   const ReplayResult r = CaptureReplay(*p, storage::Variant::kAlwaysDeferFixed);
-  EXPECT_EQ(r.finding, "none");
+  EXPECT_EQ(r.finding.name, "none");
   EXPECT_TRUE(With(r, {"bad-access"}).empty());
   const std::string page = RenderHtmlReport(r);
   EXPECT_TRUE(absl::StrContains(page, "<span class=\"finding none\" id=\"finding\">none</span>"));

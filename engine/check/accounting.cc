@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "engine/check/accounting.h"
 
-#include "engine/check/report.h"
+#include "engine/report/report.h"
 
 namespace reclaimfuzz::check {
 namespace {

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "engine/check/report.h"
+#include "engine/report/report.h"
 #include "engine/kernel/slab.h"
 #include "engine/rcu/rcu.h"
 #include "engine/sched/scheduler.h"

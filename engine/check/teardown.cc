@@ -4,7 +4,7 @@
 #include <cstdint>
 
 #include "engine/check/accounting.h"
-#include "engine/check/report.h"
+#include "engine/report/report.h"
 #include "engine/kernel/slab.h"
 
 namespace reclaimfuzz::check {

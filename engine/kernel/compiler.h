@@ -3,7 +3,9 @@
 // as include/asm-generic/rwonce.h and atomic headers define them.
 //
 // Each access is preceded by a preemption point, so another vCPU or an
-// interrupt may run between any two of them. Marked accesses are relaxed
+// interrupt may run between any two of them; the point names the function
+// the macro was written in (__builtin_FUNCTION() of the wrapper's caller),
+// which timelines show. Marked accesses are relaxed
 // atomics (a data race through READ_ONCE/WRITE_ONCE is intentional and is
 // not a TSan report); full atomics are sequentially consistent and give
 // TSan a happens-before edge, as they give the kernel one.
@@ -17,32 +19,37 @@
 namespace reclaimfuzz::kernel::internal_rw {
 
 template <typename T>
-inline T read_once(const T* p, const char* label) {
-  preemption_point(sched::PointKind::kAccess, label);
+inline T read_once(const T* p, const char* label,
+                 const char* func = __builtin_FUNCTION()) {
+  preemption_point(sched::PointKind::kAccess, label, func);
   return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
 template <typename T, typename V>
-inline void write_once(T* p, V v, const char* label) {
-  preemption_point(sched::PointKind::kAccess, label);
+inline void write_once(T* p, V v, const char* label,
+                 const char* func = __builtin_FUNCTION()) {
+  preemption_point(sched::PointKind::kAccess, label, func);
   __atomic_store_n(p, static_cast<T>(v), __ATOMIC_RELAXED);
 }
 
 template <typename T>
-inline T load_acquire(const T* p, const char* label) {
-  preemption_point(sched::PointKind::kAccess, label);
+inline T load_acquire(const T* p, const char* label,
+                 const char* func = __builtin_FUNCTION()) {
+  preemption_point(sched::PointKind::kAccess, label, func);
   return __atomic_load_n(p, __ATOMIC_ACQUIRE);
 }
 
 template <typename T, typename V>
-inline void store_release(T* p, V v, const char* label) {
-  preemption_point(sched::PointKind::kAccess, label);
+inline void store_release(T* p, V v, const char* label,
+                 const char* func = __builtin_FUNCTION()) {
+  preemption_point(sched::PointKind::kAccess, label, func);
   __atomic_store_n(p, static_cast<T>(v), __ATOMIC_RELEASE);
 }
 
 template <typename T, typename V, typename W>
-inline T cmpxchg(T* p, V old_v, W new_v, const char* label) {
-  preemption_point(sched::PointKind::kAtomic, label);
+inline T cmpxchg(T* p, V old_v, W new_v, const char* label,
+                 const char* func = __builtin_FUNCTION()) {
+  preemption_point(sched::PointKind::kAtomic, label, func);
   T expected = static_cast<T>(old_v);
   __atomic_compare_exchange_n(p, &expected, static_cast<T>(new_v), false, __ATOMIC_SEQ_CST,
                               __ATOMIC_SEQ_CST);
@@ -50,8 +57,9 @@ inline T cmpxchg(T* p, V old_v, W new_v, const char* label) {
 }
 
 template <typename T, typename V>
-inline T xchg(T* p, V new_v, const char* label) {
-  preemption_point(sched::PointKind::kAtomic, label);
+inline T xchg(T* p, V new_v, const char* label,
+                 const char* func = __builtin_FUNCTION()) {
+  preemption_point(sched::PointKind::kAtomic, label, func);
   return __atomic_exchange_n(p, static_cast<T>(new_v), __ATOMIC_SEQ_CST);
 }
 

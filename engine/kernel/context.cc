@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "engine/kernel/context.h"
 
-#include "engine/check/report.h"
+#include <cstdio>
+
+#include "engine/report/report.h"
 #include "engine/kernel/lockdep.h"
 #include "engine/sched/scheduler.h"
 
@@ -33,8 +35,8 @@ void note_qs_if_quiescent() {
 
 }  // namespace
 
-void preemption_point(sched::PointKind kind, const char* label) {
-  if (Scheduler* s = S()) s->Point(kind, label);
+void preemption_point(sched::PointKind kind, const char* label, const char* func) {
+  if (Scheduler* s = S()) s->Point(kind, label, func);
 }
 
 bool in_nmi() { return S() != nullptr && S()->in_nmi(); }
@@ -139,17 +141,24 @@ void might_sleep(const char* what) {
   sched::TaskKernelState* k = K();
   if (k == nullptr) return;
   if (s->current_depth() > 0 || k->preempt_count != 0 || s->irqs_disabled()) {
-    check::Report(check::kContextViolation, -1,
-                  "BUG: sleeping function called from invalid context: %s "
-                  "(in_atomic=%d irqs_disabled=%d in_nmi=%d in_hardirq=%d)",
-                  what, k->preempt_count != 0, s->irqs_disabled(), s->in_nmi(), s->in_hardirq());
+    char key[96];
+    snprintf(key, sizeof key, "%s called from %s", what,
+             s->in_nmi() ? "NMI context" : s->current_depth() > 0 ? "hardirq context" : "atomic context");
+    check::ReportKeyed(check::kContextViolation, -1, key,
+                       "BUG: sleeping function called from invalid context: %s "
+                       "(in_atomic=%d irqs_disabled=%d in_nmi=%d in_hardirq=%d)",
+                       what, k->preempt_count != 0, s->irqs_disabled(), s->in_nmi(), s->in_hardirq());
   }
   if (raw_locks_held() > 0) {
-    check::Report(check::kContextViolation, -1, "%s: sleeping while holding a raw spinlock", what);
+    char key[96];
+    snprintf(key, sizeof key, "%s while holding a raw spinlock", what);
+    check::ReportKeyed(check::kContextViolation, -1, key, "%s: sleeping while holding a raw spinlock", what);
   }
   if (k->rcu_read_nesting > 0) {
-    check::Report(check::kContextViolation, -1,
-                  "%s: sleeping inside a regular RCU read-side critical section", what);
+    char key[96];
+    snprintf(key, sizeof key, "%s inside an RCU read-side critical section", what);
+    check::ReportKeyed(check::kContextViolation, -1, key,
+                       "%s: sleeping inside a regular RCU read-side critical section", what);
   }
 }
 
@@ -164,7 +173,9 @@ void msleep_model(const char* what) {
 
 void assert_not_nmi(const char* what) {
   if (in_nmi()) {
-    check::Report(check::kContextViolation, -1, "%s called from NMI context (not NMI-safe)", what);
+    char key[96];
+    snprintf(key, sizeof key, "%s called from NMI context", what);
+    check::ReportKeyed(check::kContextViolation, -1, key, "%s called from NMI context (not NMI-safe)", what);
   }
 }
 

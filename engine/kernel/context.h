@@ -17,7 +17,7 @@
 namespace reclaimfuzz::kernel {
 
 // A preemption point with a static label (shown in traces).
-void preemption_point(sched::PointKind kind, const char* label);
+void preemption_point(sched::PointKind kind, const char* label, const char* func = nullptr);
 
 bool in_nmi();
 bool in_hardirq();

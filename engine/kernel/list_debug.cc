@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "engine/check/report.h"
+#include "engine/report/report.h"
 #include "engine/kernel/list.h"
 #include "engine/kernel/slab.h"
 

@@ -3,7 +3,9 @@
 
 #include <algorithm>
 
-#include "engine/check/report.h"
+#include <cstdio>
+
+#include "engine/report/report.h"
 #include "engine/sched/scheduler.h"
 
 namespace reclaimfuzz::kernel {
@@ -45,7 +47,10 @@ void lock_acquire(const void* lock, const char* name, uint8_t wait_type) {
     }
   }
   if (wait_type > curr_inner) {
-    check::Report(check::kInvalidWaitContext, -1,
+    char key[96];
+    snprintf(key, sizeof key, "taking %s [%s] where [%s] is allowed", name, lockdep_wait_type_name(wait_type),
+             lockdep_wait_type_name(curr_inner));
+    check::ReportKeyed(check::kInvalidWaitContext, -1, key,
                   "BUG: Invalid wait context: trying to take %s [%s] while %s%s [%s] allows at most "
                   "[%s]",
                   name, lockdep_wait_type_name(wait_type),

@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "engine/check/report.h"
+#include "engine/report/report.h"
 #include "engine/kernel/lockdep.h"
 #include "engine/sched/tsan_annotations.h"
 #include "engine/sched/scheduler.h"

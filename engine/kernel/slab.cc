@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "engine/check/report.h"
+#include "engine/report/report.h"
 #include "engine/kernel/context.h"
 #include "engine/sched/scheduler.h"
 #include "engine/sched/tsan_annotations.h"
@@ -144,7 +144,7 @@ void* Allocate(size_t size, bool nolock, const char* type, const char* site) {
   o.nolock = nolock;
   r.objects.push_back(o);  // capacity reserved: never reallocates here
   TableInsert(p, o.id);
-  if (s) s->Note(nolock ? "kmalloc_nolock" : "kzalloc", o.id);
+  if (s) s->Note(nolock ? "kmalloc_nolock" : "kzalloc", o.id, site);
   return p;
 }
 
@@ -171,7 +171,7 @@ void Free(const void* p, bool nolock, const char* site) {
   o.free_step = s ? s->step() : 0;
   o.free_task = s ? s->current_task() : -1;
   o.free_depth = s ? s->current_depth() : 0;
-  if (s) s->Note(nolock ? "kfree_nolock" : "kfree", id);
+  if (s) s->Note(nolock ? "kfree_nolock" : "kfree", id, site);
   void* mp = const_cast<void*>(p);
   // The oracles look at the free before it happens: a report stops the
   // execution while the memory is still intact, so the stale access that

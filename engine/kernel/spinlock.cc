@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "engine/kernel/spinlock.h"
 
-#include "engine/check/report.h"
+#include "engine/report/report.h"
 #include "engine/sched/scheduler.h"
 #include "engine/sched/tsan_annotations.h"
 

@@ -22,7 +22,7 @@
 #include <cstdint>
 #include <deque>
 
-#include "engine/check/report.h"
+#include "engine/report/report.h"
 #include "engine/kernel/context.h"
 #include "engine/kernel/irq_work.h"
 #include "engine/kernel/slab.h"

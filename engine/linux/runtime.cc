@@ -12,7 +12,7 @@
 #include <cstring>
 
 #include "engine/check/reclaim.h"
-#include "engine/check/report.h"
+#include "engine/report/report.h"
 #include "engine/kernel/context.h"
 #include "engine/kernel/irq_work.h"
 #include "engine/kernel/lockdep.h"
@@ -198,8 +198,8 @@ void* rf_task_by_index(int index) {
 
 int rf_task_count(void) { return linux_tree::St().ntasks; }
 
-void rf_point(int kind, const char* label) {
-  kernel::preemption_point(static_cast<sched::PointKind>(kind), label);
+void rf_point_in(int kind, const char* label, const char* func) {
+  kernel::preemption_point(static_cast<sched::PointKind>(kind), label, func);
 }
 void rf_cond_resched(void) { kernel::preemption_point(sched::PointKind::kResched, "cond_resched"); }
 void rf_might_sleep(const char* what) {

@@ -158,6 +158,7 @@ absl::StatusOr<int> Scheduler::Spawn(std::string name, TaskKind kind, int vcpu,
   t.body = std::move(body);
   t.wait_pred = nullptr;
   t.wait_arg = nullptr;
+  t.op[0] = t.op[1] = t.op[2] = -1;
   t.wait_what = nullptr;
   t.idle_pred = nullptr;
   t.shutdown = false;
@@ -285,19 +286,28 @@ std::string Scheduler::Timeline(size_t max_rows) const {
   return trace_.Timeline(o);
 }
 
-void Scheduler::Record(EventKind kind, const char* label, int64_t arg) {
+void Scheduler::Record(EventKind kind, const char* label, int64_t arg, const char* func) {
   Event e;
   e.step = step_;
   e.arg = arg;
   e.label = label;
+  e.func = func;
   e.task = static_cast<int16_t>(current_);
+  const int depth = current_depth();
+  e.op = current_ >= 0 ? tasks_[current_]->op[depth] : int16_t{-1};
   e.vcpu = static_cast<int8_t>(current_vcpu());
-  e.depth = static_cast<uint8_t>(current_depth());
+  e.depth = static_cast<uint8_t>(depth);
   e.kind = kind;
   trace_.Add(e);
 }
 
-void Scheduler::Note(const char* label, int64_t arg) { Record(EventKind::kNote, label, arg); }
+void Scheduler::Note(const char* label, int64_t arg, const char* func) {
+  Record(EventKind::kNote, label, arg, func);
+}
+
+void Scheduler::SetOp(int16_t op) {
+  if (current_ >= 0) tasks_[current_]->op[current_depth()] = op;
+}
 
 // ---- choosing ---------------------------------------------------------------
 
@@ -381,10 +391,10 @@ bool Scheduler::Consult(const PointHeader& h) {
   return consult;
 }
 
-void Scheduler::Point(PointKind kind, const char* label) {
+void Scheduler::Point(PointKind kind, const char* label, const char* func) {
   if (current_ < 0) return;  // main-context code (teardown checks): nothing to schedule
   ++step_;
-  Record(EventKind::kPoint, label);
+  Record(EventKind::kPoint, label, 0, func);
   if (step_ > budget_) {
     budget_hit_ = true;
     abandoned_in_handler_ = current_depth() > 0;  // its signal is still blocked
@@ -405,14 +415,14 @@ void Scheduler::Point(PointKind kind, const char* label) {
   PointSlow(h);
 }
 
-bool Scheduler::FailPoint(const char* label) {
+bool Scheduler::FailPoint(const char* label, const char* func) {
   if (current_ < 0 || current_depth() > 0) {
-    Point(PointKind::kAccess, label);
+    Point(PointKind::kAccess, label, func);
     return false;
   }
   fail_offered_ = true;
   fail_chosen_ = false;
-  Point(PointKind::kAccess, label);
+  Point(PointKind::kAccess, label, func);
   fail_offered_ = false;
   return fail_chosen_;
 }
@@ -483,8 +493,8 @@ void Scheduler::WakeBlocked() {
     Task& t = *tasks_[i];
     if (t.state == TaskState::kBlocked && t.wait_pred(t.wait_arg)) {
       t.state = TaskState::kRunnable;
-      Event e{step_, 0, t.wait_what, static_cast<int16_t>(i), static_cast<int8_t>(t.vcpu), 0,
-              EventKind::kWake};
+      Event e{step_, 0, t.wait_what, nullptr, static_cast<int16_t>(i), t.op[0],
+              static_cast<int8_t>(t.vcpu), 0, EventKind::kWake};
       trace_.Add(e);
     }
   }
@@ -545,6 +555,7 @@ void Scheduler::RunIrqWork() {
   ++v.hardirq_depth;
   ++signal_deliveries_;
   v.irq_work_pending = false;
+  tasks_[current_]->op[current_depth()] = -1;  // irq_work runs no BPF operation
   Record(EventKind::kIrqEnter, "irq_work");
   irq_work_fn_(current_vcpu());
   Record(EventKind::kIrqExit, "irq_work");
@@ -601,6 +612,7 @@ void Scheduler::RunInterrupt(int irq) {
   }
   ++signal_deliveries_;
   p.ran = true;
+  tasks_[current_]->op[current_depth()] = -1;  // until its program starts one
   Record(EventKind::kIrqEnter, p.kind == IrqKind::kNmi ? "nmi" : "hardirq", irq);
   p.fn();
   Record(EventKind::kIrqExit, p.kind == IrqKind::kNmi ? "nmi" : "hardirq", irq);
@@ -657,16 +669,16 @@ RunStatus Scheduler::Run() {
     }
     Task& t = *tasks_[next];
     if (t.vcpu >= 0 && next_vcpu >= 0 && next_vcpu != t.vcpu) {
-      Event e{step_, next_vcpu, "migrate", static_cast<int16_t>(next), static_cast<int8_t>(t.vcpu), 0,
-              EventKind::kNote};
+      Event e{step_, next_vcpu, "migrate", nullptr, static_cast<int16_t>(next), t.op[0],
+              static_cast<int8_t>(t.vcpu), 0, EventKind::kNote};
       trace_.Add(e);
       t.vcpu = next_vcpu;
     }
     if (t.vcpu >= 0 && vcpus_[t.vcpu].curr != next) {
       const int prev = vcpus_[t.vcpu].curr;
       if (prev >= 0 && tasks_[prev]->state == TaskState::kRunnable) {
-        Event e{step_, next, "preempted", static_cast<int16_t>(prev), static_cast<int8_t>(t.vcpu), 0,
-                EventKind::kPreempt};
+        Event e{step_, next, "preempted", nullptr, static_cast<int16_t>(prev), tasks_[prev]->op[0],
+                static_cast<int8_t>(t.vcpu), 0, EventKind::kPreempt};
         trace_.Add(e);
       }
       vcpus_[t.vcpu].curr = next;

@@ -114,6 +114,9 @@ struct Task {
   bool shutdown = false;  // set when the execution ends while it waits
   TaskKernelState k;
   Fiber* fiber = nullptr;
+  // The BPF operation each context of the task runs (by interrupt depth:
+  // task, hardirq, NMI), as the front end numbers them (SetOp); -1 none.
+  int16_t op[3] = {-1, -1, -1};
 };
 
 struct Vcpu {
@@ -213,13 +216,19 @@ class Scheduler {
 
   // ---- Called from model code running in a task -------------------------
 
-  // A preemption point. `label` must be a string literal (used in traces).
-  void Point(PointKind kind, const char* label);
+  // A preemption point. `label` must be a string literal (used in traces);
+  // `func`, the function whose code it is in (__func__ of the call site),
+  // is shown in timelines.
+  void Point(PointKind kind, const char* label, const char* func = nullptr);
 
   // A preemption point that also offers the option "fail" (an allocation
   // that the kernel may fail under memory pressure): true if the choice
   // source took it. Interrupt handlers are never offered it.
-  bool FailPoint(const char* label);
+  bool FailPoint(const char* label, const char* func = nullptr);
+
+  // The BPF operation the running context starts (the front end's index;
+  // -1: none): every event it records until the next SetOp carries it.
+  void SetOp(int16_t op);
 
   // Blocks the current task until pred(arg) holds. Returns false if the
   // execution ended while waiting (machine threads then return).
@@ -241,7 +250,7 @@ class Scheduler {
   bool irq_work_pending(int cpu) const { return vcpus_[cpu].irq_work_pending; }
 
   // A model event for the trace (alloc, free, unlink, GP end ...).
-  void Note(const char* label, int64_t arg = 0);
+  void Note(const char* label, int64_t arg = 0, const char* func = nullptr);
 
   // Stops the execution now (from a task, a handler or the main context).
   [[noreturn]] void Abandon(const char* why);
@@ -293,7 +302,7 @@ class Scheduler {
   void RunIrqWork();
   void MaybeDeliverIrqWork();
   void Deliver(int irq);
-  void Record(EventKind kind, const char* label, int64_t arg = 0);
+  void Record(EventKind kind, const char* label, int64_t arg = 0, const char* func = nullptr);
   bool Eligible(int task, int at_task) const;
   int IdleVcpu(int except) const;
   size_t BuildOptions(int at_task, bool pick, Option* out) const;

@@ -40,7 +40,13 @@ struct Event {
   uint64_t step;
   int64_t arg;
   const char* label;  // static string
+  // The function whose code passed the point or made the note (a static
+  // string: __func__ of the call site), or nullptr. Not hashed: it follows
+  // from the label's place in the code.
+  const char* func;
   int16_t task;
+  int16_t op;         // the BPF operation the context was running (an index
+                      // the front end assigned, Scheduler::SetOp), -1 none
   int8_t vcpu;        // -1: housekeeping (no vCPU)
   uint8_t depth;      // 0 task, 1 hardirq, 2 NMI (nesting on the vCPU)
   EventKind kind;
@@ -66,6 +72,17 @@ class Trace {
     absl::Span<const std::string> task_names;
     size_t max_rows = 80;        // newest rows kept
     bool show_points = true;     // runs of kPoint from one task are folded
+    // Texts of the BPF operations (Event::op indexes it): a row shows the
+    // operation a context starts. Empty: operations are not shown.
+    absl::Span<const std::string> op_names;
+    // The short form: one row per run of one function (not per point
+    // label), only the events that tell the story (operations, model
+    // notes, interrupts, the finding, and the points just before a note or
+    // the finding); scheduling bookkeeping left out.
+    bool short_form = false;
+    // The short form keeps every note about this model object (its
+    // allocation, unlink and free); -1 none.
+    int64_t focus_object = -1;
   };
   // Columns per vCPU plus one for housekeeping threads; interrupts indented
   // under the task they interrupted.
@@ -83,6 +100,11 @@ class Trace {
   const char* label_keys_[kLabelCache] = {};
   uint64_t label_vals_[kLabelCache] = {};
 };
+
+// The timeline of `events` (oldest first), as Trace::Timeline() formats
+// its own; for events copied out of an execution (labels and functions
+// must outlive the call).
+std::string FormatTimeline(absl::Span<const Event> events, const Trace::TimelineOptions& options);
 
 }  // namespace reclaimfuzz::sched
 

@@ -5,7 +5,7 @@
 
 #include "engine/check/accounting.h"
 #include "engine/check/reclaim.h"
-#include "engine/check/report.h"
+#include "engine/report/report.h"
 #include "engine/kernel/context.h"
 #include "engine/sched/scheduler.h"
 #include "engine/storage/defer.h"

@@ -14,7 +14,7 @@
 //
 // Exactly one of the two frees each selem (INV: a selem is freed once).
 #include "engine/check/reclaim.h"
-#include "engine/check/report.h"
+#include "engine/report/report.h"
 #include "engine/kernel/context.h"
 #include "engine/sched/scheduler.h"
 #include "engine/storage/bpf_local_storage.h"

@@ -25,7 +25,7 @@
 
 #include "absl/status/status.h"
 #include "engine/check/reclaim.h"
-#include "engine/check/report.h"
+#include "engine/report/report.h"
 #include "engine/kernel/slab.h"
 #include "engine/sched/scheduler.h"
 #include "engine/storage/variant.h"

@@ -2,7 +2,7 @@
 #include "engine/storage/invariants.h"
 
 #include "engine/check/reclaim.h"
-#include "engine/check/report.h"
+#include "engine/report/report.h"
 #include "engine/kernel/lockdep.h"
 #include "engine/sched/scheduler.h"
 

@@ -2,7 +2,7 @@
 #include "engine/storage/owners.h"
 
 #include "engine/check/accounting.h"
-#include "engine/check/report.h"
+#include "engine/report/report.h"
 #include "engine/kernel/context.h"
 #include "engine/storage/world.h"
 

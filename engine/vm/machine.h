@@ -14,7 +14,7 @@
 #include <cstddef>
 
 #include "absl/status/status.h"
-#include "engine/check/report.h"
+#include "engine/report/report.h"
 #include "engine/kernel/slab.h"
 #include "engine/rcu/rcu.h"
 #include "engine/sched/scheduler.h"

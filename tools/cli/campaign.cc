@@ -30,7 +30,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "engine/check/report.h"
+#include "engine/report/report.h"
 #include "fuzz/program.h"
 #include "tools/cli/command.h"
 #include "tools/cli/common.h"
@@ -41,6 +41,7 @@
 #include "tools/cli/minimize.h"
 #include "tools/cli/replay.h"
 #include "tools/cli/subprocess.h"
+#include "tools/cli/target_replay.h"
 #include "tools/cli/triage.h"
 
 namespace reclaimfuzz::cli {
@@ -82,8 +83,9 @@ struct Crash {
   std::string path;
   uint64_t size = 0;
   std::string finding;
-  std::string frame = "-";  // first bad frame (triage.h)
+  std::string frame = "-";  // where (fuzz::Finding::where)
   bool model = true;  // named by RunProgram (else by re-running the target)
+  std::optional<fuzz::Execution> execution;  // the target's, when it named it
 };
 
 std::string Tail(const std::string& path, int lines) {
@@ -99,90 +101,27 @@ std::string Tail(const std::string& path, int lines) {
   return out;
 }
 
-// Runs fn in a forked child and returns what it returned, or nothing if
-// the child died. The campaign runs crash files and minimizes them in the
-// model, in this (release) process: an input whose bug the model's
-// oracles do not name but ASan would (a use-after-free the release build
-// just reads through) can crash that run, and must not take the campaign
-// down with it. The campaign has no threads, so fork() is safe here.
-std::optional<std::string> InChild(const std::function<std::string()>& fn) {
-  int fds[2];
-  if (pipe(fds) != 0) return std::nullopt;
-  fflush(nullptr);
-  std::cout.flush();
-  const pid_t pid = fork();
-  if (pid < 0) {
-    close(fds[0]);
-    close(fds[1]);
-    return std::nullopt;
-  }
-  if (pid == 0) {
-    close(fds[0]);
-    const std::string out = fn();
-    size_t done = 0;
-    while (done < out.size()) {
-      const ssize_t n = write(fds[1], out.data() + done, out.size() - done);
-      if (n <= 0) _exit(1);
-      done += static_cast<size_t>(n);
-    }
-    _exit(0);
-  }
-  close(fds[1]);
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = read(fds[0], buf, sizeof buf);
-    if (n > 0) {
-      out.append(buf, static_cast<size_t>(n));
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else {
-      break;
-    }
-  }
-  close(fds[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
-  return out;
-}
-
 }  // namespace
 
-std::string NameByTarget(const FuzzEngine& engine, const std::string& target,
-                         const std::string& crash, const std::string& scratch) {
+NamedCrash NameByTarget(const FuzzEngine& engine, const std::string& target,
+                        const std::string& crash, const std::string& scratch) {
   std::error_code ec;
   fs::create_directories(scratch, ec);
-  const std::string log = scratch + "/replay.log";
-  absl::StatusOr<int> rc =
-      RunLogged(engine.ReplayCommand(target, crash, scratch), scratch, log);
-  absl::StatusOr<std::string> text = ReadFile(log);
+  absl::StatusOr<fuzz::Execution> e = ReplayOnTargetCommand(engine.ReplayCommand(target, crash, scratch));
   fs::remove_all(scratch, ec);
-  if (!rc.ok() || !text.ok()) return "unreproduced";
-  std::string name;
-  for (absl::string_view line : absl::StrSplit(*text, '\n')) {
-    // The report's "finding: X at step N ..." and its last line "finding: X".
-    if (absl::ConsumePrefix(&line, "finding: "))
-      name = std::string(line.substr(0, line.find(' ')));
-    if (!name.empty()) continue;
-    if (size_t at = line.find("ERROR: AddressSanitizer: ");
-        at != absl::string_view::npos) {
-      absl::string_view kind = line.substr(at + 25);
-      name = absl::StrCat("asan:", kind.substr(0, kind.find(' ')));
-    } else if (absl::StrContains(line, "ERROR: LeakSanitizer")) {
-      name = "asan:leak";
-    } else if (absl::StrContains(line, "WARNING: ThreadSanitizer: ")) {
-      name = "data-race";
-    } else if (absl::StrContains(line, "ERROR: libFuzzer: timeout")) {
-      name = "timeout";
-    } else if (absl::StrContains(line, "out-of-memory")) {
-      name = "oom";
-    }
+  NamedCrash out;
+  if (!e.ok()) {
+    out.name = std::string(e.status().message());
+    return out;
   }
-  return name.empty() ? (*rc == 0 ? "unreproduced"
-                                  : absl::StrCat("crash (exit ", *rc, ")"))
-                      : name;
+  if (!e->finding.any()) {
+    out.name = "unreproduced";
+    return out;
+  }
+  out.name = e->finding.name;
+  out.where = e->finding.where.empty() ? "-" : e->finding.where;
+  out.execution = *std::move(e);
+  return out;
 }
 
 namespace {
@@ -689,19 +628,14 @@ class VariantRun {
       absl::StatusOr<std::string> bytes = ReadFile(path);
       if (!bytes.ok()) continue;  // being written: next scan
       seen_.insert(path);
-      Crash c{path, bytes->size(), "none", "-", true};
+      Crash c{path, bytes->size(), "none", "-", true, std::nullopt};
       const fuzz::Program p = fuzz::DecodeBinary(absl::MakeConstSpan(
           reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()));
-      // "finding\nframe" from a child; a crashed child leaves "none",
-      // and the target names the crash (NameByTargetAll).
-      const std::optional<std::string> named = InChild([&] {
-        const std::string finding = RunOnce(p, v_).finding;
-        return absl::StrCat(finding, "\n", FirstBadFrame());
-      });
-      if (named.has_value()) {
-        std::pair<std::string, std::string> parts = absl::StrSplit(*named, absl::MaxSplits('\n', 1));
-        c.finding = parts.first.empty() ? "none" : parts.first;
-        c.frame = parts.second.empty() ? "-" : parts.second;
+      // In a child (FindingInChild); a crashed child leaves "none", and
+      // the target names the crash (NameByTargetAll).
+      if (absl::StatusOr<fuzz::Finding> f = FindingInChild(p, v_); f.ok() && f->any()) {
+        c.finding = f->name;
+        c.frame = f->where.empty() ? "-" : f->where;
       }
       crashes_.push_back(c);
       Record(c);
@@ -715,10 +649,14 @@ class VariantRun {
       if (c.finding != "none" || !c.model) continue;
       c.model = false;
       c.frame = "-";
-      c.finding =
-          replays++ < kMaxTargetReplays
-              ? NameByTarget(*engine_, target_, c.path, dir_ + "/.replay")
-              : "unreproduced";
+      if (replays++ < kMaxTargetReplays) {
+        NamedCrash n = NameByTarget(*engine_, target_, c.path, dir_ + "/.replay");
+        c.finding = n.name;
+        c.frame = n.where;
+        c.execution = std::move(n.execution);
+      } else {
+        c.finding = "unreproduced";
+      }
       Record(c);
     }
   }
@@ -741,42 +679,18 @@ class VariantRun {
       if (smallest != nullptr) v.reproducer = smallest->path;
       const std::string dest =
           k == nullptr ? "" : absl::StrCat(dir_, "/", k->slug, ".txt");
+      std::optional<fuzz::Execution> execution;  // of the minimized program
       std::error_code ec;
       if (!dest.empty() && fs::exists(dest, ec)) {
         v.reproducer = dest;  // minimized by an earlier campaign: kept as is
-      } else if (!dest.empty() && smallest != nullptr && smallest->model) {
-        absl::StatusOr<std::string> bytes = ReadFile(smallest->path);
-        if (bytes.ok()) {
-          const fuzz::Program p = fuzz::DecodeBinary(absl::MakeConstSpan(
-              reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()));
-          MinimizeOptions mo;
-          mo.max_runs = o_.max_runs;
-          // In a child (see InChild): "finding\nsummary\ntext".
-          const std::string want = finding;  // a structured binding: not capturable
-          const std::optional<std::string> res = InChild([&] {
-            const MinimizeResult m = Minimize(p, v_, want, mo);
-            return absl::StrCat(m.finding, "\n", FormatSize(m.before), " -> ", FormatSize(m.after),
-                                " (", m.runs, " runs)\n", fuzz::FormatText(m.program));
-          });
-          std::vector<std::string> f;
-          if (res.has_value()) f = absl::StrSplit(*res, absl::MaxSplits('\n', 2));
-          if (f.size() != 3) {
-            out_ << "   could not minimize " << finding << " (the model's run crashed)\n";
-            f.assign(3, "");
-          }
-          const std::string text = absl::StrCat(
-              "# ", finding, " on ", name_, " at ", frame, ", minimized from ",
-              smallest->path, "\n",
-              "# replay: tools/reclaimfuzz replay --variant ", name_, " ",
-              dest, "\n", f[2]);
-          if (f[0] == finding && WriteFileAtomic(dest, text).ok()) {
-            v.reproducer = dest;
-            out_ << "   minimized " << finding << ": " << f[1] << "\n";
-          }
+      } else if (!dest.empty() && smallest != nullptr && (smallest->model || smallest->execution)) {
+        if (std::optional<fuzz::Execution> e = MinimizeAndWrite(*smallest, finding, frame, dest)) {
+          v.reproducer = dest;
+          execution = std::move(e);
         }
       }
       v.is_new = new_.count(key) > 0;
-      if (v.is_new && k != nullptr && k->model) WriteHtml(v, k->slug);
+      if (v.is_new && k != nullptr && execution.has_value()) WriteHtml(*execution, v.reproducer, k->slug);
       v.frame = frame;
       outcome_.verdicts.push_back(v);
     }
@@ -784,13 +698,78 @@ class VariantRun {
       outcome_.verdicts.push_back(Verdict{"none", 0, "-"});
   }
 
+  // "name\twhere" of a program: on the model in a child (FindingInChild),
+  // or, for a finding only the target's sanitizer names, on the target.
+  std::string Identity(const fuzz::Program& p, bool on_target) const {
+    if (on_target) {
+      absl::StatusOr<fuzz::Execution> e = ReplayProgramOnTarget(target_, p);
+      return e.ok() ? absl::StrCat(e->finding.name, "\t", e->finding.where.empty() ? "-" : e->finding.where)
+                    : std::string(e.status().message());
+    }
+    absl::StatusOr<fuzz::Finding> f = FindingInChild(p, v_);
+    return f.ok() ? absl::StrCat(f->name, "\t", f->where.empty() ? "-" : f->where) : std::string(f.status().message());
+  }
+
+  // Minimizes a crash while it keeps its name and where (on the model, or
+  // on the target for a sanitizer's finding), writes <slug>.txt: the
+  // program and its short timeline as comments; returns the minimized
+  // program's execution (for the HTML page), or nothing when it could not.
+  std::optional<fuzz::Execution> MinimizeAndWrite(const Crash& crash, const std::string& finding,
+                                                  const std::string& frame, const std::string& dest) {
+    absl::StatusOr<std::string> bytes = ReadFile(crash.path);
+    if (!bytes.ok()) return std::nullopt;
+    const fuzz::Program p = fuzz::DecodeBinary(
+        absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()));
+    const bool on_target = !crash.model;
+    MinimizeOptions mo;
+    // A target run is a process (tens of milliseconds): fewer of them.
+    mo.max_runs = on_target ? std::min(o_.max_runs, kMaxTargetMinimizeRuns) : o_.max_runs;
+    mo.identity = [this, on_target](const fuzz::Program& q) { return Identity(q, on_target); };
+    const std::string want = absl::StrCat(finding, "\t", frame);
+    const MinimizeResult m = Minimize(p, v_, want, mo);
+    if (m.finding != want) {
+      out_ << "   could not minimize " << finding << " at " << frame << " (got " << m.finding << ")\n";
+      return std::nullopt;
+    }
+    // The minimized program's execution: the target's for a sanitizer's
+    // finding, the model's (in a child) otherwise.
+    std::optional<fuzz::Execution> e;
+    if (on_target) {
+      absl::StatusOr<fuzz::Execution> t = ReplayProgramOnTarget(target_, m.program);
+      if (t.ok()) e = *std::move(t);
+    } else {
+      absl::StatusOr<std::string> json = InChild([&] {
+        const fuzz::Program as_run = AsTargetsRun(m.program, v_);
+        return fuzz::ExecutionToJson(fuzz::CaptureLastRun(as_run, RunOnce(m.program, v_, true), v_));
+      });
+      if (json.ok()) {
+        absl::StatusOr<fuzz::Execution> x = fuzz::ExecutionFromJson(*json);
+        if (x.ok()) e = *std::move(x);
+      }
+    }
+    std::string timeline;
+    if (e.has_value()) {
+      for (absl::string_view line : absl::StrSplit(e->Timeline(40, /*short_form=*/true), '\n', absl::SkipEmpty()))
+        absl::StrAppend(&timeline, "#   ", line, "\n");
+    }
+    const std::string title = e.has_value() ? e->finding.Title() : absl::StrCat(finding, " (", frame, ")");
+    const std::string text = absl::StrCat(
+        "# ", title, " on ", name_, on_target ? " (found by the target's sanitizer)" : "", ", minimized from ",
+        crash.path, "\n", "# replay: tools/reclaimfuzz replay --variant ", name_, " ", dest, "\n",
+        timeline.empty() ? "" : "# timeline (short form):\n", timeline, fuzz::FormatText(m.program));
+    if (!WriteFileAtomic(dest, text).ok()) return std::nullopt;
+    out_ << "   minimized " << title << ": " << FormatSize(m.before) << " -> " << FormatSize(m.after) << " ("
+         << m.runs << " runs)\n";
+    return e;
+  }
+
   // <slug>.html beside a new finding's reproducer: the interleaving as
-  // swimlanes (html_report.h), of the minimized program when there is one.
-  void WriteHtml(const Verdict& v, const std::string& slug) {
-    absl::StatusOr<fuzz::Program> p = LoadProgram(v.reproducer);
-    if (!p.ok()) return;
-    ReplayResult r = CaptureReplay(*p, v_);
-    r.source = v.reproducer;
+  // swimlanes (html_report.h), of the minimized program.
+  void WriteHtml(const fuzz::Execution& e, const std::string& reproducer, const std::string& slug) {
+    ReplayResult r;
+    static_cast<fuzz::Execution&>(r) = e;
+    r.source = reproducer;
+    r.text = FormatExecution(e, 80, /*short_form=*/false);
     const std::string path = absl::StrCat(dir_, "/", slug, ".html");
     if (absl::Status s = WriteHtmlReport(r, path); !s.ok()) {
       out_ << "   " << s.message() << "\n";
@@ -1184,8 +1163,8 @@ int CampaignMain(const Args& args, std::ostream& out, std::ostream& err) {
       if (!absl::EndsWith(v.reproducer, ".txt") || absl::StartsWith(v.finding, "asan:")) return false;
       absl::StatusOr<fuzz::Program> p = LoadProgram(v.reproducer);
       if (!p.ok()) return false;
-      const fuzz::RunResult r = RunOnce(*p, other, /*record_schedule=*/false);
-      return r.finding == v.finding && FirstBadFrame() == v.frame;
+      absl::StatusOr<fuzz::Finding> f = FindingInChild(*p, other);
+      return f.ok() && f->name == v.finding && (f->where.empty() ? "-" : f->where) == v.frame;
     };
     const std::string cmp = FormatPatchComparison(outcomes[0], outcomes[1], &added, replays_on);
     patch_adds = added > 0;

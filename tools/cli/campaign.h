@@ -30,12 +30,14 @@
 #include <cstdint>
 #include <functional>
 #include <ostream>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "engine/storage/variant.h"
+#include "fuzz/finding.h"
 #include "tools/cli/libfuzzer_log.h"
 
 namespace reclaimfuzz::cli {
@@ -46,6 +48,9 @@ inline constexpr absl::Duration kStopGrace = absl::Seconds(5);
 // Crashes the model does not reproduce are re-run in the fuzz target to
 // name them (an ASan-only report, a leak); at most this many per variant.
 inline constexpr int kMaxTargetReplays = 16;
+// Minimizing a finding only a sanitizer names runs the target once per
+// candidate: at most this many runs.
+inline constexpr int kMaxTargetMinimizeRuns = 300;
 
 // Converts every seed under `seed_dirs` (text or binary) to the binary form
 // in `work_dir`, one file per distinct program; returns how many. Skipped:
@@ -61,19 +66,26 @@ absl::StatusOr<int> PrepareCorpus(const std::vector<std::string>& seed_dirs,
 
 class FuzzEngine;
 
-// Names a crash the model does not reproduce (an ASan-only report, a leak,
-// a timeout) by running it once in the target: the report's last line
-// "finding: X", else "asan:<kind>", "asan:leak", "data-race", "timeout",
-// "oom", else "unreproduced" (exit 0) or "crash (exit N)".
-std::string NameByTarget(const FuzzEngine& engine, const std::string& target,
-                         const std::string& crash, const std::string& scratch);
+// A crash the model does not reproduce (an ASan-only report, a corrupted
+// list the release build cannot survive), named by running it once in the
+// target with RECLAIMFUZZ_FINDING_OUT (fuzz/sanitizer_report.h): the
+// finding's name and where ("use-after-free", "in
+// bpf_local_storage_update") and the execution the target wrote; without
+// one, "unreproduced" (exit 0), "timeout" or "crash (exit N)".
+struct NamedCrash {
+  std::string name;
+  std::string where = "-";
+  std::optional<fuzz::Execution> execution;
+};
+NamedCrash NameByTarget(const FuzzEngine& engine, const std::string& target,
+                        const std::string& crash, const std::string& scratch);
 
 // One row of the table: a (finding, first bad frame) of a variant.
 struct Verdict {
   std::string finding;     // "none" for a clean variant
   int crashes = 0;         // saved inputs with this finding (all campaigns)
   std::string reproducer;  // minimized text file, or a crash file, or "-"
-  std::string frame = "-";  // first bad frame (triage.h)
+  std::string frame = "-";  // where (fuzz::Finding::where, triage.h)
   bool is_new = false;      // first seen by this campaign
 };
 

@@ -43,8 +43,10 @@ const std::vector<Command>& Commands() {
        "finding's report, ending with 'finding: <name>' or 'finding: none'.\n"
        "--html also writes the interleaving as a self-contained HTML page "
        "(one input only).\n"
+       "--short prints the short timeline (at most 40 lines: the operations, the unlink, grace periods,\n"
+       "the free and the bad access), ready to paste into a mailing-list reply.\n"
        "Exit status: 0 no finding, 1 a finding in some file, 2 bad input.",
-       {"variant", "rows", "html", "preempt"},
+       {"variant", "rows", "short", "html", "preempt"},
        &ReplayMain},
       {"minimize",
        "minimize --variant V FILE [-o OUT]",

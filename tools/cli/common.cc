@@ -3,7 +3,11 @@
 #include "tools/cli/flags.h"
 
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -176,6 +180,64 @@ fuzz::RunResult RunOnce(const fuzz::Program& in, storage::Variant v,
   o.on_finding = check::OnFinding::kStop;
   o.record_schedule = record_schedule;
   return fuzz::RunProgram(p, o);
+}
+
+absl::StatusOr<std::string> InChild(const std::function<std::string()>& fn) {
+  int fds[2];
+  if (pipe(fds) != 0) return absl::InternalError(absl::StrCat("pipe: ", strerror(errno)));
+  fflush(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    const std::string out = fn();
+    size_t done = 0;
+    while (done < out.size()) {
+      const ssize_t n = write(fds[1], out.data() + done, out.size() - done);
+      if (n <= 0) _exit(1);
+      done += static_cast<size_t>(n);
+    }
+    _exit(0);
+  }
+  close(fds[1]);
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = read(fds[0], buf, sizeof buf);
+    if (n > 0) {
+      out.append(buf, static_cast<size_t>(n));
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      break;
+    }
+  }
+  close(fds[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFSIGNALED(status)) return absl::AbortedError(absl::StrCat("crash (signal ", WTERMSIG(status), ")"));
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return absl::AbortedError(absl::StrCat("crash (exit ", WIFEXITED(status) ? WEXITSTATUS(status) : -1, ")"));
+  }
+  return out;
+}
+
+absl::StatusOr<fuzz::Finding> FindingInChild(const fuzz::Program& p, storage::Variant v) {
+  absl::StatusOr<std::string> json = InChild([&] {
+    fuzz::Execution e;
+    (void)RunOnce(p, v);
+    e.finding = fuzz::LastFinding(v);
+    return fuzz::ExecutionToJson(e);
+  });
+  if (!json.ok()) return json.status();
+  absl::StatusOr<fuzz::Execution> e = fuzz::ExecutionFromJson(*json);
+  if (!e.ok()) return e.status();
+  return e->finding;
 }
 
 std::string FileNameFor(absl::string_view finding) {

@@ -5,6 +5,7 @@
 
 #include <csignal>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "engine/storage/variant.h"
+#include "fuzz/finding.h"
 #include "fuzz/interpreter.h"
 #include "fuzz/program.h"
 
@@ -63,6 +65,17 @@ std::optional<sched::PreemptModel> PreemptFlag();
 
 fuzz::RunResult RunOnce(const fuzz::Program& p, storage::Variant v,
                         bool record_schedule = false);
+
+// Runs fn in a forked child and returns what it returned; a child that
+// died is an error naming how ("crash (signal 11)", "crash (exit 1)").
+// Commands that run inputs in this (release) process use it for inputs
+// whose bug the oracles may not stop (a stale access ASan would name, a
+// list corrupted past what the checks see). Only from a process without
+// threads.
+absl::StatusOr<std::string> InChild(const std::function<std::string()>& fn);
+
+// RunOnce(p, v) in a child (InChild): its finding as a value.
+absl::StatusOr<fuzz::Finding> FindingInChild(const fuzz::Program& p, storage::Variant v);
 
 // A finding name made safe for a file name ("invariant:x" -> "invariant_x").
 std::string FileNameFor(absl::string_view finding);

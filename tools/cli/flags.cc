@@ -10,6 +10,10 @@ ABSL_FLAG(
     "campaign, triage: a comma-separated list, or 'all')");
 ABSL_FLAG(std::string, o, "", "output file");
 ABSL_FLAG(int32_t, rows, 80, "timeline rows to print (the newest are kept)");
+ABSL_FLAG(bool, short, false,
+          "replay: the short timeline, one line per step that matters (the operations, the unlink, the grace "
+          "periods, the free, the bad access), at most --rows lines (40 when --rows is not given): ready to "
+          "paste into a mailing-list reply");
 ABSL_FLAG(std::string, html, "",
           "also write the interleaving as a self-contained HTML page (swimlanes "
           "per vCPU) to this file; one input only");

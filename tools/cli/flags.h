@@ -15,6 +15,7 @@
 ABSL_DECLARE_FLAG(std::string, variant);
 ABSL_DECLARE_FLAG(std::string, o);
 ABSL_DECLARE_FLAG(int32_t, rows);
+ABSL_DECLARE_FLAG(bool, short);
 ABSL_DECLARE_FLAG(std::string, html);
 ABSL_DECLARE_FLAG(int32_t, max_runs);
 ABSL_DECLARE_FLAG(absl::Duration, duration);

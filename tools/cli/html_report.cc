@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "nlohmann/json.hpp"
 #include "tools/cli/common.h"
 
 namespace reclaimfuzz::cli {
@@ -55,6 +56,7 @@ section.lane.housekeeping { background: #fafbfc; }
   font-size: 11.5px; border-radius: 3px; z-index: 2; }
 .event .who { color: #5b6473; margin-right: 5px; }
 .event.point { color: #4a5260; }
+.event.op { color: #1a237e; font-weight: 600; }
 .event.sched { color: #37474f; font-style: italic; }
 .event.lock { background: #e3f2fd; color: #0d47a1; border: 1px solid #90caf9; }
 .event.rcu-read { background: #e8f5e9; color: #1b5e20; border: 1px solid #a5d6a7; }
@@ -95,26 +97,41 @@ constexpr char kJs[] = R"JS(
     if (text !== undefined) n.textContent = text;
     return n;
   };
-  // Unpack [step, kind, task, vcpu, depth, arg, label, classes].
+  // Unpack [step, kind, task, vcpu, depth, arg, label, classes, function, op].
   const events = data.events.map((a) => ({ step: a[0], kind: a[1], task: a[2], vcpu: a[3], depth: a[4],
-                                           arg: a[5], label: a[6], cls: a[7] }));
+                                           arg: a[5], label: a[6], cls: a[7], fn: a[8], op: a[9] }));
+  // The function of each context: a point names it; others inherit it.
+  const fnOf = {};
+  const opOf = {};
+  for (const e of events) {
+    const k = e.task + '/' + e.depth;
+    if (e.fn) fnOf[k] = e.fn; else if ((e.kind === 'point' || e.kind === 'note') && fnOf[k]) e.fn = fnOf[k];
+  }
   // Rows: one per event, except that a run of plain preemption points of one
   // context folds into one row (as the text timeline does).
   const items = [];
   for (let i = 0; i < events.length; i++) {
     const e = events[i];
+    const k = e.task + '/' + e.depth;
+    if (e.op >= 0 && opOf[k] !== e.op && e.kind !== 'irq-exit' && e.op < data.ops.length) {
+      opOf[k] = e.op;
+      const t = '\u25b8 ' + data.ops[e.op];
+      items.push({ e: e, cls: 'op', n: 1, text: t, title: 'step ' + e.step + ': ' + who(e) + ' starts ' + data.ops[e.op] });
+    }
     const plain = e.cls === 'point';
     if (plain) {
       let j = i;
       const labels = [e.label];
       while (j + 1 < events.length && events[j + 1].cls === 'point' && events[j + 1].task === e.task &&
-             events[j + 1].vcpu === e.vcpu && events[j + 1].depth === e.depth) {
+             events[j + 1].vcpu === e.vcpu && events[j + 1].depth === e.depth && events[j + 1].op === e.op &&
+             events[j + 1].fn === e.fn) {
         j++;
         labels.push(events[j].label);
       }
       const n = j - i + 1;
-      items.push({ e: e, cls: 'point', n: n, text: (n > 1 ? '\u00d7' + n + ' ' : '') + labels.join(', '),
-                   title: 'steps ' + e.step + '-' + events[j].step + ': ' + labels.join(', ') });
+      const fn = e.fn ? e.fn + ': ' : '';
+      items.push({ e: e, cls: 'point', n: n, text: fn + (n > 1 ? '\u00d7' + n + ' ' : '') + labels.join(', '),
+                   title: 'steps ' + e.step + '-' + events[j].step + ': ' + fn + labels.join(', ') });
       i = j;
       continue;
     }
@@ -126,9 +143,9 @@ constexpr char kJs[] = R"JS(
       case 'irq-pending': text = 'hardirq held (IRQs off): ' + e.label; break;
       case 'run': case 'preempt': case 'block': case 'wake': case 'done':
         text = e.kind + (e.label && e.label !== e.kind ? ': ' + e.label : ''); break;
-      default: text = e.label + (e.arg !== 0 ? ' #' + e.arg : '');
+      default: text = (e.fn ? e.fn + ': ' : '') + e.label + (e.arg !== 0 ? ' #' + e.arg : '');
     }
-    if (e.cls.split(' ').includes('bad-access')) text = '\u2716 ' + text + ' \u2014 ' + data.finding;
+    if (e.cls.split(' ').includes('bad-access')) text = '\u2716 ' + text + ' \u2014 ' + data.title;
     items.push({ e: e, cls: e.cls, n: 1, text: text, title: 'step ' + e.step + ': ' + text });
   }
   items.forEach((it, r) => { it.row = r; it.lane = laneOf(it.e.vcpu); });
@@ -283,35 +300,31 @@ void Fact(std::string* out, absl::string_view name, absl::string_view value,
                   HtmlEscape(cls), cls.empty() ? "" : "\"", ">", HtmlEscape(value), "</dd>\n");
 }
 
+std::string ScriptSafe(const std::string& json);
+
+// The page's data (read by kJs), with nlohmann-json.
 std::string Json(const ReplayResult& r) {
-  std::string out = "{";
-  auto field = [&](absl::string_view name, const std::string& value) {
-    absl::StrAppend(&out, out.size() > 1 ? "," : "", JsonString(name), ":", value);
-  };
-  field("variant", JsonString(storage::VariantName(r.variant)));
-  field("source", JsonString(r.source));
-  field("finding", JsonString(r.finding));
-  field("detail", JsonString(r.detail));
-  field("findingStep", absl::StrCat(r.finding_step));
-  field("findingVcpu", absl::StrCat(r.finding_vcpu));
-  field("findingDepth", absl::StrCat(r.finding_depth));
-  field("objectId", absl::StrCat(r.object ? r.object->id : -1));
-  field("numVcpus", absl::StrCat(r.num_vcpus));
-  field("totalEvents", absl::StrCat(r.total_events));
-  std::string tasks = "[";
-  for (size_t i = 0; i < r.task_names.size(); ++i)
-    absl::StrAppend(&tasks, i ? "," : "", JsonString(r.task_names[i]));
-  field("tasks", tasks + "]");
-  std::string events = "[";
-  for (size_t i = 0; i < r.events.size(); ++i) {
-    const ReplayEvent& e = r.events[i];
-    absl::StrAppend(&events, i ? ",\n" : "\n", "[", e.step, ",",
-                    JsonString(sched::EventKindName(e.kind)), ",", e.task, ",", e.vcpu, ",",
-                    e.depth, ",", e.arg, ",", JsonString(e.label), ",",
-                    JsonString(EventClasses(e, r)), "]");
+  nlohmann::json j;
+  j["variant"] = r.variant;
+  j["source"] = r.source;
+  j["finding"] = r.finding.name;
+  j["title"] = r.finding.Title();
+  j["detail"] = r.finding.detail;
+  j["findingStep"] = r.finding.step;
+  j["findingVcpu"] = r.finding.vcpu;
+  j["findingDepth"] = r.finding.depth;
+  j["objectId"] = r.finding.object ? r.finding.object->id : -1;
+  j["numVcpus"] = r.num_vcpus;
+  j["totalEvents"] = r.total_events;
+  j["tasks"] = r.task_names;
+  j["ops"] = r.op_names;
+  nlohmann::json events = nlohmann::json::array();
+  for (const fuzz::TraceEvent& e : r.events) {
+    events.push_back(nlohmann::json::array({e.step, sched::EventKindName(e.kind), e.task, e.vcpu, e.depth, e.arg,
+                                            e.label, EventClasses(e, r), e.func, e.op}));
   }
-  field("events", events + "]");
-  return out + "}";
+  j["events"] = std::move(events);
+  return ScriptSafe(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 }  // namespace
@@ -332,38 +345,38 @@ std::string HtmlEscape(absl::string_view s) {
   return out;
 }
 
-std::string JsonString(absl::string_view s) {
-  std::string out = "\"";
-  for (size_t i = 0; i < s.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      // '<', '>' and '&' as escapes: the JSON sits in a <script> element,
-      // which "</script" or "<!--" would end or confuse.
-      case '<': case '>': case '&': absl::StrAppendFormat(&out, "\\u%04x", c); break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          absl::StrAppendFormat(&out, "\\u%04x", c);
-        } else if (c == 0xe2 && i + 2 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0x80 &&
-                   (static_cast<unsigned char>(s[i + 2]) == 0xa8 ||
-                    static_cast<unsigned char>(s[i + 2]) == 0xa9)) {
-          // U+2028 / U+2029: valid JSON, but line terminators to older JS.
-          absl::StrAppendFormat(&out, "\\u%04x", 0x2000 + (static_cast<unsigned char>(s[i + 2]) - 0x80));
-          i += 2;
-        } else {
-          out += static_cast<char>(c);
-        }
+namespace {
+
+// nlohmann-json's text, made safe inside <script>: '<', '>' and '&' (which
+// "</script" or "<!--" would need), DEL, and U+2028/U+2029 (line terminators to
+// older JavaScript) as \u escapes, which occur only inside JSON strings.
+std::string ScriptSafe(const std::string& json) {
+  std::string out;
+  out.reserve(json.size());
+  for (size_t i = 0; i < json.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(json[i]);
+    if (c == '<' || c == '>' || c == '&' || c == 0x7f) {
+      absl::StrAppendFormat(&out, "\\u%04x", c);
+    } else if (c == 0xe2 && i + 2 < json.size() && static_cast<unsigned char>(json[i + 1]) == 0x80 &&
+               (static_cast<unsigned char>(json[i + 2]) == 0xa8 || static_cast<unsigned char>(json[i + 2]) == 0xa9)) {
+      absl::StrAppendFormat(&out, "\\u%04x", 0x2000 + (static_cast<unsigned char>(json[i + 2]) - 0x80));
+      i += 2;
+    } else {
+      out += static_cast<char>(c);
     }
   }
-  return out + "\"";
+  return out;
 }
 
-std::string EventClasses(const ReplayEvent& e, const ReplayResult& r) {
+}  // namespace
+
+std::string JsonString(absl::string_view s) {
+  return ScriptSafe(nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+std::string EventClasses(const fuzz::TraceEvent& e, const ReplayResult& r) {
   using sched::EventKind;
-  const bool on_object = r.object && e.arg == r.object->id && e.arg >= 0;
+  const bool on_object = r.finding.object && e.arg == r.finding.object->id && e.arg >= 0;
   switch (e.kind) {
     case EventKind::kPoint:
       return PointClasses(e.label);
@@ -383,7 +396,7 @@ std::string EventClasses(const ReplayEvent& e, const ReplayResult& r) {
       break;
   }
   // check::Report() notes the finding by name on its object, at its step.
-  if (r.finding != "none" && e.label == r.finding && e.step == r.finding_step)
+  if (r.finding.any() && e.label == r.finding.name && e.step == r.finding.step)
     return on_object ? "bad-access finding-object" : "bad-access";
   std::string c;
   const absl::string_view l = e.label;
@@ -407,8 +420,9 @@ std::string EventClasses(const ReplayEvent& e, const ReplayResult& r) {
 }
 
 std::string RenderHtmlReport(const ReplayResult& r) {
-  const std::string variant = storage::VariantName(r.variant);
-  const bool found = r.finding != "none";
+  const std::string& variant = r.variant;
+  const fuzz::Finding& f = r.finding;
+  const bool found = f.any();
   std::string out;
   absl::StrAppend(
       &out,
@@ -416,29 +430,31 @@ std::string RenderHtmlReport(const ReplayResult& r) {
       "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
       "style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
-      HtmlEscape(absl::StrCat("reclaimfuzz: ", r.finding, " on ", variant)), "</title>\n<style>",
+      HtmlEscape(absl::StrCat("reclaimfuzz: ", f.Title(), " on ", variant)), "</title>\n<style>",
       kCss, "</style>\n</head>\n<body>\n<header>\n<h1>reclaimfuzz: <span class=\"finding",
-      found ? "" : " none", "\" id=\"finding\">", HtmlEscape(r.finding), "</span> on <span id=\"variant\">",
+      found ? "" : " none", "\" id=\"finding\">", HtmlEscape(f.name), "</span> on <span id=\"variant\">",
       HtmlEscape(variant), "</span></h1>\n<dl class=\"facts\">\n");
-  Fact(&out, "finding", r.finding);
+  Fact(&out, "finding", f.Title());
   if (found) {
-    std::string where = absl::StrCat("step ", r.finding_step);
-    if (!r.finding_task.empty()) absl::StrAppend(&where, " in ", r.finding_task, FindingContext(r.finding_depth));
-    if (r.finding_vcpu >= 0) absl::StrAppend(&where, " on cpu", r.finding_vcpu);
+    std::string where = absl::StrCat("step ", f.step);
+    if (!f.task.empty()) absl::StrAppend(&where, " in ", f.task, FindingContext(f.depth));
+    if (f.vcpu >= 0) absl::StrAppend(&where, " on cpu", f.vcpu);
     Fact(&out, "first bad step", where);
-    Fact(&out, "what the oracle saw", r.detail);
+    if (!f.function.empty()) Fact(&out, "function", f.function);
+    if (!f.op.empty()) Fact(&out, "operation", f.op);
+    Fact(&out, f.source == "oracle" ? "what the oracle saw" : absl::StrCat("what ", f.source == "asan" ? "AddressSanitizer" : "ThreadSanitizer", " saw"), f.detail);
     if (!r.needs.empty()) Fact(&out, "settings needed", r.needs);
   }
   Fact(&out, "variant", variant);
   if (!r.source.empty()) Fact(&out, "input", r.source);
-  if (r.object) {
-    const ReplayObject& o = *r.object;
+  if (f.object) {
+    const fuzz::FindingObject& o = *f.object;
     Fact(&out, "object", absl::StrFormat("%s #%d (%d bytes, %s)", o.type, o.id, o.size, o.allocator));
-    Fact(&out, "allocated", absl::StrFormat("by %s at step %d in %s", o.alloc_site, o.alloc_step, o.alloc_task),
+    Fact(&out, "allocated", absl::StrFormat("by %s at step %d in %s", o.alloc.function, o.alloc.step, o.alloc.task),
          "alloc-site");
     Fact(&out, "freed",
-         o.freed ? absl::StrFormat("by %s at step %d in %s%s", o.free_site, o.free_step, o.free_task,
-                                   FindingContext(o.free_depth))
+         o.freed ? absl::StrFormat("by %s at step %d in %s%s", o.free.function, o.free.step, o.free.task,
+                                   FindingContext(o.free.depth))
                  : std::string("still live"),
          "free-site");
   }

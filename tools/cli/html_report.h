@@ -11,8 +11,8 @@
 //
 // Self-contained: inline CSS and JavaScript only, a Content-Security-Policy
 // that forbids any fetch, no URL anywhere. The trace is embedded as JSON
-// (every '<', '>' and '&' escaped as \u003c.. so it cannot end its script
-// element); the script builds the lanes from it with textContent only and
+// (nlohmann-json, every '<', '>' and '&' escaped as \u003c.. so it cannot end
+// its script element); the script builds the lanes from it with textContent only and
 // sets data-rendered="1" on #timeline when done. The header and the text
 // report are also in the HTML itself, escaped, so the page says what
 // happened even with scripts off.
@@ -26,7 +26,8 @@
 //       of plain preemption points), with classes among: point lock unlock
 //       spin rcu-read call-rcu irq-state defer sched run preempt block wake
 //       done irq-pending irq-enter irq-exit note alloc free unlink gp-start
-//       gp-end lock-error finding-object bad-access
+//       gp-end lock-error finding-object bad-access, or op (a context
+//       starting a BPF operation, "get m1 o0 create")
 #ifndef RECLAIMFUZZ_TOOLS_CLI_HTML_REPORT_H_
 #define RECLAIMFUZZ_TOOLS_CLI_HTML_REPORT_H_
 
@@ -46,7 +47,7 @@ std::string RenderHtmlReport(const ReplayResult& r);
 absl::Status WriteHtmlReport(const ReplayResult& r, const std::string& path);
 
 // The space-separated classes of one event in the page (see above).
-std::string EventClasses(const ReplayEvent& e, const ReplayResult& r);
+std::string EventClasses(const fuzz::TraceEvent& e, const ReplayResult& r);
 
 // Escaping, exposed for tests.
 std::string HtmlEscape(absl::string_view s);

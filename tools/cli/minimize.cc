@@ -65,11 +65,12 @@ bool OwnerReferenced(Program& p, int o) {
 class Shrinker {
  public:
   Shrinker(const Program& p, storage::Variant v, std::string finding,
-           int max_runs)
+           int max_runs, std::function<std::string(const Program&)> identity)
       : cur_(p),
         variant_(v),
         finding_(std::move(finding)),
-        max_runs_(max_runs) {}
+        max_runs_(max_runs),
+        identity_(std::move(identity)) {}
 
   const Program& current() const { return cur_; }
   int runs() const { return runs_; }
@@ -81,9 +82,13 @@ class Shrinker {
     fuzz::Normalize(cand);
     if (cand == cur_ || !NotLarger(SizeOf(cand), SizeOf(cur_))) return false;
     ++runs_;
-    if (RunOnce(cand, variant_).finding != finding_) return false;
+    if (Identity(cand) != finding_) return false;
     cur_ = std::move(cand);
     return true;
+  }
+
+  std::string Identity(const Program& p) const {
+    return identity_ ? identity_(p) : RunOnce(p, variant_).finding;
   }
 
   // One round of every pass; true if anything was kept.
@@ -323,6 +328,7 @@ class Shrinker {
   std::string finding_;
   int max_runs_;
   int runs_ = 0;
+  std::function<std::string(const Program&)> identity_;
 };
 
 }  // namespace
@@ -333,13 +339,13 @@ MinimizeResult Minimize(const Program& p, storage::Variant v,
   MinimizeResult r;
   r.before = SizeOf(p);
   r.program = AsTargetsRun(p, v);  // what is written is what ran
-  r.finding = RunOnce(p, v).finding;
+  r.finding = options.identity ? options.identity(r.program) : RunOnce(p, v).finding;
   r.runs = 1;
   if (r.finding != finding) {
     r.after = r.before;
     return r;
   }
-  Shrinker s(r.program, v, finding, options.max_runs);
+  Shrinker s(r.program, v, finding, options.max_runs, options.identity);
   while (!s.budget_spent()) {
     ++r.rounds;
     if (!s.Round()) break;

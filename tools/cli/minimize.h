@@ -12,6 +12,7 @@
 #ifndef RECLAIMFUZZ_TOOLS_CLI_MINIMIZE_H_
 #define RECLAIMFUZZ_TOOLS_CLI_MINIMIZE_H_
 
+#include <functional>
 #include <string>
 
 #include "engine/storage/variant.h"
@@ -23,6 +24,12 @@ namespace reclaimfuzz::cli {
 struct MinimizeOptions {
   int max_runs =
       20000;  // executions before giving up (the result is still valid)
+  // What must stay the same, for a candidate: by default the finding's
+  // name on the model (RunOnce). The campaign keeps the finding's title
+  // (name and where, fuzz::Finding::Title()), on the model or, for a
+  // sanitizer's finding, on the fuzz target (target_replay.h); `finding`
+  // is then that title.
+  std::function<std::string(const fuzz::Program&)> identity;
 };
 
 struct MinimizeResult {

@@ -6,8 +6,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "engine/check/report.h"
-#include "engine/kernel/slab.h"
+#include "engine/report/report.h"
 #include "fuzz/interpreter.h"
 #include "tools/cli/command.h"
 #include "tools/cli/common.h"
@@ -43,77 +42,75 @@ std::string NeededSettings(const fuzz::Program& in, storage::Variant v, const st
   return absl::StrJoin(needs, "; ");
 }
 
-ReplayResult CaptureReplay(const fuzz::Program& p, storage::Variant v,
-                           int rows) {
-  ReplayResult out;
-  out.variant = v;
+std::string FormatExecution(const fuzz::Execution& e, int rows, bool short_form) {
+  const size_t n = static_cast<size_t>(rows > 0 ? rows : 1);
+  const fuzz::Finding& f = e.finding;
+  std::string out;
+  if (!f.any()) {
+    out = absl::StrFormat("variant: %s\nstatus: %s after %d steps, %d scheduling decisions, trace hash %016x\n",
+                          e.variant, sched::RunStatusName(e.status), e.steps, e.decisions, e.trace_hash);
+    out += e.Timeline(n, short_form);
+    out += "finding: none\n";
+    return out;
+  }
+  absl::StrAppend(&out, "==== reclaimfuzz report ====\n");
+  absl::StrAppend(&out, "variant: ", e.variant, "\n");
+  if (!e.settings.empty()) absl::StrAppend(&out, "settings: ", e.settings, "\n");
+  absl::StrAppend(&out, "finding: ", f.name, " at step ", f.step);
+  if (!f.task.empty()) {
+    absl::StrAppend(&out, " in ", f.task, f.depth == 2 ? " (NMI)" : f.depth == 1 ? " (hardirq)" : "");
+    if (f.vcpu >= 0) absl::StrAppend(&out, " on cpu", f.vcpu);
+  }
+  absl::StrAppend(&out, "\n");
+  if (!f.where.empty()) absl::StrAppend(&out, "where: ", f.where, "\n");
+  if (!f.function.empty()) absl::StrAppend(&out, "function: ", f.function, "\n");
+  if (!f.op.empty()) absl::StrAppend(&out, "operation: ", f.op, "\n");
+  if (f.source != "oracle") absl::StrAppend(&out, "reported by: ", f.source == "asan" ? "AddressSanitizer" : f.source == "tsan" ? "ThreadSanitizer" : f.source, "\n");
+  absl::StrAppend(&out, f.detail, "\n");
+  if (f.object.has_value()) {
+    const fuzz::FindingObject& o = *f.object;
+    absl::StrAppend(&out, o.type.empty() ? "object" : o.type, o.id >= 0 ? absl::StrCat(" #", o.id) : "", " (",
+                    o.size, " bytes, ", o.allocator, ")\n");
+    if (!o.alloc.function.empty()) {
+      absl::StrAppend(&out, "  allocated by ", o.alloc.function);
+      if (!o.alloc.task.empty()) absl::StrAppend(&out, " at step ", o.alloc.step, " in ", o.alloc.task);
+      absl::StrAppend(&out, "\n");
+    }
+    if (o.freed) {
+      absl::StrAppend(&out, "  freed by ", o.free.function);
+      if (!o.free.task.empty()) {
+        absl::StrAppend(&out, " at step ", o.free.step, " in ", o.free.task,
+                        o.free.depth == 2 ? " (NMI)" : o.free.depth == 1 ? " (hardirq)" : "");
+      }
+      absl::StrAppend(&out, "\n");
+    } else {
+      absl::StrAppend(&out, "  still live\n");
+    }
+  }
+  absl::StrAppend(&out, "schedule: ", e.steps, " steps\n");
+  absl::StrAppend(&out, e.Timeline(n, short_form));
+  absl::StrAppend(&out, "finding: ", f.name, "\n");
+  return out;
+}
+
+ReplayResult CaptureReplay(const fuzz::Program& p, storage::Variant v, int rows, bool short_form) {
   if (absl::Status st = fuzz::CheckProgramFor(p, v); !st.ok()) {
     // The fuzz targets run such inputs with every map and owner read as a
     // task's; say so rather than change the program silently.
     fprintf(stderr, "reclaimfuzz replay: note: %s; run as task storage, as the fuzz target does\n",
             std::string(st.message()).c_str());
   }
-  out.program_text = fuzz::FormatText(AsTargetsRun(p, v));
+  const fuzz::Program as_run = AsTargetsRun(p, v);
   const fuzz::RunResult r = RunOnce(p, v, /*record_schedule=*/true);
-  sched::Scheduler& s = fuzz::LastScheduler();
-  out.finding = r.finding;
-  out.status = r.status;
-  out.steps = r.steps;
-  out.trace_hash = r.trace_hash;
-  out.decisions = s.schedule().size();
-  out.num_vcpus = s.num_vcpus();
-  out.task_names = s.TaskNames();
-  for (const sched::Event& e : s.trace().Events()) {
-    out.events.push_back({e.step, e.arg, e.label ? e.label : "", e.kind,
-                          e.task, e.vcpu, e.depth});
+  ReplayResult out;
+  static_cast<fuzz::Execution&>(out) = fuzz::CaptureLastRun(as_run, r, v);
+  if (out.finding.any()) out.needs = NeededSettings(p, v, r.finding);
+  out.text = FormatExecution(out, rows, short_form);
+  // The settings the finding needs go just before the last line.
+  const size_t last = out.text.rfind("finding: ");
+  if (last != std::string::npos && !out.needs.empty()) {
+    out.text.insert(last, "settings needed: " + out.needs + "\n");
   }
-  out.total_events = s.trace().total();
-  auto task_name = [&](int t) -> std::string {
-    return t >= 0 && t < s.num_tasks() ? s.task(t).name : "main";
-  };
-  if (const check::Finding* f = check::LastFinding();
-      f != nullptr && r.finding != "none") {
-    out.detail = f->detail;
-    out.finding_step = f->step;
-    out.finding_task = f->task >= 0 ? task_name(f->task) : "";
-    out.finding_vcpu = f->vcpu;
-    out.finding_depth = f->depth;
-    if (const kernel::slab::Object* o = kernel::slab::Get(f->object_id)) {
-      ReplayObject obj;
-      obj.id = o->id;
-      obj.type = o->type;
-      obj.size = o->size;
-      obj.allocator = o->nolock ? "kmalloc_nolock" : "kzalloc";
-      obj.alloc_site = o->alloc_site;
-      obj.alloc_step = o->alloc_step;
-      obj.alloc_task = task_name(o->alloc_task);
-      obj.freed = o->freed;
-      if (o->freed) {
-        obj.free_site = o->free_site;
-        obj.free_step = o->free_step;
-        obj.free_task = task_name(o->free_task);
-        obj.free_depth = o->free_depth;
-      }
-      out.object = std::move(obj);
-    }
-    // The report names variant, finding, first bad step and sites, holds
-    // the timeline, and ends with "finding: <name>"; the settings the
-    // finding needs go just before that line.
-    out.text = check::FormatReport();
-    out.needs = NeededSettings(p, v, r.finding);
-    const size_t last = out.text.rfind("finding: ");
-    if (last != std::string::npos && !out.needs.empty()) {
-      out.text.insert(last, "settings needed: " + out.needs + "\n");
-    }
-    return out;
-  }
-  out.text = absl::StrFormat(
-      "variant: %s\nstatus: %s after %d steps, %d scheduling decisions, trace "
-      "hash %016x\n",
-      storage::VariantName(v), sched::RunStatusName(r.status), r.steps,
-      s.schedule().size(), r.trace_hash);
-  out.text += s.Timeline(static_cast<size_t>(rows > 0 ? rows : 1));
-  out.text += "finding: none\n";
   return out;
 }
 
@@ -128,12 +125,19 @@ void NoteIgnoredSetting(const fuzz::Program& p, std::ostream& out) {
 
 }  // namespace
 
+namespace {
+
+// --short keeps 40 lines unless --rows asks for another number.
+int RowsFor(int rows) { return absl::GetFlag(FLAGS_short) && rows == 80 ? 40 : rows; }
+
+}  // namespace
+
 std::string ReplayProgram(const fuzz::Program& p, storage::Variant v, int rows,
                           std::ostream& out) {
   NoteIgnoredSetting(p, out);
-  const ReplayResult r = CaptureReplay(p, v, rows);
+  const ReplayResult r = CaptureReplay(p, v, RowsFor(rows), absl::GetFlag(FLAGS_short));
   out << r.text;
-  return r.finding;
+  return r.finding.name;
 }
 
 absl::StatusOr<std::string> ReplayFile(const std::string& path,
@@ -182,7 +186,7 @@ int ReplayMain(const Args& args, std::ostream& out, std::ostream& err) {
   }
   if (!html.empty()) {
     NoteIgnoredSetting(programs[0], out);
-    ReplayResult r = CaptureReplay(programs[0], *v, absl::GetFlag(FLAGS_rows));
+    ReplayResult r = CaptureReplay(programs[0], *v, RowsFor(absl::GetFlag(FLAGS_rows)), absl::GetFlag(FLAGS_short));
     r.source = parsed.positional[0];
     out << r.text;
     out.flush();
@@ -191,7 +195,7 @@ int ReplayMain(const Args& args, std::ostream& out, std::ostream& err) {
       return kExitUsage;
     }
     err << "reclaimfuzz replay: wrote " << html << "\n";
-    return r.finding != "none" ? kExitFinding : kExitOk;
+    return r.finding.any() ? kExitFinding : kExitOk;
   }
   bool any_finding = false;
   for (size_t i = 0; i < programs.size(); ++i) {

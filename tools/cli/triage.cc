@@ -21,11 +21,12 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
-#include "engine/check/report.h"
+#include "engine/report/report.h"
 #include "engine/sched/trace.h"
 #include "tools/cli/command.h"
 #include "tools/cli/common.h"
 #include "tools/cli/flags.h"
+#include "tools/cli/target_replay.h"
 
 namespace reclaimfuzz::cli {
 namespace fs = std::filesystem;
@@ -48,100 +49,25 @@ std::string WithoutNumbers(absl::string_view s) {
   return out;
 }
 
-// Runs `p` on `v` in a child process and returns (finding, first bad
-// frame): a crash file may be one the oracles do not stop (an ASan-only
-// stale access, a list corrupted past what the checks see), which would
-// take this process down with it. A child that dies gives "crash (signal
-// N)" or "crash (exit N)".
-std::pair<std::string, std::string> RunInChild(const fuzz::Program& p, storage::Variant v) {
-  int fds[2];
-  if (pipe(fds) != 0) {
-    const fuzz::RunResult r = RunOnce(p, v);
-    return {r.finding, FirstBadFrame()};
+// Runs `p` on `v` in a child process (FindingInChild) and returns
+// (finding, where): a crash file may be one the oracles do not stop (an
+// ASan-only stale access, a list corrupted past what the checks see),
+// which would take this process down with it. When the child dies and the
+// variant's ASan fuzz target is built, the target replays the file and
+// names the sanitizer's finding (target_replay.h); otherwise the row says
+// how the child died ("crash (signal 11)").
+std::pair<std::string, std::string> RunInChild(const fuzz::Program& p, storage::Variant v, const std::string& path) {
+  absl::StatusOr<fuzz::Finding> f = FindingInChild(p, v);
+  if (f.ok()) return {f->name, f->any() ? f->where : "-"};
+  const std::string target = AsanTargetFor(v);
+  if (!target.empty()) {
+    absl::StatusOr<fuzz::Execution> e = ReplayOnTarget(target, path);
+    if (e.ok() && e->finding.any()) return {e->finding.name, e->finding.where};
   }
-  fflush(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    close(fds[0]);
-    const fuzz::RunResult r = RunOnce(p, v);
-    const std::string line = absl::StrCat(r.finding, "\t", FirstBadFrame());
-    ssize_t off = 0;
-    while (off < static_cast<ssize_t>(line.size())) {
-      const ssize_t n = write(fds[1], line.data() + off, line.size() - off);
-      if (n <= 0) break;
-      off += n;
-    }
-    _exit(0);
-  }
-  close(fds[1]);
-  std::string got;
-  char buf[512];
-  for (ssize_t n; pid > 0 && (n = read(fds[0], buf, sizeof buf)) != 0;) {
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    got.append(buf, static_cast<size_t>(n));
-  }
-  close(fds[0]);
-  int status = 0;
-  if (pid < 0 || waitpid(pid, &status, 0) != pid) return {"crash (could not fork)", "-"};
-  if (WIFSIGNALED(status)) return {absl::StrCat("crash (signal ", WTERMSIG(status), ")"), "-"};
-  const size_t tab = got.find('\t');
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || tab == std::string::npos) {
-    return {absl::StrCat("crash (exit ", WIFEXITED(status) ? WEXITSTATUS(status) : -1, ")"), "-"};
-  }
-  return {got.substr(0, tab), got.substr(tab + 1)};
+  return {std::string(f.status().message()), "-"};
 }
 
 }  // namespace
-
-std::string FirstBadFrame() {
-  const check::Finding* f = check::LastFinding();
-  if (f == nullptr) return "-";
-  // A reclamation finding (reader-saw-freed, early-free) names the function
-  // that freed the object: that, not the trace's last label, tells two
-  // frees apart (map_free's drain_mem_cache from a deferred work's kfree).
-  const std::string first_line = std::string(f->detail).substr(0, std::string(f->detail).find('\n'));
-  if (const size_t at = first_line.find(" freed by "); at != std::string::npos) {
-    const size_t from = at + strlen(" freed by ");
-    const size_t to = first_line.find_first_of(" (,;", from);
-    const std::string fn = first_line.substr(from, to == std::string::npos ? std::string::npos : to - from);
-    if (!fn.empty()) return "freed by " + fn;
-  }
-  // A context rule names the call and the context ("call_rcu_tasks_trace()
-  // called from NMI context (not NMI-safe)"): that is the bug, wherever the
-  // interrupted code happened to be.
-  if (strcmp(f->name, "context-violation") == 0 || strcmp(f->name, "invalid-wait-context") == 0) {
-    const std::string what = first_line.substr(0, first_line.find(" ("));
-    if (!what.empty()) return WithoutNumbers(what.size() > 60 ? what.substr(0, 57) + "..." : what);
-  }
-  const std::vector<sched::Event> events =
-      fuzz::LastScheduler().trace().Events();
-  // The finding's own mark, then the event before it in the same context.
-  int at = -1;
-  for (int i = static_cast<int>(events.size()) - 1; i >= 0; --i) {
-    const sched::Event& e = events[i];
-    if ((e.kind == sched::EventKind::kNote ||
-         e.kind == sched::EventKind::kFinding) &&
-        e.label != nullptr && strcmp(e.label, f->name) == 0) {
-      at = i;
-      break;
-    }
-  }
-  for (int i = at - 1; at >= 0 && i >= 0; --i) {
-    const sched::Event& e = events[i];
-    if (e.task != events[at].task || e.depth != events[at].depth) continue;
-    if (e.kind != sched::EventKind::kPoint && e.kind != sched::EventKind::kNote)
-      continue;
-    if (e.label == nullptr || e.label[0] == '\0') continue;
-    return e.label;
-  }
-  std::string detail = f->detail;
-  detail = detail.substr(0, detail.find('\n'));
-  if (detail.size() > 60) detail = detail.substr(0, 57) + "...";
-  return WithoutNumbers(detail);
-}
 
 std::optional<storage::Variant> VariantFromPath(const std::string& root,
                                                 const std::string& path) {
@@ -233,7 +159,7 @@ absl::StatusOr<std::vector<TriageGroup>> TriageDir(
       continue;
     }
     for (storage::Variant v : run_on) {
-      const auto [finding, frame] = RunInChild(*p, v);
+      const auto [finding, frame] = RunInChild(*p, v, path);
       add(storage::VariantName(v), finding, frame, path, bytes->size());
     }
   }

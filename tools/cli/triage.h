@@ -2,14 +2,12 @@
 // triage: group a folder of crashing inputs by (variant, finding, first bad
 // frame), so a campaign's hundred crash files read as a few bugs.
 //
-// For a reclamation finding whose report names the freeing function
-// ("... freed by drain_mem_cache ..."), the first bad frame is "freed by
-// <function>"; for a context rule, the call and context it names
-// ("kzalloc() called from NMI context"). Otherwise it is the label of the last trace event of the context
-// that reported the finding (same task, same interrupt depth) before the
-// finding itself: the model function or preemption point where things went
-// wrong (for a free before its grace period, the freeing call). Without a
-// trace event it is the finding's detail with numbers replaced by 'N'.
+// Each group's "where" is the finding value's (fuzz/finding.h): for a
+// reclamation finding, the function that freed the object ("freed by
+// drain_mem_cache"); for a context rule, the call and the context
+// ("kzalloc() called from NMI context"); for a sanitizer's, the first
+// function of ours on its stack ("in bpf_local_storage_update");
+// otherwise the function the bad step ran in.
 #ifndef RECLAIMFUZZ_TOOLS_CLI_TRIAGE_H_
 #define RECLAIMFUZZ_TOOLS_CLI_TRIAGE_H_
 
@@ -21,9 +19,6 @@
 #include "engine/storage/variant.h"
 
 namespace reclaimfuzz::cli {
-
-// The first bad frame of the last RunProgram(), or "-" without a finding.
-std::string FirstBadFrame();
 
 // The variant a path names, from the nearest folder (below `root`) called
 // storage_<variant>_fuzz or <variant>; nullopt if none does.

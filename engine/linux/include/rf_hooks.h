@@ -43,7 +43,11 @@ struct work_struct {
 };
 struct workqueue_struct;
 
-void rf_point(int kind, const char *label);
+/* A preemption point; `func` is the function the point is written in (the
+ * shim's macros pass __func__ of the code that expands them), which
+ * timelines show. */
+void rf_point_in(int kind, const char *label, const char *func);
+#define rf_point(kind, label) rf_point_in((kind), (label), __func__)
 void rf_cond_resched(void);
 void rf_might_sleep(const char *what);
 void rf_warn(const char *cond, const char *file, int line);

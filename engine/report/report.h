@@ -10,8 +10,8 @@
 //
 // Signal safety: recording formats into preallocated buffers with vsnprintf
 // and allocates nothing, so oracles may fire inside interrupt handlers.
-#ifndef RECLAIMFUZZ_ENGINE_CHECK_REPORT_H_
-#define RECLAIMFUZZ_ENGINE_CHECK_REPORT_H_
+#ifndef RECLAIMFUZZ_ENGINE_REPORT_REPORT_H_
+#define RECLAIMFUZZ_ENGINE_REPORT_REPORT_H_
 
 #include <cstdint>
 #include <string>
@@ -47,6 +47,7 @@ void SetReportVariant(const char* variant);
 // The execution's settings, printed under the variant (preemption model,
 // allocation failure, RCU settings). `settings` must outlive the report.
 void SetReportSettings(const char* settings);
+const char* ReportSettings();
 
 // Describes a model object for reports (allocation and free sites). The
 // kernel allocator installs one.
@@ -55,6 +56,10 @@ void SetObjectDescriber(ObjectDescriber fn);
 
 struct Finding {
   char name[64];
+  // What tells this finding apart from another of its name, when the
+  // reporter knows better than the object and the code it happened in (a
+  // context rule: the call and the context); "" otherwise.
+  char key[96];
   char detail[512];
   uint64_t step;
   int task;
@@ -68,6 +73,11 @@ struct Finding {
 [[noreturn]] void Report(const char* name, int64_t object_id, const char* fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+// Report() with the finding's key (Finding::key), e.g. "call_rcu() called
+// from NMI context".
+[[noreturn]] void ReportKeyed(const char* name, int64_t object_id, const char* key, const char* fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 // The finding of the current execution, or nullptr.
 const Finding* LastFinding();
 void ClearFinding();
@@ -79,4 +89,4 @@ std::string FormatReport();
 
 }  // namespace reclaimfuzz::check
 
-#endif  // RECLAIMFUZZ_ENGINE_CHECK_REPORT_H_
+#endif  // RECLAIMFUZZ_ENGINE_REPORT_REPORT_H_

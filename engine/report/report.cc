@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "engine/check/report.h"
+#include "engine/report/report.h"
 
 #include <cstdarg>
 #include <cstdio>
@@ -28,21 +28,22 @@ namespace {
 const char* g_settings = "";
 }  // namespace
 void SetReportSettings(const char* settings) { g_settings = settings; }
+const char* ReportSettings() { return g_settings; }
 void SetObjectDescriber(ObjectDescriber fn) { g_describer = fn; }
 const Finding* LastFinding() { return g_has_finding ? &g_finding : nullptr; }
 void ClearFinding() { g_has_finding = false; }
 
-void Report(const char* name, int64_t object_id, const char* fmt, ...) {
+namespace {
+
+[[noreturn]] void VReport(const char* name, int64_t object_id, const char* key, const char* fmt, va_list ap) {
   sched::Scheduler* s = sched::Scheduler::Current();
   // Only the first finding of an execution counts: oracles that fire while
   // the execution is being stopped (teardown after a stop) are consequences.
   if (!g_has_finding) {
     g_has_finding = true;
     snprintf(g_finding.name, sizeof(g_finding.name), "%s", name);
-    va_list ap;
-    va_start(ap, fmt);
+    snprintf(g_finding.key, sizeof(g_finding.key), "%s", key);
     vsnprintf(g_finding.detail, sizeof(g_finding.detail), fmt, ap);
-    va_end(ap);
     g_finding.step = s ? s->step() : 0;
     g_finding.task = s ? s->current_task() : -1;
     g_finding.vcpu = s ? s->current_vcpu() : -1;
@@ -59,6 +60,20 @@ void Report(const char* name, int64_t object_id, const char* fmt, ...) {
   if (s) s->Abandon(name);
   fprintf(stderr, "reclaimfuzz: finding outside any execution:\n%s", FormatReport().c_str());
   abort();
+}
+
+}  // namespace
+
+void Report(const char* name, int64_t object_id, const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  VReport(name, object_id, "", fmt, ap);
+}
+
+void ReportKeyed(const char* name, int64_t object_id, const char* key, const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  VReport(name, object_id, key, fmt, ap);
 }
 
 std::string FormatReport() {
