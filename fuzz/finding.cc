@@ -15,6 +15,8 @@ namespace {
 
 using nlohmann::json;
 
+std::string WhereOf1(const Finding& f, const char* key);
+
 bool IsReclamation(const std::string& name) {
   return name == check::kReaderSawFreed || name == check::kEarlyFree || name == check::kUseAfterFree ||
          name == check::kDoubleFree;
@@ -31,8 +33,17 @@ std::string WithoutNumbers(std::string s) {
   return s;
 }
 
-// What tells the finding apart from another of its name (see finding.h).
+// What tells the finding apart from another of its name (see finding.h);
+// without ',' (RECLAIMFUZZ_IGNORE lists "name@where" entries with commas).
 std::string WhereOf(const Finding& f, const char* key) {
+  std::string w = WhereOf1(f, key);
+  for (char& c : w) {
+    if (c == ',') c = ';';
+  }
+  return w;
+}
+
+std::string WhereOf1(const Finding& f, const char* key) {
   if (key != nullptr && key[0] != '\0') return WithoutNumbers(key);
   if (f.object.has_value() && f.object->freed && IsReclamation(f.name) && !f.object->free.function.empty()) {
     return "freed by " + f.object->free.function;
@@ -118,7 +129,27 @@ std::string Execution::Timeline(size_t rows, bool short_form) const {
   o.max_rows = rows;
   o.short_form = short_form;
   if (finding.object.has_value()) o.focus_object = finding.object->id;
+  if (finding.any()) o.finding = finding.name.c_str();
   return sched::FormatTimeline(raw, o);
+}
+
+std::optional<FindingObject> RegistryObject(int64_t id) {
+  const kernel::slab::Object* o = kernel::slab::Get(id);
+  if (o == nullptr) return std::nullopt;
+  const sched::Scheduler& s = LastScheduler();
+  FindingObject obj;
+  obj.id = o->id;
+  obj.type = o->type;
+  obj.size = o->size;
+  obj.allocator = o->nolock ? "kmalloc_nolock" : "kzalloc";
+  obj.alloc = Site{o->alloc_site, o->alloc_step, TaskName(s, o->alloc_task), 0};
+  obj.freed = o->freed;
+  if (o->freed) obj.free = Site{o->free_site, o->free_step, TaskName(s, o->free_task), o->free_depth};
+  return obj;
+}
+
+std::optional<FindingObject> RegistryObjectAt(const void* p) {
+  return RegistryObject(kernel::slab::IdOfAnyContaining(p));
 }
 
 Finding LastFinding(storage::Variant v) {
@@ -133,17 +164,7 @@ Finding LastFinding(storage::Variant v) {
   f.task = TaskName(s, raw->task);
   f.vcpu = raw->vcpu;
   f.depth = raw->depth;
-  if (const kernel::slab::Object* o = kernel::slab::Get(raw->object_id)) {
-    FindingObject obj;
-    obj.id = o->id;
-    obj.type = o->type;
-    obj.size = o->size;
-    obj.allocator = o->nolock ? "kmalloc_nolock" : "kzalloc";
-    obj.alloc = Site{o->alloc_site, o->alloc_step, TaskName(s, o->alloc_task), 0};
-    obj.freed = o->freed;
-    if (o->freed) obj.free = Site{o->free_site, o->free_step, TaskName(s, o->free_task), o->free_depth};
-    f.object = std::move(obj);
-  }
+  f.object = RegistryObject(raw->object_id);
   // The function and operation of the bad step, from the trace's tail.
   std::vector<TraceEvent> tail;
   const std::vector<sched::Event> events = s.trace().Events();

@@ -116,6 +116,11 @@ struct Execution {
 // The execution RunProgram() just ran (`p` as it ran it, `r` its result).
 Execution CaptureLastRun(const Program& p, const RunResult& r, storage::Variant v);
 
+// The allocator registry's object `id` of the last execution (its sites),
+// or of the newest object whose memory contained `p`; nullopt if none.
+std::optional<FindingObject> RegistryObject(int64_t id);
+std::optional<FindingObject> RegistryObjectAt(const void* p);
+
 // The finding of the last RunProgram() alone (cheaper: no events copied).
 Finding LastFinding(storage::Variant v);
 

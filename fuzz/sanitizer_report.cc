@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -108,14 +109,21 @@ void OnDeath() {
     void* region_addr = nullptr;
     size_t region_size = 0;
     const char* what = __asan_locate_address(addr, region, sizeof region, &region_addr, &region_size);
-    FindingObject o;
-    o.type = what != nullptr ? what : "";
-    o.size = region_size;
-    o.allocator = "malloc";
-    o.alloc.function = SiteOf(false, addr);
-    o.free.function = SiteOf(true, addr);
-    o.freed = !o.free.function.empty();
-    if (!o.alloc.function.empty() || o.freed) f.object = std::move(o);
+    // The kernel's allocation and free sites are the allocator registry's
+    // (ASan's free stack is where the registry released the memory, which
+    // may be later than the kfree); ASan's stacks where it has no record.
+    if (std::optional<FindingObject> reg = RegistryObjectAt(addr)) {
+      f.object = std::move(reg);
+    } else {
+      FindingObject o;
+      o.type = what != nullptr ? what : "";
+      o.size = region_size;
+      o.allocator = "malloc";
+      o.alloc.function = SiteOf(false, addr);
+      o.free.function = SiteOf(true, addr);
+      o.freed = !o.free.function.empty();
+      if (!o.alloc.function.empty() || o.freed) f.object = std::move(o);
+    }
   } else {
     f.detail = "AddressSanitizer: a deadly signal (SEGV, a bus error or an abort) outside any oracle";
   }

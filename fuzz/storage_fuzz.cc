@@ -10,8 +10,10 @@
 // RECLAIMFUZZ_ABORT_ON=name,name,...  only these findings abort; the others
 //     are counted and ignored (the benchmark times each finding on its own).
 //     Unset or empty: every finding aborts.
-// RECLAIMFUZZ_IGNORE=name,name,...  these findings are counted and ignored
-//     (a campaign mutes the findings it has already seen this way).
+// RECLAIMFUZZ_IGNORE=name,name@where,...  these findings are counted and
+//     ignored; "name@where" only the one with that where
+//     (fuzz::Finding::where: "reader-saw-freed@freed by drain_mem_cache").
+//     A campaign mutes the findings it has already seen this way.
 // RECLAIMFUZZ_PREEMPT=voluntary|full|rt  the preemption model, instead of
 //     the variant's (storage::PreemptModelFor()).
 // RECLAIMFUZZ_FINDING_OUT=PATH  a finding (an oracle's, or a sanitizer's
@@ -38,6 +40,7 @@
 #include "absl/strings/str_split.h"
 #include "engine/report/report.h"
 #include "fuzz/features.h"
+#include "fuzz/finding.h"
 #include "fuzz/interpreter.h"
 #include "fuzz/mutator.h"
 #include "fuzz/program.h"
@@ -67,10 +70,19 @@ bool Contains(const std::vector<std::string>& list, const std::string& s) {
   return false;
 }
 
-bool Aborts(const std::string& finding) {
+bool Aborts(const std::string& finding, reclaimfuzz::storage::Variant variant) {
   static const std::vector<std::string> abort_on = EnvList("RECLAIMFUZZ_ABORT_ON");
   static const std::vector<std::string> ignore = EnvList("RECLAIMFUZZ_IGNORE");
   if (Contains(ignore, finding)) return false;
+  // "name@where" mutes one finding of a name, not another of the same name
+  // (a second use-after-free in another function).
+  const std::string keyed = finding + "@";
+  for (const std::string& f : ignore) {
+    if (f.compare(0, keyed.size(), keyed) == 0) {
+      if (Contains(ignore, keyed + reclaimfuzz::fuzz::LastFinding(variant).where)) return false;
+      break;
+    }
+  }
   return abort_on.empty() || Contains(abort_on, finding);
 }
 
@@ -153,7 +165,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   reclaimfuzz::fuzz::SetReportInput(&p, variant);
   const reclaimfuzz::fuzz::RunResult r = reclaimfuzz::fuzz::RunProgram(p, o);
   g_last_steps = r.steps;
-  if (r.finding != "none" && Aborts(r.finding)) {
+  if (r.finding != "none" && Aborts(r.finding, variant)) {
     reclaimfuzz::fuzz::WriteOracleFinding(p, r, variant);
     const std::string report = reclaimfuzz::check::FormatReport();
     fwrite(report.data(), 1, report.size(), stderr);

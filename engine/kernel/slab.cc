@@ -241,6 +241,17 @@ int64_t IdContaining(const void* p) {
   return -1;
 }
 
+int64_t IdOfAnyContaining(const void* p) {
+  const Registry& r = R();
+  const char* c = static_cast<const char*>(p);
+  for (size_t i = r.objects.size(); i-- > 0;) {
+    const Object& o = r.objects[i];
+    const char* base = static_cast<const char*>(o.ptr);
+    if (c >= base && c < base + o.size) return o.id;
+  }
+  return -1;
+}
+
 const Object* Get(int64_t id) {
   Registry& r = R();
   if (id < 0 || static_cast<size_t>(id) >= r.objects.size()) return nullptr;

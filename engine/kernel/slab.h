@@ -75,6 +75,9 @@ void ReleaseAll();
 
 int64_t IdOf(const void* p);          // the live object starting at p, or -1
 int64_t IdContaining(const void* p);  // the live object containing p, or -1
+// The newest object, live or freed, whose memory contained p, or -1: what
+// a sanitizer's stale access touched (its allocation and free sites).
+int64_t IdOfAnyContaining(const void* p);
 const Object* Get(int64_t id);
 size_t NumObjects();                   // allocated this execution
 std::vector<int64_t> LiveIds();

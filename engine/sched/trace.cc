@@ -110,6 +110,7 @@ struct Row {
   int depth = 0;
   bool point = false;
   bool has_func = false;  // a point row in a named function
+  bool finding = false;   // the finding's own mark
 };
 
 std::string WhoOf(const Event& e, const TimelineOptions& options) {
@@ -134,7 +135,7 @@ std::string OpText(int op, const TimelineOptions& options) {
 std::string ShortTimeline(std::vector<Row> rows, const TimelineOptions& options) {
   int finding_task = -2, finding_depth = -1;
   for (const Row& r : rows) {
-    if (r.weight == 4 && !r.point && absl::StrContains(r.text, "!! ")) {
+    if (r.finding) {
       finding_task = r.task;
       finding_depth = r.depth;
     }
@@ -259,6 +260,7 @@ std::string FormatTimeline(absl::Span<const Event> events, const TimelineOptions
     }
     std::string text;
     int weight = 2;
+    bool is_finding = false;
     switch (e.kind) {
       case EventKind::kIrqEnter:
         text = absl::StrCat(std::string(2 * (e.depth - 1), ' '), ">> ", e.depth == 2 ? "NMI " : "IRQ ",
@@ -270,17 +272,22 @@ std::string FormatTimeline(absl::Span<const Event> events, const TimelineOptions
       case EventKind::kFinding:
         text = absl::StrCat(indent, "!! ", e.label ? e.label : "");
         weight = 4;
+        is_finding = true;
         break;
       case EventKind::kNote: {
         const char* fn = func(e);
         text = absl::StrCat(indent, who, " ", fn != nullptr ? absl::StrCat(fn, ": ") : "", e.label ? e.label : "");
-        if (e.arg != 0) absl::StrAppend(&text, " #", e.arg);
+        if (e.arg > 0) absl::StrAppend(&text, " #", e.arg);
         if (options.focus_object >= 0 && e.arg == options.focus_object) {
           weight = 4;
-        } else if (options.focus_object >= 0 && e.arg != 0 && e.label != nullptr && !strstr(e.label, "GP ")) {
+        } else if (e.arg != 0 && e.label != nullptr && !strstr(e.label, "GP ")) {
           weight = 1;  // another object's allocation or free
         }
         if (e.label != nullptr && strcmp(e.label, "migrate") == 0) weight = 0;
+        if (options.finding != nullptr && e.label != nullptr && strcmp(e.label, options.finding) == 0) {
+          weight = 4;
+          is_finding = true;
+        }
         break;
       }
       case EventKind::kRun:
@@ -295,7 +302,7 @@ std::string FormatTimeline(absl::Span<const Event> events, const TimelineOptions
         if (e.arg != 0) absl::StrAppend(&text, " #", e.arg);
         break;
     }
-    rows.push_back({e.step, col, std::move(text), weight, e.task, e.depth, false});
+    rows.push_back({e.step, col, std::move(text), weight, e.task, e.depth, false, false, is_finding});
   }
 
   if (options.short_form) return ShortTimeline(std::move(rows), options);

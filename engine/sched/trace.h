@@ -83,6 +83,9 @@ class Trace {
     // The short form keeps every note about this model object (its
     // allocation, unlink and free); -1 none.
     int64_t focus_object = -1;
+    // The finding's name: its note is the bad access (kept, and the
+    // context whose last points the short form keeps); nullptr none.
+    const char* finding = nullptr;
   };
   // Columns per vCPU plus one for housekeeping threads; interrupts indented
   // under the task they interrupted.

@@ -30,10 +30,11 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "engine/report/report.h"
 #include "fuzz/program.h"
 #include "tools/cli/command.h"
 #include "tools/cli/common.h"
+#include "tools/cli/corpus_store.h"
+#include "tools/cli/crash_index.h"
 #include "tools/cli/durable.h"
 #include "tools/cli/engine.h"
 #include "tools/cli/flags.h"
@@ -130,78 +131,6 @@ std::unique_ptr<FuzzEngine> MakeEngine(const std::string& name) {
   return name == "afl" ? MakeAflEngine() : MakeLibFuzzerEngine();
 }
 
-// Files of a folder (not hidden, not being written by WriteFileAtomic).
-std::vector<std::string> FilesIn(const std::string& dir) {
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.empty() || name[0] == '.' || !e.is_regular_file(ec)) continue;
-    out.push_back(e.path().string());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-// Fuzzers a killed campaign left running on this variant's folder: every
-// process whose working folder is `dir` (or inside it) and whose program
-// is the fuzz target or afl-fuzz. Returns how many were killed.
-int KillLeftovers(const std::string& dir, const std::string& target) {
-  std::error_code ec;
-  const fs::path base = fs::weakly_canonical(dir, ec);
-  const std::string target_name = fs::path(target).filename().string();
-  std::vector<pid_t> killed;
-  for (const fs::directory_entry& e : fs::directory_iterator("/proc", ec)) {
-    const std::string pid_s = e.path().filename().string();
-    pid_t pid = 0;
-    if (!absl::SimpleAtoi(pid_s, &pid) || pid == getpid()) continue;
-    std::error_code e1, e2;
-    const fs::path cwd = fs::read_symlink(e.path() / "cwd", e1);
-    std::string exe = fs::read_symlink(e.path() / "exe", e2).string();
-    if (e1 || e2) continue;
-    if (absl::EndsWith(exe, " (deleted)")) exe.resize(exe.size() - 10);
-    const std::string exe_name = fs::path(exe).filename().string();
-    if (exe_name != target_name && exe_name != "afl-fuzz") continue;
-    const std::string c = cwd.string(), b = base.string();
-    if (c != b && !absl::StartsWith(c, b + "/")) continue;
-    if (kill(pid, SIGKILL) == 0) killed.push_back(pid);
-  }
-  // Wait until they are gone (or zombies, for their parent to reap).
-  const absl::Time until = absl::Now() + absl::Seconds(5);
-  for (pid_t pid : killed) {
-    while (absl::Now() < until) {
-      absl::StatusOr<std::string> stat =
-          ReadFile(absl::StrCat("/proc/", pid, "/stat"));
-      if (!stat.ok()) break;
-      const size_t paren = stat->rfind(')');
-      if (paren != std::string::npos && paren + 2 < stat->size() &&
-          ((*stat)[paren + 2] == 'Z' || (*stat)[paren + 2] == 'X'))
-        break;
-      absl::SleepFor(absl::Milliseconds(10));
-    }
-  }
-  return static_cast<int>(killed.size());
-}
-
-// The names of a folder's files, hashed: a merge control file is reused
-// only for the corpus it was made for.
-std::string ListingHash(const std::string& dir) {
-  std::string all;
-  for (const std::string& f : FilesIn(dir))
-    absl::StrAppend(&all, fs::path(f).filename().string(), "\n");
-  return Sha1Hex(all);
-}
-
-// One finding of a variant, as remembered across campaigns in
-// <variant>/findings.tsv: (finding, first bad frame) is the key.
-struct KnownFinding {
-  std::string finding;
-  std::string frame;
-  std::string slug;    // <variant>/<slug>.txt is its reproducer
-  std::string crash;   // the first crash file that showed it
-  bool model = true;   // named by the model (else by the target's output)
-};
-
 class VariantRun {
  public:
   VariantRun(const Options& o, storage::Variant v, std::ostream& out)
@@ -209,8 +138,9 @@ class VariantRun {
         v_(v),
         out_(out),
         name_(storage::VariantName(v)),
-        engine_(MakeEngine(o.engine)) {
-    dir_ = absl::StrCat(o.out, "/", name_);
+        dir_(absl::StrCat(o.out, "/", name_)),
+        engine_(MakeEngine(o.engine)),
+        index_(dir_ + "/findings.tsv") {
     target_ = absl::StrCat(o.fuzzer_dir, "/", FuzzTargetName(v));
     outcome_.variant = v;
   }
@@ -228,8 +158,13 @@ class VariantRun {
       out_ << "   stopped " << n
            << " fuzzer processes left running on this folder\n";
     }
-    Repair();
-    LoadIndex();
+    if (int cut = RepairFolder(dir_); cut > 0) {
+      out_ << "   moved " << cut
+           << " files cut short by a kill (content does not match the SHA-1 "
+              "they are named by) to "
+           << dir_ << "/quarantine/\n";
+    }
+    index_.Load();
     const int corpus_before = static_cast<int>(FilesIn(dir_ + "/corpus").size());
     ClassifyNew(/*settled=*/true);
     std::vector<std::string> skipped;
@@ -265,88 +200,16 @@ class VariantRun {
   }
 
  private:
-  // Undoes what a kill can leave: temporary files of atomic writes, and
-  // files libFuzzer was writing in place (their content no longer matches
-  // the SHA-1 they are named by) moved to quarantine/.
-  void Repair() {
-    std::error_code ec;
-    int cut = 0;
-    for (const std::string& sub : {std::string("/corpus"), std::string("/crashes"),
-                                   std::string("")}) {
-      for (const fs::directory_entry& e :
-           fs::directory_iterator(dir_ + sub, ec)) {
-        const std::string name = e.path().filename().string();
-        if (name[0] == '.' && absl::StrContains(name, ".tmp.") &&
-            e.is_regular_file(ec)) {
-          fs::remove(e.path(), ec);
-          continue;
-        }
-        if (sub.empty() || name[0] == '.' || !e.is_regular_file(ec)) continue;
-        absl::StatusOr<std::string> bytes = ReadFile(e.path().string());
-        if (!bytes.ok() || ContentMatchesName(name, *bytes)) continue;
-        fs::create_directories(dir_ + "/quarantine", ec);
-        fs::rename(e.path(), absl::StrCat(dir_, "/quarantine/", name), ec);
-        ++cut;
-      }
-    }
-    if (cut > 0) {
-      out_ << "   moved " << cut
-           << " files cut short by a kill (content does not match the SHA-1 "
-              "they are named by) to "
-           << dir_ << "/quarantine/\n";
-    }
-  }
-
-  std::string IndexPath() const { return dir_ + "/findings.tsv"; }
-
-  void LoadIndex() {
-    absl::StatusOr<std::string> text = ReadFile(IndexPath());
-    if (!text.ok()) return;
-    for (absl::string_view line : absl::StrSplit(*text, '\n')) {
-      if (line.empty() || line[0] == '#') continue;
-      std::vector<std::string> f = absl::StrSplit(line, '\t');
-      if (f.size() < 5) continue;
-      index_.push_back(KnownFinding{f[0], f[1], f[2], f[3], f[4] == "model"});
-    }
-  }
-
-  absl::Status SaveIndex() const {
-    std::string text =
-        "# finding\tfirst bad frame\treproducer (<name>.txt beside this "
-        "file)\tfirst crash\tnamed by\n";
-    for (const KnownFinding& k : index_) {
-      absl::StrAppend(&text, k.finding, "\t", k.frame, "\t", k.slug, "\t",
-                      k.crash, "\t", k.model ? "model" : "target", "\n");
-    }
-    return WriteFileAtomic(IndexPath(), text);
-  }
-
-  KnownFinding* Find(const std::string& finding, const std::string& frame) {
-    for (KnownFinding& k : index_) {
-      if (k.finding == finding && k.frame == frame) return &k;
-    }
-    return nullptr;
-  }
-
   // Records a crash's (finding, frame) in findings.tsv if it is not there:
   // a new finding, reported once; one already there (from this campaign or
   // an earlier one on this folder) is not reported again.
   void Record(const Crash& c) {
-    if (c.finding == "none" || Find(c.finding, c.frame) != nullptr) return;
-    std::string slug = FileNameFor(c.finding);
-    for (int i = 2;; ++i) {
-      bool taken = false;
-      for (const KnownFinding& k : index_) taken |= k.slug == slug;
-      if (!taken) break;
-      slug = absl::StrCat(FileNameFor(c.finding), "-", i);
-    }
-    index_.push_back(KnownFinding{c.finding, c.frame, slug,
-                                  fs::path(c.path).filename().string(),
-                                  c.model});
+    if (c.finding == "none" || index_.Find(c.finding, c.frame) != nullptr) return;
+    index_.Add(c.finding, c.frame, fs::path(c.path).filename().string(), c.model);
     new_.insert({c.finding, c.frame});
     // Saved before it is reported: a kill between the two loses nothing.
-    if (absl::Status s = SaveIndex(); !s.ok())
-      out_ << "   " << s.message() << "\n";
+    if (absl::Status st = index_.Save(); !st.ok())
+      out_ << "   " << st.message() << "\n";
     out_ << (o_.tty ? "\r\033[K" : "") << "   new finding: " << c.finding
          << " at " << c.frame << " (" << c.path << ")\n"
          << std::flush;
@@ -510,14 +373,19 @@ class VariantRun {
 
   // Findings the model named so far (in crashes/, or in findings.tsv from
   // earlier campaigns): non-fatal in later sessions.
+  // Each as "name@where", so a second finding of a name (another
+  // use-after-free) still stops the fuzzer and is seen.
   std::set<std::string> Muted() const {
     std::set<std::string> out;
     if (!o_.mute_seen) return out;
+    auto mute = [&](const std::string& finding, const std::string& where) {
+      out.insert(where.empty() || where == "-" ? finding : absl::StrCat(finding, "@", where));
+    };
     for (const Crash& c : crashes_) {
-      if (c.model && c.finding != "none") out.insert(c.finding);
+      if (c.model && c.finding != "none") mute(c.finding, c.frame);
     }
-    for (const KnownFinding& k : index_) {
-      if (k.model) out.insert(k.finding);
+    for (const KnownFinding& k : index_.entries()) {
+      if (k.model) mute(k.finding, k.frame);
     }
     return out;
   }
@@ -613,7 +481,7 @@ class VariantRun {
   }
 
   // Names the artifacts not seen yet by replaying them in the model, and
-  // records each new (finding, first bad frame). Unless `settled` (no
+  // records each new (finding, where). Unless `settled` (no
   // fuzzer running), files younger than a second may still be being
   // written and wait for the next scan.
   void ClassifyNew(bool settled) {
@@ -665,10 +533,10 @@ class VariantRun {
     std::map<std::pair<std::string, std::string>, std::vector<const Crash*>> by;
     for (const Crash& c : crashes_) by[{c.finding, c.frame}].push_back(&c);
     // Findings of earlier campaigns whose crash files are gone still count.
-    for (const KnownFinding& k : index_) by[{k.finding, k.frame}];
+    for (const KnownFinding& k : index_.entries()) by[{k.finding, k.frame}];
     for (auto& [key, list] : by) {
       const auto& [finding, frame] = key;
-      const KnownFinding* k = Find(finding, frame);
+      const KnownFinding* k = index_.Find(finding, frame);
       Verdict v{finding, static_cast<int>(list.size()), "-"};
       const Crash* smallest =
           list.empty() ? nullptr
@@ -788,7 +656,7 @@ class VariantRun {
   VariantOutcome outcome_;
   std::vector<Crash> crashes_;
   std::set<std::string> seen_;
-  std::vector<KnownFinding> index_;
+  FindingIndex index_;
   std::set<std::pair<std::string, std::string>> new_;
 };
 
@@ -874,58 +742,6 @@ class FolderLock {
 
 }  // namespace
 
-absl::StatusOr<int> PrepareCorpus(const std::vector<std::string>& seed_dirs,
-                                  const std::string& work_dir,
-                                  std::vector<std::string>* skipped) {
-  std::error_code ec;
-  fs::create_directories(work_dir, ec);
-  if (ec)
-    return absl::InternalError(
-        absl::StrCat("cannot create ", work_dir, ": ", ec.message()));
-  std::vector<std::string> paths;
-  for (const std::string& seed_dir : seed_dirs) {
-    if (!fs::is_directory(seed_dir, ec)) continue;
-    fs::recursive_directory_iterator it(
-        seed_dir, fs::directory_options::skip_permission_denied, ec);
-    for (const fs::recursive_directory_iterator end; !ec && it != end;
-         it.increment(ec)) {
-      const std::string name = it->path().filename().string();
-      if (it->is_directory(ec)) {
-        if (name == "regression" || name[0] == '.')
-          it.disable_recursion_pending();
-        continue;
-      }
-      if (name[0] == '.' || name == "expected.txt" ||
-          absl::EndsWith(name, ".md"))
-        continue;
-      if (it->is_regular_file(ec)) paths.push_back(it->path().string());
-    }
-    if (ec)
-      return absl::InvalidArgumentError(
-          absl::StrCat("cannot read ", seed_dir, ": ", ec.message()));
-  }
-  std::sort(paths.begin(), paths.end());
-  std::set<std::string> written;
-  for (const std::string& path : paths) {
-    absl::StatusOr<fuzz::Program> p = LoadProgram(path);
-    if (!p.ok()) {
-      if (skipped != nullptr)
-        skipped->push_back(std::string(p.status().message()));
-      continue;
-    }
-    const std::vector<uint8_t> bin = fuzz::EncodeBinary(*p);
-    const absl::string_view bytes(reinterpret_cast<const char*>(bin.data()),
-                                  bin.size());
-    // Named as libFuzzer names corpus files: by the SHA-1 of the content.
-    const std::string name = Sha1Hex(bytes);
-    if (!written.insert(name).second) continue;
-    const std::string dest = absl::StrCat(work_dir, "/", name);
-    if (fs::exists(dest, ec)) continue;  // a campaign resumed: already there
-    if (absl::Status s = WriteFileAtomic(dest, bytes); !s.ok()) return s;
-  }
-  return static_cast<int>(written.size());
-}
-
 std::string FormatVerdictTable(const std::vector<VariantOutcome>& outcomes) {
   size_t wv = 7, wf = 7;
   for (const VariantOutcome& o : outcomes) {
@@ -995,7 +811,7 @@ std::string HtmlBeside(const std::string& reproducer) {
 
 std::string FormatPatchComparison(const VariantOutcome& base, const VariantOutcome& patched, int* added_count,
                                   const CrossReplay& replays_on) {
-  using Key = std::pair<std::string, std::string>;  // (finding, first bad frame)
+  using Key = std::pair<std::string, std::string>;  // (finding, where)
   auto index = [](const VariantOutcome& o) {
     std::map<Key, const Verdict*> m;
     for (const Verdict& v : o.verdicts) {

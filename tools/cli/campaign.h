@@ -3,7 +3,7 @@
 // target in fork mode with -ignore_crashes=1 (so one variant can show
 // several findings), or AFL++ (-M and -S instances), from its corpus and
 // seeds, show live progress, name each saved crash by replaying it, keep
-// one minimized reproducer per (variant, finding, first bad frame) and
+// one minimized reproducer per (variant, finding, where) and
 // print the verdict table.
 //
 // The results folder is kept from one campaign to the next (default
@@ -38,6 +38,7 @@
 #include "absl/time/time.h"
 #include "engine/storage/variant.h"
 #include "fuzz/finding.h"
+#include "tools/cli/corpus_store.h"
 #include "tools/cli/libfuzzer_log.h"
 
 namespace reclaimfuzz::cli {
@@ -52,17 +53,7 @@ inline constexpr int kMaxTargetReplays = 16;
 // candidate: at most this many runs.
 inline constexpr int kMaxTargetMinimizeRuns = 300;
 
-// Converts every seed under `seed_dirs` (text or binary) to the binary form
-// in `work_dir`, one file per distinct program; returns how many. Skipped:
-// folders named `regression` (known reproducers, not seeds: the fuzzer is
-// to find the bugs itself), expected.txt and *.md (corpus/README.md). A
-// missing folder is no error (an empty corpus). Seeds that do not parse
-// are listed in *skipped ("path:line:col: message").
-// The campaign's seeds for a variant: <corpus>/seeds/ and
-// <corpus>/storage_<variant>_fuzz/.
-absl::StatusOr<int> PrepareCorpus(const std::vector<std::string>& seed_dirs,
-                                  const std::string& work_dir,
-                                  std::vector<std::string>* skipped);
+// PrepareCorpus(): corpus_store.h.
 
 class FuzzEngine;
 
@@ -80,7 +71,7 @@ struct NamedCrash {
 NamedCrash NameByTarget(const FuzzEngine& engine, const std::string& target,
                         const std::string& crash, const std::string& scratch);
 
-// One row of the table: a (finding, first bad frame) of a variant.
+// One row of the table: a (finding, where) of a variant.
 struct Verdict {
   std::string finding;     // "none" for a clean variant
   int crashes = 0;         // saved inputs with this finding (all campaigns)
@@ -104,7 +95,7 @@ std::string FormatVerdictTable(const std::vector<VariantOutcome>& outcomes);
 std::string FormatNewFindings(const std::vector<VariantOutcome>& outcomes);
 
 // check (campaign --compare BASE,PATCHED): the findings, keyed by (finding,
-// first bad frame), that PATCHED has and BASE lacks (added by the patches),
+// where), that PATCHED has and BASE lacks (added by the patches),
 // that BASE has and PATCHED lacks (removed), and that both have (not the
 // patches'), each with its reproducer and HTML page. *added_count: how many
 // were added.

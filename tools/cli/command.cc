@@ -24,7 +24,7 @@ const std::vector<Command>& Commands() {
        "after a finding) or with\n"
        "AFL++ (-M and -S instances), over --jobs cores; shows live progress; "
        "names each crash by\n"
-       "replaying it, minimizes one per (variant, finding, first bad frame) "
+       "replaying it, minimizes one per (variant, finding, where) "
        "into <out>/<variant>/<finding>.txt\n"
        "and prints the verdict table (also <out>/verdict.txt). The folder is "
        "reused: a later campaign on\n"
@@ -64,7 +64,7 @@ const std::vector<Command>& Commands() {
        "folder names, as\n"
        "storage_<variant>_fuzz/ or <variant>/, else all) and groups the "
        "results by (variant, finding,\n"
-       "first bad frame), with counts and one example path per group.",
+       "where), with counts and one example path per group.",
        {"variant"},
        &TriageMain},
       {"variants",

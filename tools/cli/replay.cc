@@ -6,7 +6,6 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "engine/report/report.h"
 #include "fuzz/interpreter.h"
 #include "tools/cli/command.h"
 #include "tools/cli/common.h"
@@ -20,7 +19,6 @@ std::string NeededSettings(const fuzz::Program& in, storage::Variant v, const st
   auto finds = [&](sched::PreemptModel preempt, bool allocation_failure) {
     fuzz::RunOptions o;
     o.variant = v;
-    o.on_finding = check::OnFinding::kStop;
     o.preempt = preempt;
     o.allocation_failure = allocation_failure;
     return fuzz::RunProgram(p, o).finding == finding;

@@ -21,7 +21,6 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
-#include "engine/report/report.h"
 #include "engine/sched/trace.h"
 #include "tools/cli/command.h"
 #include "tools/cli/common.h"
@@ -184,7 +183,7 @@ std::string FormatTriageTable(const std::vector<TriageGroup>& groups) {
   }
   std::string out =
       absl::StrFormat("%-*s  %-*s  %-*s  %5s  %s\n", wv, "variant", wf,
-                      "finding", wr, "first bad frame", "count", "example");
+                      "finding", wr, "where", "count", "example");
   for (const TriageGroup& g : groups) {
     std::string frame =
         g.frame.size() > 48 ? g.frame.substr(0, 45) + "..." : g.frame;

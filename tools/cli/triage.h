@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// triage: group a folder of crashing inputs by (variant, finding, first bad
-// frame), so a campaign's hundred crash files read as a few bugs.
+// triage: group a folder of crashing inputs by (variant, finding, where),
+// so a campaign's hundred crash files read as a few bugs.
 //
 // Each group's "where" is the finding value's (fuzz/finding.h): for a
 // reclamation finding, the function that freed the object ("freed by
