@@ -94,7 +94,7 @@ TEST_P(MapFreeRace, DestroyRacingMapFreeFreesEachElementOnceAtEveryCutPoint) {
   EXPECT_TRUE(map_free_half);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllVariants, MapFreeRace, ::testing::ValuesIn(storage::kModelVariants),
+INSTANTIATE_TEST_SUITE_P(AllVariants, MapFreeRace, ::testing::ValuesIn(storage::ModelVariants()),
                          [](const ::testing::TestParamInfo<Variant>& info) {
                            return storage::VariantIdent(info.param);
                          });

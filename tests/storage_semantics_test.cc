@@ -39,7 +39,7 @@ std::string VariantParamName(const ::testing::TestParamInfo<Variant>& info) {
   return storage::VariantIdent(info.param);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllVariants, StorageSemantics, ::testing::ValuesIn(storage::kModelVariants),
+INSTANTIATE_TEST_SUITE_P(AllVariants, StorageSemantics, ::testing::ValuesIn(storage::ModelVariants()),
                          VariantParamName);
 
 bpf_local_storage_map* SMAP(bpf_map* m) { return reinterpret_cast<bpf_local_storage_map*>(m); }

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "engine/storage/model_variant.h"
 
 namespace reclaimfuzz::storage {
 namespace {
@@ -55,12 +56,17 @@ const Registry& Get() {
         reg->trees.push_back(std::move(info));
         continue;
       }
-      for (size_t i = 0; i < std::size(kModelNames); ++i) {
-        if (absl::string_view(row.name) == kModelNames[i]) {
-          reg->model[i] = std::move(info);
-          reg->all.push_back(static_cast<Variant>(i));
-        }
+      // A model variant with a named enum value keeps it; one added since
+      // (a registry line and its engine/storage/variants/ file) takes the
+      // next free value.
+      size_t i = 0;
+      while (i < std::size(kModelNames) && absl::string_view(row.name) != kModelNames[i]) ++i;
+      if (i == std::size(kModelNames)) {
+        i = reg->model.size();
+        reg->model.emplace_back();
       }
+      reg->model[i] = std::move(info);
+      reg->all.push_back(static_cast<Variant>(i));
     }
     return reg;
   }();
@@ -70,6 +76,14 @@ const Registry& Get() {
 }  // namespace
 
 absl::Span<const Variant> AllVariants() { return Get().all; }
+
+std::vector<Variant> ModelVariants() {
+  std::vector<Variant> out;
+  for (Variant v : AllVariants()) {
+    if (!IsRealTree(v)) out.push_back(v);
+  }
+  return out;
+}
 
 const VariantInfo& Info(Variant v) {
   const Registry& r = Get();
@@ -107,15 +121,7 @@ rcu::Settings RcuSettingsFor(Variant v) {
     s.trace_gp_start = rcu::Settings::TraceGpStart::kSrcuRawIrqWork;
     return s;
   }
-  switch (v) {
-    case Variant::kV4:
-    case Variant::kAlwaysDeferV1:
-      s.trace_gp_start = rcu::Settings::TraceGpStart::kSrcuSpinlock;
-      break;
-    default:
-      s.trace_gp_start = rcu::Settings::TraceGpStart::kSrcuRawIrqWork;
-      break;
-  }
+  s.trace_gp_start = Model(v).trace_gp_start;
   return s;
 }
 
@@ -123,6 +129,6 @@ sched::PreemptModel PreemptModelFor(Variant v) {
   return IsRealTree(v) ? sched::PreemptModel::kVoluntary : sched::PreemptModel::kFull;
 }
 
-bool MapFreeTasksTrace(Variant v) { return v == Variant::kAlwaysDeferFixedMapFreeFix; }
+bool MapFreeTasksTrace(Variant v) { return Model(v).map_free_tasks_trace; }
 
 }  // namespace reclaimfuzz::storage

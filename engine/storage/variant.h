@@ -3,11 +3,11 @@
 // the model's and the real trees', with its description and its known
 // findings; this header gives them to the C++ code.
 //
-// The model's variants are the values of the enum below (the differences
-// between them live in defer.{h,cc} and bpf_local_storage_map.cc's
-// map_free settings); see docs/ and the registry for what each is:
-//   v4, v4-srcu-fix, always-defer-v1, always-defer-fixed,
-//   always-defer-fixed+map-free-fix.
+// A model variant is a registry line and one file,
+// engine/storage/variants/<ident>.cc: its differences from upstream V4
+// behind the ops table of model_variant.h. The first five have named enum
+// values below (tests refer to them); one added since takes the next free
+// value, in registry order. See docs/ and the registry for what each is.
 // A real tree's variant (engine/linux) is kFirstTree + its index in the
 // generated list: the registry's trees, then the user's ('tree', ...).
 #ifndef RECLAIMFUZZ_ENGINE_STORAGE_VARIANT_H_
@@ -36,9 +36,8 @@ enum class Variant : uint8_t {
   kFirstTree = 32,
 };
 
-inline constexpr Variant kModelVariants[] = {Variant::kV4, Variant::kV4SrcuFix,
-                                             Variant::kAlwaysDeferV1, Variant::kAlwaysDeferFixed,
-                                             Variant::kAlwaysDeferFixedMapFreeFix};
+// The registered model variants, in registry order.
+std::vector<Variant> ModelVariants();
 
 // Every variant: the registry's (model and tree, built or not), then the
 // user's trees of this build.
