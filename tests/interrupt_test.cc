@@ -5,6 +5,7 @@
 #include "engine/kernel/compiler.h"
 #include "engine/kernel/context.h"
 #include "engine/kernel/list.h"
+#include "engine/sched/choice_scripted.h"
 #include "tests/test_support.h"
 #include "gtest/gtest.h"
 
@@ -13,9 +14,9 @@ namespace {
 
 using kernel::hlist_head;
 using kernel::hlist_node;
-using testing::Interrupt;
+using sched::InterruptOption;
+using sched::ScriptedChoice;
 using testing::Options;
-using testing::ScriptedChoice;
 using testing::TestMachine;
 
 bool SignalBlocked(int sig) {
@@ -62,7 +63,7 @@ TEST(Interrupts, NmiMidHlistAddHeadRunsNestedOnSameVcpu) {
     g_add.in_signal_handler = SignalBlocked(SIGRTMIN + 1);
   });
   ASSERT_TRUE(nmi.ok());
-  choice.Add("WRITE_ONCE(h->first)", *task, 1, Interrupt(*nmi));
+  choice.Add("WRITE_ONCE(h->first)", *task, 1, InterruptOption(*nmi));
   ASSERT_EQ(m.Run(), sched::RunStatus::kCompleted);
   EXPECT_TRUE(choice.AllFired());
   EXPECT_TRUE(g_add.nmi_ran);
@@ -108,7 +109,7 @@ void RunIrqOffProgram(sched::IrqKind kind) {
     g_off.handler_saw_irqs_off = kernel::irqs_disabled();
   });
   ASSERT_TRUE(irq.ok());
-  choice.Add("READ_ONCE(g_off.dummy)", *task, 1, Interrupt(*irq));
+  choice.Add("READ_ONCE(g_off.dummy)", *task, 1, InterruptOption(*irq));
   ASSERT_EQ(m.Run(), sched::RunStatus::kCompleted);
   EXPECT_TRUE(choice.AllFired());
   EXPECT_EQ(m.sched().signal_deliveries(), 1u);
@@ -144,8 +145,8 @@ TEST(Interrupts, NmiNestsInsideHardirq) {
     if (kernel::in_nmi() && kernel::in_hardirq()) depth_seen = 2;
   });
   ASSERT_TRUE(irq.ok() && nmi.ok());
-  choice.Add("READ_ONCE(probe)", *task, 1, Interrupt(*irq));
-  choice.Add("READ_ONCE(probe)", *task, 2, Interrupt(*nmi));  // second match: inside the hardirq
+  choice.Add("READ_ONCE(probe)", *task, 1, InterruptOption(*irq));
+  choice.Add("READ_ONCE(probe)", *task, 2, InterruptOption(*nmi));  // second match: inside the hardirq
   ASSERT_EQ(m.Run(), sched::RunStatus::kCompleted);
   EXPECT_TRUE(choice.AllFired());
   EXPECT_EQ(depth_seen, 2);
@@ -176,7 +177,7 @@ struct MigrateState {
 MigrateState g_mig;
 
 void RunMigration(bool disable) {
-  testing::ScriptedChoice choice;
+  sched::ScriptedChoice choice;
   vm::Machine& m = testing::TestMachine();
   ASSERT_TRUE(m.Reset(testing::Options(&choice)).ok());
   g_mig = MigrateState{};
@@ -194,8 +195,8 @@ void RunMigration(bool disable) {
   });
   ASSERT_TRUE(a.ok() && b.ok());
   ASSERT_TRUE(m.sched().SetMigratable(*a, true).ok());
-  choice.Add("READ_ONCE(g_mig.probe)", *a, 1, testing::RunTask(*b));
-  if (!disable) choice.Add("READ_ONCE(g_mig.probe)", *b, 1, testing::RunTask(*a, /*vcpu=*/1));
+  choice.Add("READ_ONCE(g_mig.probe)", *a, 1, sched::RunOption(*b));
+  if (!disable) choice.Add("READ_ONCE(g_mig.probe)", *b, 1, sched::RunOption(*a, /*vcpu=*/1));
   ASSERT_EQ(m.Run(), sched::RunStatus::kCompleted);
   EXPECT_TRUE(choice.AllFired());
   EXPECT_EQ(g_mig.cpu_before, 0);

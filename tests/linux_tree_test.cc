@@ -30,6 +30,7 @@
 #include "engine/linux/trees.h"
 #include "engine/rcu/rcu.h"
 #include "engine/sched/choice_random.h"
+#include "engine/sched/choice_scripted.h"
 #include "engine/storage/execution.h"
 #include "engine/storage/program.h"
 #include "fuzz/interpreter.h"
@@ -190,7 +191,7 @@ TEST_P(Tree, SyscallAndHelperSemantics) {
 // bpf_mem_alloc cache without sleeping, so the holder is preempted (full
 // preemption) in its lookup.
 TEST_P(Tree, BusyCounterGivesEbusyToASameCpuTask) {
-  testing::ScriptedChoice script;
+  sched::ScriptedChoice script;
   const bool bpf_ma = GetParam() == Named("linux-6.12");
   Start(&script, bpf_ma ? sched::PreemptModel::kFull : sched::PreemptModel::kVoluntary);
   long busy = 1;
@@ -210,7 +211,7 @@ TEST_P(Tree, BusyCounterGivesEbusyToASameCpuTask) {
   });
   ASSERT_TRUE(t1.ok());
   // 6.1: where the helper sleeps; 6.12: its lookup, after the trylock.
-  script.Add(bpf_ma ? "task->bpf_storage" : "kmalloc(GFP_KERNEL)", *t0, 1, testing::RunTask(*t1, 0));
+  script.Add(bpf_ma ? "task->bpf_storage" : "kmalloc(GFP_KERNEL)", *t0, 1, sched::RunOption(*t1, 0));
   ASSERT_EQ(M().Run(), sched::RunStatus::kCompleted) << check::FormatReport();
   EXPECT_TRUE(script.AllFired()) << "T1 never ran inside T0's helper";
   EXPECT_EQ(busy, -kEBUSY);

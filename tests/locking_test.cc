@@ -8,6 +8,7 @@
 #include "engine/kernel/spinlock.h"
 #include "engine/rcu/rcu.h"
 #include "engine/sched/choice_random.h"
+#include "engine/sched/choice_scripted.h"
 #include "tests/test_support.h"
 #include "gtest/gtest.h"
 
@@ -15,11 +16,11 @@ namespace reclaimfuzz {
 namespace {
 
 using kernel::rqspinlock_t;
+using sched::InterruptOption;
+using sched::RunOption;
+using sched::ScriptedChoice;
 using testing::FindingName;
-using testing::Interrupt;
 using testing::Options;
-using testing::RunTask;
-using testing::ScriptedChoice;
 using testing::TestMachine;
 
 struct Locks {
@@ -57,7 +58,7 @@ TEST(Rqspinlock, AaFromNmiOnSameVcpuIsEdeadlkNotAHang) {
     if (g.ret_nmi == 0) kernel::raw_res_spin_unlock_irqrestore(&g.l1, flags);
   });
   ASSERT_TRUE(task.ok() && nmi.ok());
-  choice.Add("READ_ONCE(g.probe)", *task, 1, Interrupt(*nmi));
+  choice.Add("READ_ONCE(g.probe)", *task, 1, InterruptOption(*nmi));
   ASSERT_EQ(m.Run(), sched::RunStatus::kCompleted) << FindingName();
   EXPECT_TRUE(choice.AllFired());
   EXPECT_EQ(g.ret_a, 0);
@@ -91,7 +92,7 @@ TEST(Rqspinlock, AbbaBetweenTwoVcpusEndsInEdeadlk) {
   int a, b;
   SpawnAbba(m, &a, &b);
   // A takes L1, then B takes L2: both then want the other's lock.
-  choice.Add("READ_ONCE(g.probe)", a, 1, RunTask(b));
+  choice.Add("READ_ONCE(g.probe)", a, 1, RunOption(b));
   ASSERT_EQ(m.Run(), sched::RunStatus::kCompleted) << FindingName();
   EXPECT_TRUE(g.ret_a == -EDEADLK || g.ret_b == -EDEADLK) << g.ret_a << " " << g.ret_b;
 }
@@ -128,7 +129,7 @@ class StubbornChoice : public sched::ChoiceSource {
 
 TEST(Rqspinlock, WaiterTimesOutWithEtimedout) {
   StubbornChoice stubborn;
-  ScriptedChoice choice(&stubborn);
+  ScriptedChoice choice(ScriptedChoice::Config{.fallback = &stubborn});
   vm::Machine& m = TestMachine();
   ASSERT_TRUE(m.Reset(Options(&choice)).ok());
   InitLocks();
@@ -144,7 +145,7 @@ TEST(Rqspinlock, WaiterTimesOutWithEtimedout) {
     if (g.ret_b == 0) kernel::raw_res_spin_unlock_irqrestore(&g.l1, f);
   });
   ASSERT_TRUE(holder.ok() && waiter.ok());
-  choice.Add("READ_ONCE(g.probe)", *holder, 1, RunTask(*waiter));
+  choice.Add("READ_ONCE(g.probe)", *holder, 1, RunOption(*waiter));
   ASSERT_EQ(m.Run(), sched::RunStatus::kCompleted) << FindingName();
   EXPECT_EQ(g.ret_b, -ETIMEDOUT);
 }
@@ -241,7 +242,7 @@ TEST(Lockdep, CallRcuFromNmiIsContextViolation) {
     kernel::call_rcu(&g.head, [](kernel::rcu_head*) {});
   });
   ASSERT_TRUE(t.ok() && nmi.ok());
-  choice.Add("READ_ONCE(g.probe)", *t, 1, Interrupt(*nmi));
+  choice.Add("READ_ONCE(g.probe)", *t, 1, InterruptOption(*nmi));
   EXPECT_EQ(m.Run(), sched::RunStatus::kAbandoned);
   EXPECT_EQ(FindingName(), "context-violation");
   EXPECT_NE(std::string(check::LastFinding()->detail).find("call_rcu"), std::string::npos);

@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 
+#include "engine/sched/choice_scripted.h"
 #include "engine/storage/defer.h"
 #include "engine/storage/owners.h"
 #include "engine/storage/program.h"
@@ -21,9 +22,9 @@
 namespace reclaimfuzz {
 namespace {
 
-using scenario::Deliver;
 using scenario::FindingName;
 using scenario::Scenario;
+using sched::InterruptOption;
 using storage::bpf_map;
 using storage::ProgKind;
 using storage::RunBpfProgram;
@@ -87,7 +88,7 @@ Outcome RunB1(Variant variant, sched::IrqKind kind, Target target, const std::st
                       ? sc.AddNmi(0, "nmi: delete c", interrupt_program)
                       : sc.AddHardirq(0, "hardirq: delete c", interrupt_program);
   const int at = target == Target::kProgram ? p : sc.TaskNamed("kworker/0");
-  sc.choice().Add(label, at, nth, Deliver(irq));
+  sc.choice().Add(label, at, nth, InterruptOption(irq));
   Outcome o;
   o.status = sc.Run();
   o.fired = sc.choice().AllFired();

@@ -9,6 +9,7 @@
 // always-defer-fixed must stay clean.
 #include <string>
 
+#include "engine/sched/choice_scripted.h"
 #include "engine/storage/owners.h"
 #include "engine/storage/program.h"
 #include "engine/storage/world.h"
@@ -18,9 +19,9 @@
 namespace reclaimfuzz {
 namespace {
 
-using scenario::Deliver;
 using scenario::FindingName;
 using scenario::Scenario;
+using sched::InterruptOption;
 using storage::bpf_map;
 using storage::ProgKind;
 using storage::RunBpfProgram;
@@ -68,7 +69,7 @@ std::string RunInterruptDelete(Variant variant, sched::IrqKind kind, bool early_
   };
   const int irq = kind == sched::IrqKind::kNmi ? sc.AddNmi(0, "nmi: delete", prog)
                                                : sc.AddHardirq(0, "hardirq: delete", prog);
-  sc.choice().Add("rcu_read_lock", t, 1, Deliver(irq));
+  sc.choice().Add("rcu_read_lock", t, 1, InterruptOption(irq));
   sc.Run();
   EXPECT_TRUE(sc.choice().AllFired());
   return FindingName();
@@ -139,7 +140,7 @@ std::string RunNmiCreateDuringUpdate(Variant variant) {
     });
   });
   // READ_ONCE(h->first) of T: hlist_empty() before, then under, L_s.
-  sc.choice().Add("READ_ONCE(h->first)", t, 2, Deliver(nmi));
+  sc.choice().Add("READ_ONCE(h->first)", t, 2, InterruptOption(nmi));
   sc.Run();
   EXPECT_TRUE(sc.choice().AllFired());
   return FindingName();

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-// Hand-built schedules for the storage scenarios: a choice source steered
-// by preemption-point labels, and a small wrapper that resets an execution
-// for a variant and runs it with teardown.
+// Hand-built schedules for the storage scenarios: a small wrapper that
+// resets an execution for a variant and runs it with teardown, steered by a
+// ScriptedChoice (engine/sched/choice_scripted.h) that sees only the tasks'
+// own preemption points.
 #ifndef RECLAIMFUZZ_TESTS_SCENARIO_HARNESS_H_
 #define RECLAIMFUZZ_TESTS_SCENARIO_HARNESS_H_
 
@@ -10,124 +11,14 @@
 #include <cstring>
 #include <functional>
 #include <string>
-#include <vector>
 
 #include "engine/report/report.h"
-#include "engine/sched/choice.h"
+#include "engine/sched/choice_scripted.h"
 #include "engine/sched/scheduler.h"
 #include "engine/storage/execution.h"
 #include "engine/vm/machine.h"
 
 namespace reclaimfuzz::scenario {
-
-// Runs `task` (on whichever vCPU the option names: its own first).
-inline sched::Option RunTask(int task) {
-  sched::Option o;
-  o.kind = sched::Option::kRun;
-  o.task = static_cast<int16_t>(task);
-  return o;
-}
-inline sched::Option Deliver(int irq) {
-  sched::Option o;
-  o.kind = sched::Option::kInterrupt;
-  o.irq = static_cast<int16_t>(irq);
-  return o;
-}
-// Same decision, whatever vCPU a run option names.
-inline bool SameDecision(const sched::Option& a, const sched::Option& b) {
-  return a.kind == b.kind && a.task == b.task && a.irq == b.irq;
-}
-
-// Fires each rule once, at the nth preemption point of `task` whose label
-// contains `label` ("" matches every point), counting only the task's own
-// points (not those of interrupts nested on it). A rule whose option is not
-// legal at its point fires at the next matching point where it is.
-// "Background" tasks run only when nothing else can: a sleeper that stays
-// asleep until the rest of the machine is idle. Everything else follows
-// DefaultChoice().
-class StepChoice : public sched::ChoiceSource {
- public:
-  struct Rule {
-    std::string label;
-    int task = -1;
-    int nth = 1;
-    sched::Option option;
-    int seen = 0;
-    bool fired = false;
-  };
-
-  void Add(std::string label, int task, int nth, sched::Option option) {
-    rules_.push_back(Rule{std::move(label), task, nth, option});
-  }
-  void SetBackground(int task) { background_.push_back(task); }
-  void Clear() {
-    rules_.clear();
-    background_.clear();
-  }
-  bool AllFired() const {
-    for (const Rule& r : rules_) {
-      if (!r.fired) return false;
-    }
-    return true;
-  }
-
-  void Begin(const sched::ExecutionShape&) override {
-    for (Rule& r : rules_) {
-      r.seen = 0;
-      r.fired = false;
-    }
-  }
-  bool Consult(const sched::PointHeader& h) override {
-    for (const Rule& r : rules_) {
-      if (!r.fired && Matches(r, h)) return true;
-    }
-    return false;
-  }
-  size_t Choose(const sched::PointView& v) override {
-    for (Rule& r : rules_) {
-      if (r.fired || !Matches(r, v.header)) continue;
-      if (r.seen < r.nth) ++r.seen;
-      if (r.seen < r.nth) continue;
-      for (size_t i = 0; i < v.options.size(); ++i) {
-        if (SameDecision(v.options[i], r.option)) {
-          r.fired = true;
-          return i;
-        }
-      }
-    }
-    const size_t d = sched::DefaultChoice(v);
-    if (v.options[d].kind != sched::Option::kRun || !IsBackground(v.options[d].task)) return d;
-    // Prefer, in the default's round-robin order, a task that is not in the
-    // background; keep running the current one if that is legal.
-    if (v.options[0].kind == sched::Option::kContinue && v.header.kind != sched::PointKind::kSpin &&
-        v.header.kind != sched::PointKind::kPick) {
-      return 0;
-    }
-    for (size_t k = 1; k <= v.options.size(); ++k) {
-      const size_t i = (d + k) % v.options.size();
-      if (v.options[i].kind == sched::Option::kRun && !IsBackground(v.options[i].task)) return i;
-    }
-    return d;
-  }
-  std::string Describe() const override { return "scenario steps"; }
-
- private:
-  bool IsBackground(int task) const {
-    for (int b : background_) {
-      if (b == task) return true;
-    }
-    return false;
-  }
-  static bool Matches(const Rule& r, const sched::PointHeader& h) {
-    if (h.in_interrupt || h.task < 0) return false;
-    if (r.task >= 0 && r.task != h.task) return false;
-    return r.label.empty() ||
-           (h.label != nullptr && std::strstr(h.label, r.label.c_str()) != nullptr);
-  }
-
-  std::vector<Rule> rules_;
-  std::vector<int> background_;
-};
 
 inline vm::Machine& ScenarioMachine() {
   static vm::Machine* m = new vm::Machine();
@@ -151,7 +42,7 @@ class Scenario {
   }
 
   storage::ExecutionOptions& options() { return options_; }
-  StepChoice& choice() { return choice_; }
+  sched::ScriptedChoice& choice() { return choice_; }
   vm::Machine& machine() { return ScenarioMachine(); }
   sched::Scheduler& sched() { return ScenarioMachine().sched(); }
 
@@ -194,7 +85,9 @@ class Scenario {
   }
 
   storage::ExecutionOptions options_;
-  StepChoice choice_;
+  // Interrupt handlers nested on a task do not count as its points.
+  sched::ScriptedChoice choice_{
+      sched::ScriptedChoice::Config{.points = sched::ScriptedChoice::Points::kTaskOwn}};
 };
 
 inline std::string FindingName() {

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "engine/kernel/slab.h"
+#include "engine/sched/choice_scripted.h"
 #include "engine/storage/owners.h"
 #include "engine/storage/program.h"
 #include "engine/storage/world.h"
@@ -20,8 +21,8 @@ namespace reclaimfuzz {
 namespace {
 
 using scenario::FindingName;
-using scenario::RunTask;
 using scenario::Scenario;
+using sched::RunOption;
 using storage::bpf_map;
 using storage::ProgKind;
 using storage::RunBpfProgram;
@@ -60,7 +61,7 @@ RaceOutcome RunDestroyVsMapFree(Variant variant, int nth) {
   // No program uses the sk: D drops its last reference at once.
   const int d = sc.Spawn("D (destroy sk0)", 0,
                          [] { storage::world::ReleaseOwner(0, /*wait_for_programs=*/false); });
-  sc.choice().Add("", f, nth, RunTask(d));
+  sc.choice().Add("", f, nth, RunOption(d));
   RaceOutcome o;
   o.status = sc.Run();
   o.fired = sc.choice().AllFired();

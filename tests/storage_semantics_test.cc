@@ -8,6 +8,7 @@
 #include <string>
 
 #include "engine/kernel/slab.h"
+#include "engine/sched/choice_scripted.h"
 #include "engine/storage/bpf_local_storage.h"
 #include "engine/storage/owners.h"
 #include "engine/storage/program.h"
@@ -19,8 +20,8 @@ namespace reclaimfuzz {
 namespace {
 
 using scenario::FindingName;
-using scenario::RunTask;
 using scenario::Scenario;
+using sched::RunOption;
 using storage::bpf_local_storage;
 using storage::bpf_local_storage_map;
 using storage::bpf_map;
@@ -238,7 +239,7 @@ TEST_P(StorageSemantics, FirstElementRaceEndsInEagainWithoutLeak) {
   const int a = sc.Spawn("A", 0, [&] { create(map_a, &got_a); });
   const int b = sc.Spawn("B", 1, [&] { create(map_b, &got_b); });
   // A has built its storage and is about to publish it: B runs all the way.
-  sc.choice().Add("cmpxchg(owner_storage_ptr)", a, 1, RunTask(b));
+  sc.choice().Add("cmpxchg(owner_storage_ptr)", a, 1, RunOption(b));
   EXPECT_EQ(sc.Run(), sched::RunStatus::kCompleted) << scenario::Report();
   EXPECT_TRUE(sc.choice().AllFired());
   EXPECT_EQ(FindingName(), "none") << scenario::Report();

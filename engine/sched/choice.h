@@ -12,6 +12,7 @@
 //   choice_random.h  seeded PRNG
 //   choice_pct.h     PCT (probabilistic concurrency testing) with a depth
 //   choice_replay.h  a recorded schedule
+//   choice_scripted.h  a hand-written schedule for tests: rules on labels
 #ifndef RECLAIMFUZZ_ENGINE_SCHED_CHOICE_H_
 #define RECLAIMFUZZ_ENGINE_SCHED_CHOICE_H_
 
