@@ -12,7 +12,11 @@
 // Each pointer access is a preemption point, so an interrupt or another vCPU
 // can run in the middle of an add or delete. The checks report
 // "list-corruption": adding a node that is still linked, deleting a node
-// twice (poisoned), or next/prev links that do not agree.
+// twice (poisoned), next/prev links that do not agree, or an add whose old
+// first node left the list while the add ran; and "use-after-free" when a
+// node the update is about to read or write is in freed memory. They run
+// before the access, so a corrupted list stops the execution with a named
+// finding rather than a sanitizer report or a wild pointer.
 #ifndef RECLAIMFUZZ_ENGINE_KERNEL_LIST_H_
 #define RECLAIMFUZZ_ENGINE_KERNEL_LIST_H_
 
@@ -38,6 +42,22 @@ struct hlist_head {
 namespace internal {
 // Out of line: formats and reports list-corruption (never returns).
 [[noreturn]] void list_corruption(const char* what, const void* node);
+// An add's store into the old first node's pprev, checked at the store
+// (after its preemption point, so after whatever ran since the add read
+// h->first): `first` must still be on h, as h->first or behind a live node
+// that points at it. If an unserialized writer took it off the list in
+// between, its memory may already serve another purpose (an rcu_head
+// queued for a callback shares the union of bpf_local_storage_elem), and
+// the store would corrupt that silently: reported as list-corruption. A
+// first that was freed is a use-after-free (node_check_live()).
+void hlist_add_check_first(const hlist_node* first, const hlist_head* h);
+// Before a check or an update reads through p (a node, or a node's next or
+// pprev slot): if p lies in an object this execution freed, the list still
+// links freed memory, and the read would be a use-after-free. Reported as
+// use-after-free at once (the object's sites in the report), so the
+// execution stops before the stale access ASan would report (or, without
+// ASan, read garbage). Memory outside the heap (a per-CPU list head) passes.
+void node_check_live(const void* p, const char* what);
 }  // namespace internal
 
 inline void INIT_HLIST_HEAD(hlist_head* h) { WRITE_ONCE(h->first, nullptr); }
@@ -54,23 +74,39 @@ inline bool hlist_is_singular_node(hlist_node* n, hlist_head* h) {
 
 namespace internal {
 inline void hlist_add_check(hlist_node* n, hlist_head* h) {
+  node_check_live(n, "hlist_add_head: the node to add");
   if (n->pprev != nullptr && n->pprev != reinterpret_cast<hlist_node**>(LIST_POISON2)) {
     list_corruption("hlist_add_head: node is already on a list", n);
   }
   hlist_node* first = h->first;
+  if (first != nullptr) node_check_live(first, "hlist_add_head: head->first");
   if (first != nullptr && first->pprev != &h->first) {
     list_corruption("hlist_add_head: head->first->pprev does not point back at the head", n);
   }
 }
 inline void hlist_del_check(hlist_node* n) {
+  node_check_live(n, "hlist_del: the node");
   if (n->pprev == reinterpret_cast<hlist_node**>(LIST_POISON2)) {
     list_corruption("hlist_del: node was already deleted (pprev is LIST_POISON2)", n);
   }
   if (n->pprev == nullptr) list_corruption("hlist_del: node is not on a list", n);
+  node_check_live(n->pprev, "hlist_del: the previous node (pprev)");
   if (*n->pprev != n) list_corruption("hlist_del: *pprev does not point at the node", n);
+  if (n->next == reinterpret_cast<hlist_node*>(LIST_POISON1)) {
+    list_corruption("hlist_del: next is LIST_POISON1 (deleted, then linked again by pprev only)", n);
+  }
+  if (n->next != nullptr) node_check_live(n->next, "hlist_del: the next node");
   if (n->next != nullptr && n->next->pprev != &n->next) {
     list_corruption("hlist_del: next->pprev does not point at the node", n);
   }
+}
+
+// WRITE_ONCE(first->pprev, &n->next) of an add, with
+// hlist_add_check_first() between the preemption point and the store.
+inline void hlist_add_store_first_pprev(hlist_node* first, hlist_head* h, hlist_node* n) {
+  preemption_point(sched::PointKind::kAccess, "WRITE_ONCE(first->pprev)");
+  hlist_add_check_first(first, h);
+  __atomic_store_n(&first->pprev, &n->next, __ATOMIC_RELAXED);
 }
 }  // namespace internal
 
@@ -78,7 +114,7 @@ inline void hlist_add_head(hlist_node* n, hlist_head* h) {
   internal::hlist_add_check(n, h);
   hlist_node* first = READ_ONCE(h->first);
   WRITE_ONCE(n->next, first);
-  if (first != nullptr) WRITE_ONCE(first->pprev, &n->next);
+  if (first != nullptr) internal::hlist_add_store_first_pprev(first, h, n);
   WRITE_ONCE(h->first, n);
   WRITE_ONCE(n->pprev, &h->first);
 }
@@ -90,7 +126,7 @@ inline void hlist_add_head_rcu(hlist_node* n, hlist_head* h) {
   WRITE_ONCE(n->next, first);
   WRITE_ONCE(n->pprev, &h->first);
   smp_store_release(&h->first, n);  // rcu_assign_pointer(hlist_first_rcu(h), n)
-  if (first != nullptr) WRITE_ONCE(first->pprev, &n->next);
+  if (first != nullptr) internal::hlist_add_store_first_pprev(first, h, n);
 }
 
 inline void hlist_del_internal(hlist_node* n) {
@@ -139,9 +175,28 @@ inline void hlist_del_init_rcu(hlist_node* n) {
   for (pos = hlist_entry_safe(READ_ONCE((head)->first), type, member); pos; \
        pos = hlist_entry_safe(READ_ONCE((pos)->member.next), type, member))
 
-#define hlist_for_each_entry_rcu(pos, head, type, member)                              \
-  for (pos = hlist_entry_safe(smp_load_acquire(&(head)->first), type, member); pos; \
-       pos = hlist_entry_safe(smp_load_acquire(&(pos)->member.next), type, member))
+//
+// The _rcu walk's loads are rcu_dereference()s, as the kernel's
+// (hlist_first_rcu(), hlist_next_rcu()): each node it reaches is reported to
+// the generic reclamation oracle (engine/check/reclaim.h, NoteRcuDeref), so
+// a node freed while the walker is still inside its read section is
+// reader-saw-freed at the free, before the walk's stale load.
+namespace rcu_internal {
+// engine/rcu's hook (rcu.h), installed by check::ResetOracles().
+extern void (*g_deref_hook)(const void* p, const char* what);
+inline hlist_node* deref_node(hlist_node* p, const char* what) {
+  if (g_deref_hook != nullptr) g_deref_hook(p, what);
+  return p;
+}
+}  // namespace rcu_internal
+#define hlist_for_each_entry_rcu(pos, head, type, member)                                       \
+  for (pos = hlist_entry_safe(::reclaimfuzz::kernel::rcu_internal::deref_node(                   \
+                                  smp_load_acquire(&(head)->first), "hlist_first_rcu(" #head ")"), \
+                              type, member);                                                      \
+       pos; pos = hlist_entry_safe(::reclaimfuzz::kernel::rcu_internal::deref_node(               \
+                                       smp_load_acquire(&(pos)->member.next),                     \
+                                       "hlist_next_rcu(&" #pos "->" #member ")"),                 \
+                                   type, member))
 
 #define hlist_for_each_entry_safe(pos, n, head, type, member)                            \
   for (pos = hlist_entry_safe(READ_ONCE((head)->first), type, member);                   \

@@ -252,6 +252,16 @@ int64_t IdOfAnyContaining(const void* p) {
   return -1;
 }
 
+int64_t FreedIdContaining(const void* p) {
+  const auto a = reinterpret_cast<uintptr_t>(p);
+  const std::vector<Object>& objects = R().objects;
+  for (auto it = objects.rbegin(); it != objects.rend(); ++it) {
+    const auto b = reinterpret_cast<uintptr_t>(it->ptr);
+    if (it->freed && a >= b && a < b + it->size) return it->id;
+  }
+  return -1;
+}
+
 const Object* Get(int64_t id) {
   Registry& r = R();
   if (id < 0 || static_cast<size_t>(id) >= r.objects.size()) return nullptr;

@@ -78,6 +78,9 @@ int64_t IdContaining(const void* p);  // the live object containing p, or -1
 // The newest object, live or freed, whose memory contained p, or -1: what
 // a sanitizer's stale access touched (its allocation and free sites).
 int64_t IdOfAnyContaining(const void* p);
+// The object of this execution that contained p and was freed, the latest
+// such if its memory was reused (a stale pointer's target), or -1.
+int64_t FreedIdContaining(const void* p);
 const Object* Get(int64_t id);
 size_t NumObjects();                   // allocated this execution
 std::vector<int64_t> LiveIds();

@@ -15,6 +15,7 @@
 #include "engine/report/report.h"
 #include "engine/kernel/context.h"
 #include "engine/kernel/irq_work.h"
+#include "engine/kernel/list.h"
 #include "engine/kernel/lockdep.h"
 #include "engine/kernel/rqspinlock.h"
 #include "engine/kernel/slab.h"
@@ -216,6 +217,24 @@ void rf_bug(const char* cond, const char* file, int line) {
 }
 void rf_list_corruption(const char* what, const void* node) {
   check::Report(check::kListCorruption, kernel::slab::IdContaining(node), "list_debug: %s", what);
+}
+void rf_list_check_live(const void* p, const char* what) { kernel::internal::node_check_live(p, what); }
+void rf_hlist_check_add_first(const void* first, void* const* first_pprev, const void* head_first) {
+  // As engine/kernel/list.h's hlist_add_check_first(); plain loads, no
+  // preemption point between the check and the store.
+  kernel::internal::node_check_live(first, "hlist_add_head: the old first node");
+  if (kernel::slab::IdContaining(first) < 0) return;  // not heap memory: nothing to check
+  void* pprev = __atomic_load_n(first_pprev, __ATOMIC_RELAXED);
+  if (pprev == head_first) return;
+  if (pprev != nullptr && pprev != reinterpret_cast<void*>(0x122) /* LIST_POISON2 */ &&
+      kernel::slab::IdContaining(pprev) >= 0 &&
+      __atomic_load_n(static_cast<void* const*>(pprev), __ATOMIC_RELAXED) == first) {
+    return;
+  }
+  rf_list_corruption(
+      "hlist_add_head: the old first node left the list during the add (an unserialized "
+      "writer ran in between); storing into its pprev would corrupt what now uses its memory",
+      first);
 }
 
 int rf_cpu(void) { return kernel::smp_processor_id(); }

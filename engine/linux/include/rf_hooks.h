@@ -53,6 +53,15 @@ void rf_might_sleep(const char *what);
 void rf_warn(const char *cond, const char *file, int line);
 void rf_bug(const char *cond, const char *file, int line) __attribute__((noreturn));
 void rf_list_corruption(const char *what, const void *node) __attribute__((noreturn));
+/* An add's store into the old first node's pprev, checked at the store:
+ * `first` (whose pprev field is at `first_pprev`) must still be on the list
+ * whose head's first field is at `head_first` (engine/kernel/list.h,
+ * hlist_add_check_first()). */
+/* Before a list check or update reads through p: use-after-free if p lies
+ * in an object this execution freed (engine/kernel/list.h,
+ * node_check_live()). */
+void rf_list_check_live(const void *p, const char *what);
+void rf_hlist_check_add_first(const void *first, void *const *first_pprev, const void *head_first);
 
 int rf_cpu(void);
 int rf_nr_cpus(void);

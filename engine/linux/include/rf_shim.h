@@ -291,9 +291,12 @@ static inline bool hlist_is_singular_node(struct hlist_node *n, struct hlist_hea
 #define hlist_pprev_rcu(node) (*((struct hlist_node __rcu **)((node)->pprev)))
 
 static inline void rf_hlist_check_del(struct hlist_node *n) {
+  rf_list_check_live(n, "hlist_del: the node");
   if (n->pprev == LIST_POISON2 || n->next == LIST_POISON1)
     rf_list_corruption("hlist_del on a deleted node", n);
+  if (n->pprev) rf_list_check_live(n->pprev, "hlist_del: the previous node (pprev)");
   if (n->pprev && *n->pprev != n) rf_list_corruption("hlist_del: *pprev does not point back", n);
+  if (n->next) rf_list_check_live(n->next, "hlist_del: the next node");
   if (n->next && n->next->pprev != &n->next)
     rf_list_corruption("hlist_del: next->pprev does not point back", n);
 }
@@ -326,15 +329,25 @@ static inline void hlist_del_init_rcu(struct hlist_node *n) {
   }
 }
 static inline void rf_hlist_check_add(struct hlist_node *n, struct hlist_head *h) {
+  rf_list_check_live(n, "hlist_add_head: the node to add");
+  if (h->first) rf_list_check_live(h->first, "hlist_add_head: head->first");
   if (h->first == n) rf_list_corruption("hlist_add_head: node already first", n);
   if (h->first && h->first->pprev != &h->first)
     rf_list_corruption("hlist_add_head: first->pprev does not point back", h->first);
+}
+/* WRITE_ONCE(first->pprev, &n->next) of an add, checked between its
+ * preemption point and the store (rf_hlist_check_add_first()). */
+static inline void rf_hlist_store_first_pprev(struct hlist_node *first, struct hlist_head *h,
+                                              struct hlist_node *n) {
+  rf_point(RF_POINT_ACCESS, "WRITE_ONCE(first->pprev)");
+  rf_hlist_check_add_first(first, (void *const *)&first->pprev, &h->first);
+  __atomic_store_n(&first->pprev, &n->next, __ATOMIC_RELAXED);
 }
 static inline void hlist_add_head(struct hlist_node *n, struct hlist_head *h) {
   struct hlist_node *first = h->first;
   rf_hlist_check_add(n, h);
   WRITE_ONCE(n->next, first);
-  if (first) WRITE_ONCE(first->pprev, &n->next);
+  if (first) rf_hlist_store_first_pprev(first, h, n);
   WRITE_ONCE(h->first, n);
   WRITE_ONCE(n->pprev, &h->first);
 }
@@ -351,7 +364,7 @@ static inline void hlist_add_head_rcu(struct hlist_node *n, struct hlist_head *h
   n->next = first;
   WRITE_ONCE(n->pprev, &h->first);
   rcu_assign_pointer(hlist_first_rcu(h), n);
-  if (first) WRITE_ONCE(first->pprev, &n->next);
+  if (first) rf_hlist_store_first_pprev(first, h, n);
 }
 #define hlist_for_each_entry_safe(pos, n, head, member)                         \
   for (pos = hlist_entry_safe((head)->first, __typeof__(*(pos)), member);       \
