@@ -14,6 +14,14 @@
 //     ignored; "name@where" only the one with that where
 //     (fuzz::Finding::where: "reader-saw-freed@freed by drain_mem_cache").
 //     A campaign mutes the findings it has already seen this way.
+// Built with RF_MUTE_KNOWN_FINDINGS (the CMake option; the OSS-Fuzz and
+// ClusterFuzzLite build, tools/oss-fuzz/build.sh, sets it): the variant's
+// known findings (engine/variants.txt, storage::Info(v).known) are ignored
+// too, so continuous fuzzing, which cannot set the environment, reports
+// only what is new. The ASan-class ones included: the reclamation oracles
+// report at the free, before any stale access, and the execution stops
+// there. The first of each muted finding prints one line.
+// RECLAIMFUZZ_MUTE_KNOWN=0  in such a build, report them again.
 // RECLAIMFUZZ_PREEMPT=voluntary|full|rt  the preemption model, instead of
 //     the variant's (storage::PreemptModelFor()).
 // RECLAIMFUZZ_FINDING_OUT=PATH  a finding (an oracle's, or a sanitizer's
@@ -39,6 +47,7 @@
 
 #include "absl/strings/str_split.h"
 #include "engine/report/report.h"
+#include "engine/storage/variant.h"
 #include "fuzz/features.h"
 #include "fuzz/finding.h"
 #include "fuzz/interpreter.h"
@@ -70,9 +79,22 @@ bool Contains(const std::vector<std::string>& list, const std::string& s) {
   return false;
 }
 
+// The variant's known findings, when this build mutes them.
+std::vector<std::string> MutedKnown(reclaimfuzz::storage::Variant v) {
+#ifdef RF_MUTE_KNOWN_FINDINGS
+  const char* env = getenv("RECLAIMFUZZ_MUTE_KNOWN");
+  if (env != nullptr && std::string(env) == "0") return {};
+  return reclaimfuzz::storage::Info(v).known;
+#else
+  (void)v;
+  return {};
+#endif
+}
+
 bool Aborts(const std::string& finding, reclaimfuzz::storage::Variant variant) {
   static const std::vector<std::string> abort_on = EnvList("RECLAIMFUZZ_ABORT_ON");
   static const std::vector<std::string> ignore = EnvList("RECLAIMFUZZ_IGNORE");
+  static const std::vector<std::string> known = MutedKnown(variant);
   if (Contains(ignore, finding)) return false;
   // "name@where" mutes one finding of a name, not another of the same name
   // (a second use-after-free in another function).
@@ -82,6 +104,15 @@ bool Aborts(const std::string& finding, reclaimfuzz::storage::Variant variant) {
       if (Contains(ignore, keyed + reclaimfuzz::fuzz::LastFinding(variant).where)) return false;
       break;
     }
+  }
+  if (Contains(known, finding)) {
+    static std::vector<std::string> told;
+    if (!Contains(told, finding)) {
+      told.push_back(finding);
+      fprintf(stderr, "reclaimfuzz: muted %s, a known finding of %s (RECLAIMFUZZ_MUTE_KNOWN=0 reports it)\n",
+              finding.c_str(), reclaimfuzz::storage::VariantName(variant));
+    }
+    return false;
   }
   return abort_on.empty() || Contains(abort_on, finding);
 }

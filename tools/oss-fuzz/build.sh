@@ -107,12 +107,16 @@ done < <(sed -e 's/#.*//' "$root/engine/variants.txt" | awk -F'|' 'NF == 6')
 targets="${targets# } program_roundtrip_fuzz"
 build=$WORK/build-reclaimfuzz
 # No CMAKE_BUILD_TYPE: optimization and debug info are OSS-Fuzz's ($CFLAGS).
+# RF_MUTE_KNOWN_FINDINGS: each target stops quietly at its variant's known
+# findings (engine/variants.txt), so OSS-Fuzz and ClusterFuzzLite, which
+# cannot set RECLAIMFUZZ_IGNORE, report only new ones.
 cmake -S "$root" -B "$build" -G "$generator" \
   -DCMAKE_C_COMPILER="$CC" -DCMAKE_CXX_COMPILER="$CXX" \
   -DCMAKE_C_FLAGS="$CFLAGS" -DCMAKE_CXX_FLAGS="$CXXFLAGS" \
   -DCMAKE_PREFIX_PATH="$deps" \
   -DRF_SANITIZER=external -DRF_FUZZER=external \
   -DRF_LIB_FUZZING_ENGINE="$LIB_FUZZING_ENGINE" -DRF_FUZZING_ENGINE="$engine" \
+  -DRF_MUTE_KNOWN_FINDINGS=ON \
   -DRF_LINUX_TREES="$trees"
 # shellcheck disable=SC2086  # one word per target
 cmake --build "$build" -j"$jobs" --target $targets corpus_encode

@@ -29,17 +29,19 @@
 # The runtime options are OSS-Fuzz's runner defaults with the target's
 # .options [asan] section applied over them, as ClusterFuzz does.
 #
-# Known findings. v4, v4-srcu-fix and always-defer-v1 are the engine
-# variants with bugs; their fuzzers report them within seconds, and most
-# seeds already hit always-defer-v1's early-free. That is the product
-# working, not a broken build, so steps 3 and 4 set RECLAIMFUZZ_IGNORE
-# (fuzz/storage_fuzz.cc) to the findings the registry (engine/variants.txt)
-# knows for each variant: they are counted and the execution goes on.
-# Anything else fails the check: a finding not in the registry, any finding
-# on a variant expected clean (always-defer-fixed+map-free-fix) or in
-# program_roundtrip_fuzz, a sanitizer report, a crash, a timeout, a target
-# that does not start. Muting known findings rather than accepting every
-# crash keeps the check able to fail on a real build or harness problem.
+# Known findings. Most variants have known bugs (engine/variants.txt); their
+# fuzzers reach them within seconds, and most seeds already hit
+# always-defer-v1's early-free. build.sh configures with
+# RF_MUTE_KNOWN_FINDINGS=ON, so each target stops quietly at its variant's
+# known findings (fuzz/storage_fuzz.cc), as OSS-Fuzz will run it: the
+# runs here set no RECLAIMFUZZ_* variable (RECLAIMFUZZ_IGNORE and
+# RECLAIMFUZZ_ABORT_ON are cleared, so the caller's environment cannot mute
+# anything), and anything reported fails the check: a finding the registry
+# does not know for the variant, any finding on a variant expected clean or
+# in program_roundtrip_fuzz, a sanitizer report, a crash, a timeout, a
+# target that does not start. RECLAIMFUZZ_MUTE_KNOWN=0 in the caller's
+# environment is passed on and unmutes the known findings: the check must
+# then fail on the buggy variants (a way to see that it can).
 #
 # DIR (default: a fresh folder under ${TMPDIR:-/tmp}, removed afterwards)
 # holds <combo>/{src,work,out}; given explicitly it is kept, and a second run
@@ -57,7 +59,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)
 # The variants of the registry (engine/variants.txt) that build.sh builds
 # here: every model variant, and the real trees whose linux-source package
-# is installed. "target known,...".
+# is installed. "target known,..." (the known findings, which the
+# targets mute themselves).
 registry_models() {
   sed -e 's/#.*//' "$ROOT/engine/variants.txt" |
     awk -F'|' 'NF == 6 { gsub(/[ \t]/, "", $1); gsub(/[ \t]/, "", $2); gsub(/[ \t]/, "", $3); gsub(/[ \t]/, "", $5);
@@ -68,16 +71,11 @@ registry_models() {
 mapfile -t TARGETS < <(registry_models | cut -d' ' -f1)
 TARGETS+=(program_roundtrip_fuzz)
 
-# RECLAIMFUZZ_IGNORE for each target's runs: the registry's known findings.
-known_findings() {
-  local t k
-  while read -r t k; do
-    if [ "$t" = "$1" ]; then
-      [ "$k" = none ] || echo "$k"
-      return
-    fi
-  done < <(registry_models)
-  echo ""
+# The RECLAIMFUZZ_* environment of every run: nothing muted but what the
+# build mutes (RECLAIMFUZZ_MUTE_KNOWN passed on when the caller sets it).
+reclaimfuzz_env() {
+  printf '%s\n' RECLAIMFUZZ_IGNORE= RECLAIMFUZZ_ABORT_ON=
+  if [ -n "${RECLAIMFUZZ_MUTE_KNOWN+set}" ]; then echo "RECLAIMFUZZ_MUTE_KNOWN=$RECLAIMFUZZ_MUTE_KNOWN"; fi
 }
 
 usage() {
@@ -250,7 +248,8 @@ run_env() {
   fi
   while IFS= read -r kv; do asan="$asan:$kv"; done < <(options_section "$out/$t.options" asan)
   while IFS= read -r kv; do ubsan="$ubsan:$kv"; done < <(options_section "$out/$t.options" ubsan)
-  printf '%s\n' "ASAN_OPTIONS=$asan" "UBSAN_OPTIONS=$ubsan" "RECLAIMFUZZ_IGNORE=$(known_findings "$t")"
+  printf '%s\n' "ASAN_OPTIONS=$asan" "UBSAN_OPTIONS=$ubsan"
+  reclaimfuzz_env
 }
 
 # show_log FILE: the lines of a failed run that say what happened.
@@ -261,8 +260,13 @@ show_log() {
   sed 's/^/        /' <<< "$lines"
 }
 
+# muted_findings LOG...: the known findings the target said it muted.
+muted_findings() {
+  cat "$@" 2>/dev/null | sed -n 's/^reclaimfuzz: muted \([^ ,]*\), a known finding.*/\1/p' | sort -u | paste -sd, -
+}
+
 run_libfuzzer() {
-  local sanitizer=$1 c=$dir/libfuzzer-$1 t runs log start
+  local sanitizer=$1 c=$dir/libfuzzer-$1 t runs log start muted
   local -a env flags
   for t in "${TARGETS[@]}"; do
     [ -x "$c/out/$t" ] || continue
@@ -285,7 +289,8 @@ run_libfuzzer() {
     if env "${env[@]}" nice -n 5 "$c/out/$t" "${flags[@]}" -max_total_time="$fuzz_seconds" \
          -artifact_prefix="$c/run/$t/artifacts/" "$c/run/$t/corpus" > "$log" 2>&1; then
       runs=$(grep -o 'Done [0-9]* runs in [0-9]* second(s)' "$log" | tail -n 1)
-      pass "$t: fuzzed ${runs:-? runs} ($(grep -o 'cov: [0-9]*' "$log" | tail -n 1))"
+      muted=$(muted_findings "$c/run/$t/seeds.log" "$log")
+      pass "$t: fuzzed ${runs:-? runs} ($(grep -o 'cov: [0-9]*' "$log" | tail -n 1); known findings muted: ${muted:-none seen})"
     else
       fail "$t: fuzzing failed after $((SECONDS - start)) s (log $log):"; show_log "$log"
     fi
@@ -297,6 +302,7 @@ run_libfuzzer() {
 # total line is shown when llvm-cov is installed.
 run_coverage() {
   local c=$dir/libfuzzer-coverage t log profdata cov total
+  local -a env
   profdata=$(command -v llvm-profdata || command -v llvm-profdata-14 || true)
   cov=$(command -v llvm-cov || command -v llvm-cov-14 || true)
   for t in "${TARGETS[@]}"; do
@@ -304,7 +310,8 @@ run_coverage() {
     rm -rf "$c/run/$t" && mkdir -p "$c/run/$t/seeds" "$c/run/$t/profiles"
     python3 -m zipfile -e "$c/out/${t}_seed_corpus.zip" "$c/run/$t/seeds"
     log=$c/run/$t/seeds.log
-    if ! env RECLAIMFUZZ_IGNORE="$(known_findings "$t")" LLVM_PROFILE_FILE="$c/run/$t/profiles/%m.profraw" \
+    mapfile -t env < <(reclaimfuzz_env)
+    if ! env "${env[@]}" LLVM_PROFILE_FILE="$c/run/$t/profiles/%m.profraw" \
          "$c/out/$t" -runs=0 -artifact_prefix="$c/run/$t/" "$c/run/$t/seeds" > "$log" 2>&1; then
       fail "$t: seed corpus run failed (log $log):"; show_log "$log"; continue
     fi
