@@ -376,7 +376,7 @@ TEST(LibFuzzerLog, ParsesForkAndInProcessStatusLines) {
   EXPECT_EQ(p.cov, 1485u);
   EXPECT_EQ(p.features, 3049u);
   EXPECT_EQ(p.corpus, 212u);
-  EXPECT_EQ(p.exec_per_sec, 1312u);
+  EXPECT_EQ(p.exec_per_sec, 39001u / 13);  // not the job's 1312: see below
   EXPECT_EQ(p.timeouts, 1u);
   EXPECT_EQ(p.crashes, 2u);
   EXPECT_EQ(p.seconds, 13u);
@@ -398,6 +398,30 @@ TEST(LibFuzzerLog, ParsesForkAndInProcessStatusLines) {
       ParseLibFuzzerLine("INFO: -fork=2: fuzzing in separate process(s)", &p));
   EXPECT_FALSE(ParseLibFuzzerLine("#", &p));
   EXPECT_EQ(p.execs, before.execs);
+}
+
+// -fork=2 -ignore_crashes=1, as a campaign runs: lines of a v4-srcu-fix
+// session whose jobs crash. "exec/s" is the ended job's own average, 0 for
+// a job that crashed within its first second, and one job's share of two;
+// the rate shown is the executions over the seconds since the first line.
+TEST(LibFuzzerLog, ForkModeRateIsExecutionsOverSeconds) {
+  FuzzerProgress p;
+  ASSERT_TRUE(ParseLibFuzzerLine(
+      "#135: cov: 3286 ft: 3286 corp: 9 exec/s 0 oom/timeout/crash: 0/0/0 "
+      "time: 0s job: 1 dft_time: 0",
+      &p));
+  EXPECT_EQ(p.exec_per_sec, 135u);  // no second has passed: 135 in under one
+  ASSERT_TRUE(ParseLibFuzzerLine(
+      "#1593: cov: 5129 ft: 6552 corp: 289 exec/s 0 oom/timeout/crash: 0/0/2 "
+      "time: 1s job: 3 dft_time: 0",
+      &p));
+  EXPECT_EQ(p.exec_per_sec, (1593u - 135) / 1);
+  ASSERT_TRUE(ParseLibFuzzerLine(
+      "#192555: cov: 8974 ft: 12810 corp: 2966 exec/s 1827 "
+      "oom/timeout/crash: 0/0/1 time: 55s job: 13 dft_time: 0",
+      &p));
+  EXPECT_EQ(p.execs, 192555u);
+  EXPECT_EQ(p.exec_per_sec, (192555u - 135) / 55);  // 3498: both jobs, not 1827
 }
 
 TEST(AflStats, SumsWhatTheCampaignShows) {

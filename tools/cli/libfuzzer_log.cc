@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "tools/cli/libfuzzer_log.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -33,6 +34,7 @@ bool ParseLibFuzzerLine(absl::string_view line, FuzzerProgress* p) {
   FuzzerProgress q = *p;
   q.execs = execs;
   bool saw_cov = false;
+  bool fork_line = false;  // "time: 13s": only fork mode's lines have it
   for (size_t i = 1; i + 1 < toks.size(); ++i) {
     const absl::string_view key = absl::StripSuffix(toks[i], ":");
     const absl::string_view val = toks[i + 1];
@@ -61,12 +63,25 @@ bool ParseLibFuzzerLine(absl::string_view line, FuzzerProgress* p) {
       q.exec_per_sec = n;
     } else if (key == "time") {
       q.seconds = n;
+      fork_line = true;
     } else {
       continue;
     }
     ++i;
   }
   if (!saw_cov) return false;
+  if (fork_line) {
+    if (!q.fork_origin) {
+      q.fork_origin = true;
+      q.fork_origin_execs = q.execs;
+      q.fork_origin_seconds = q.seconds;
+    }
+    if (q.seconds > q.fork_origin_seconds && q.execs >= q.fork_origin_execs) {
+      q.exec_per_sec = (q.execs - q.fork_origin_execs) / (q.seconds - q.fork_origin_seconds);
+    } else {
+      q.exec_per_sec = q.execs / std::max<uint64_t>(q.seconds, 1);
+    }
+  }
   q.any = true;
   *p = q;
   return true;

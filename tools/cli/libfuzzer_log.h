@@ -9,6 +9,15 @@
 //               #65536	pulse  cov: 123 ft: 456 corp: 7/90b lim: 4 exec/s: 1234
 //               rss: 45Mb
 // Anything else (NEW_FUNC, INFO, sanitizer reports) is not a status line.
+//
+// In fork mode the line's "exec/s" is not the session's rate: it is the
+// average of the one job that just ended, as that job's final stats give
+// it (executions over its whole seconds), so a job that ends within its
+// first second (a crash, with -ignore_crashes=1) shows 0, and with -fork=N
+// it is one job's rate of N. So for fork-mode lines exec_per_sec is
+// computed instead: the executions of the jobs that ended since the first
+// line over the seconds since then (both from the lines), or, until the
+// clock has moved past the first line, executions over seconds.
 #ifndef RECLAIMFUZZ_TOOLS_CLI_LIBFUZZER_LOG_H_
 #define RECLAIMFUZZ_TOOLS_CLI_LIBFUZZER_LOG_H_
 
@@ -30,6 +39,11 @@ struct FuzzerProgress {
   uint64_t ooms = 0;
   uint64_t seconds = 0;
   bool any = false;  // a status line was seen
+  // Fork mode: the first status line's executions and seconds (the rate's
+  // origin; the parent's start-up merge of the corpus comes before it).
+  bool fork_origin = false;
+  uint64_t fork_origin_execs = 0;
+  uint64_t fork_origin_seconds = 0;
 };
 
 // Updates `p` from one line; true if it was a status line.
