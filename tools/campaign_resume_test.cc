@@ -169,6 +169,9 @@ TEST(Durable, Sha1NamesAndAtomicWrites) {
   EXPECT_EQ(Sha1Hex("abc"), "a9993e364706816aba3e25717850c26c9cd0d89d");
   EXPECT_EQ(Sha1Hex(std::string(1000, 'a')),
             "291e9a6c66994949b57ba5e650361e98fc36b1ba");
+  // Two blocks: the padding does not fit after 56 bytes (FIPS 180 example).
+  EXPECT_EQ(Sha1Hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
   const std::string abc = "a9993e364706816aba3e25717850c26c9cd0d89d";
   EXPECT_TRUE(ContentMatchesName(abc, "abc"));
   EXPECT_TRUE(ContentMatchesName("crash-" + abc, "abc"));

@@ -14,7 +14,8 @@ namespace reclaimfuzz::cli {
 
 // SHA-1 of `data` in lowercase hex: the name libFuzzer gives corpus files
 // and artifacts ("crash-<sha1>"), so a file whose content does not match its
-// name was cut short by a kill while being written.
+// name was cut short by a kill while being written. OpenSSL's libcrypto
+// computes it.
 std::string Sha1Hex(absl::string_view data);
 
 // Writes `data` to a temporary file beside `path` (".<name>.tmp.<pid>"),
