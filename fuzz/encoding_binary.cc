@@ -4,8 +4,9 @@
 //   byte 0     format version (kFormatVersion = 1). Any other value decodes
 //              to the empty program, so old corpora fail loudly in replay
 //              rather than meaning something else.
-//   byte 1     configuration: bits 0-1 number of vCPUs - 1; bit 2 set turns
-//              rcu_trace_implies_rcu_gp off.
+//   byte 1     configuration: bits 0-1 number of vCPUs - 1; the other bits
+//              are ignored (bit 2 once turned rcu_trace_implies_rcu_gp()
+//              off, which no kernel modelled does: docs/design.md §5).
 //   ...        the operations region: 4-byte records, from the front;
 //   ...        the schedule region: E events of 3 bytes (choice_bytes.h),
 //              just before the last byte;
@@ -65,7 +66,6 @@ Program DecodeBinary(absl::Span<const uint8_t> bytes) {
     return p;
   }
   p.num_vcpus = static_cast<uint8_t>((bytes[1] & 3) + 1);
-  p.trace_implies_rcu_gp = (bytes[1] & 4) == 0;
   size_t end = bytes.size();
   // Schedule region, from the back.
   if (end > kHeader) {
@@ -137,7 +137,7 @@ std::vector<uint8_t> EncodeBinary(const Program& in) {
   Program p = in;
   Normalize(p);
   std::vector<uint8_t> out = {kFormatVersion,
-                              static_cast<uint8_t>((p.num_vcpus - 1) | (p.trace_implies_rcu_gp ? 0 : 4))};
+                              static_cast<uint8_t>(p.num_vcpus - 1)};
   for (const MapDecl& m : p.maps) {
     out.insert(out.end(), {kMap, static_cast<uint8_t>(m.owner),
                            static_cast<uint8_t>((m.spin_lock ? 1 : 0) | (m.kptr ? 2 : 0)), 0});

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 // The two encodings: total decoding, round trips, and errors people can act on.
 #include <random>
+#include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "fuzz/program.h"
 #include "gtest/gtest.h"
 
@@ -10,7 +13,6 @@ namespace {
 
 constexpr char kB2[] = R"(# B2: a sleepable reader keeps a value across a sleep
 vcpus 2
-trace_implies_rcu_gp on
 map m0 task
 owner o0 task
 task cpu 0
@@ -57,6 +59,21 @@ TEST(TextForm, RoundTripsThroughBinaryAndText) {
   EXPECT_EQ(*q, *p);
 }
 
+// rcu_trace_implies_rcu_gp() is not a program setting (docs/design.md §5):
+// older files saying "on" mean what they meant; "off" was never a kernel.
+TEST(TextForm, TraceImpliesRcuGpIsNotASetting) {
+  absl::StatusOr<Program> plain = ParseText(kB2);
+  absl::StatusOr<Program> old = ParseText(absl::StrCat("trace_implies_rcu_gp on\n", kB2));
+  ASSERT_TRUE(plain.ok() && old.ok()) << old.status();
+  EXPECT_EQ(*old, *plain);
+  EXPECT_EQ(FormatText(*old).find("trace_implies"), std::string::npos) << FormatText(*old);
+  absl::StatusOr<Program> off = ParseText("vcpus 2\ntrace_implies_rcu_gp off\n");
+  ASSERT_FALSE(off.ok());
+  EXPECT_EQ(std::string(off.status().message()),
+            "line 2, column 22: rcu_trace_implies_rcu_gp() is true in every kernel modelled: 'off' is "
+            "not a setting");
+}
+
 struct ErrorCase {
   const char* text;
   const char* message;
@@ -100,6 +117,17 @@ TEST(BinaryForm, DecodingIsTotalAndStable) {
     non_trivial += !p.tasks.empty();
   }
   EXPECT_GT(non_trivial, 1500);  // the random inputs really exercise the decoder
+}
+
+// Bit 2 of the configuration byte once turned rcu_trace_implies_rcu_gp()
+// off; it is ignored, so old corpus files decode as the targets ran them.
+TEST(BinaryForm, ConfigurationBitTwoIsIgnored) {
+  absl::StatusOr<Program> p = ParseText(kB2);
+  ASSERT_TRUE(p.ok());
+  std::vector<uint8_t> bytes = EncodeBinary(*p);
+  ASSERT_EQ(bytes[1] & 4, 0);
+  bytes[1] |= 4;
+  EXPECT_EQ(DecodeBinary(bytes), *p);
 }
 
 TEST(BinaryForm, EmptyAndForeignVersionsAreTheDefaultProgram) {

@@ -171,16 +171,23 @@ TEST_F(CliTest, BinaryStartingWithALetterIsStillBinary) {
   EXPECT_EQ(p.status().message(), text + ":2:1: unknown keyword or op 'mapp'");
 }
 
-// Programs run as the fuzz targets run them, so replay agrees with the
-// fuzzer about a crash file.
-TEST_F(CliTest, ReplayRunsProgramsAsTheTargetsDo) {
-  const std::string p =
+// rcu_trace_implies_rcu_gp() is not a setting a program can change: an
+// older file's "trace_implies_rcu_gp on" replays as the same program
+// without it, and "off" is an input error naming the line.
+TEST_F(CliTest, TraceImpliesRcuGpIsNotASetting) {
+  const std::string plain = Write("plain.txt", kEarlyFree);
+  const std::string on =
+      Write("on.txt", absl::StrCat("trace_implies_rcu_gp on\n", kEarlyFree));
+  Outcome a = Run(&ReplayMain, {"--variant", "v4", plain});
+  Outcome b = Run(&ReplayMain, {"--variant", "v4", on});
+  EXPECT_EQ(a.rc, kExitOk) << a.out;
+  EXPECT_EQ(b.rc, a.rc) << b.out;
+  EXPECT_EQ(LastLine(b.out), LastLine(a.out)) << b.out;
+  const std::string off =
       Write("off.txt", absl::StrCat("trace_implies_rcu_gp off\n", kEarlyFree));
-  Outcome r = Run(&ReplayMain, {"--variant", "v4", p});
-  EXPECT_EQ(r.rc, kExitOk) << r.out;
-  EXPECT_TRUE(absl::StrContains(r.out, "'trace_implies_rcu_gp off' is ignored"))
-      << r.out;
-  EXPECT_EQ(LastLine(r.out), "finding: none") << r.out;
+  Outcome c = Run(&ReplayMain, {"--variant", "v4", off});
+  EXPECT_EQ(c.rc, kExitUsage) << c.out;
+  EXPECT_TRUE(absl::StrContains(c.err, "'off' is not a setting")) << c.err;
 }
 
 TEST_F(CliTest, BadInputIsOneLineAndExitTwo) {

@@ -53,9 +53,8 @@ std::string FormatSize(const ProgramSize& s);  // "3 tasks, 1 irqs, 4 steps, 9
                                                // ops, 2 schedule events"
 
 // A program as the fuzz targets run it (fuzz/storage_fuzz.cc), so that
-// every subcommand agrees with the fuzzer about an input: the targets force
-// rcu_trace_implies_rcu_gp() on (the kernels modelled guarantee it; off,
-// every V4-based variant frees early by construction).
+// every subcommand agrees with the fuzzer about an input
+// (fuzz::AsFuzzTargetsRun()).
 // MODEL: keep in step with LLVMFuzzerTestOneInput.
 fuzz::Program AsTargetsRun(fuzz::Program p, storage::Variant v);
 
