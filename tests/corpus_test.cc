@@ -91,25 +91,6 @@ std::vector<Repro> Reproducers() {
 #endif
 #endif
 
-// In the ThreadSanitizer build the model's map_free reproducer of
-// always-defer-fixed ends in TSan's report before the oracle's: map_free
-// frees the dying map's element
-// after a regular grace period, which orders nothing for the sleepable
-// program that walked onto it inside rcu_read_lock_trace() (TSan sees the
-// free race with its read; the oracle waits for the storage, which the
-// program still holds). TsanReportsTheModelsMapFreeRace asserts that report;
-// the in-process tests leave these inputs out there.
-bool TsanReportsFirst(const fs::path& p) {
-#ifdef RF_CORPUS_TSAN
-  const std::string s = p.string();
-  return p.filename().string().rfind("reader-saw-freed", 0) == 0 &&
-         s.find("storage_always_defer_fixed_fuzz/") != std::string::npos;
-#else
-  (void)p;
-  return false;
-#endif
-}
-
 TEST(Corpus, SeedsGiveTheirExpectedVerdicts) {
   std::map<std::pair<std::string, std::string>, std::string> expected;
   std::ifstream in(kCorpus / "seeds" / "expected.txt");
@@ -177,7 +158,6 @@ TEST(Corpus, ReproducersGiveTheirFinding) {
   const std::vector<Repro> repros = Reproducers();
   ASSERT_FALSE(repros.empty());
   for (const Repro& r : repros) {
-    if (TsanReportsFirst(r.path)) continue;
     const fuzz::RunResult res = RunOn(Load(r.path), r.variant);
     const std::string want = r.finding == "use-after-free" ? "reader-saw-freed" : r.finding;
     EXPECT_EQ(res.finding, want) << r.path << "\n" << check::FormatReport();
@@ -285,7 +265,6 @@ TEST(Corpus, SrcuFixHasNoneOfTheB1ToB3Findings) {
 
 TEST(Corpus, EveryInputRunTwiceGivesTheSameTraceHash) {
   for (const fs::path& p : WholeCorpus()) {
-    if (TsanReportsFirst(p)) continue;
     const fuzz::Program prog = Load(p);
     for (Variant v : Built()) {
 #ifdef RF_CORPUS_TSAN
@@ -305,22 +284,6 @@ TEST(Corpus, EveryInputRunTwiceGivesTheSameTraceHash) {
     }
   }
 }
-
-#ifdef RF_CORPUS_TSAN
-TEST(CorpusTsanDeathTest, TsanReportsTheModelsMapFreeRace) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
-  setenv("TSAN_OPTIONS", "halt_on_error=0:exitcode=66:report_signal_unsafe=1", 1);
-  int n = 0;
-  for (const Repro& r : Reproducers()) {
-    if (!TsanReportsFirst(r.path)) continue;
-    ++n;
-    EXPECT_EXIT((RunOn(Load(r.path), r.variant), exit(0)), ::testing::ExitedWithCode(66),
-                "WARNING: ThreadSanitizer: (data race|heap-use-after-free)")
-        << r.path;
-  }
-  EXPECT_GE(n, 1);
-}
-#endif
 
 }  // namespace
 }  // namespace reclaimfuzz
