@@ -7,6 +7,15 @@
 #   RF_VARIANT_<ident>_KNOWN         the expected findings (a ;-list, or none)
 #   RF_VARIANT_<ident>_ABOUT         the one-line description
 # <ident> is rf_variant_ident(NAME): every '-', '.' and '+' made '_'.
+# and the bug benchmark's registry (patches/bugs/bugs.txt) into
+#   RF_BUGS                          every bug variant's name, in file order
+#   RF_VARIANT_<ident>_BUG           1 for a bug variant
+#   RF_VARIANT_<ident>_BUG_BASE      the registry variant it is injected into
+#   RF_VARIANT_<ident>_BUG_CLASS     its class (the benchmark's plot)
+# with ENGINE, TREE, PATCHES (the base's, then the bug's), KNOWN (the
+# expected finding) and ABOUT (what it breaks) as for a registry variant.
+# Bug variants are not in RF_VARIANTS. RF_BUG_VARIANTS says whether this
+# build compiles them.
 
 function(rf_variant_ident name out)
   string(REGEX REPLACE "[-.+]" "_" ident "${name}")
@@ -71,3 +80,67 @@ foreach(_rf_line IN LISTS _rf_lines)
   set(RF_VARIANT_${_rf_ident}_KNOWN ${_rf_known})
   set(RF_VARIANT_${_rf_ident}_ABOUT "${_rf_about}")
 endforeach()
+
+# The bug benchmark's variants: built where they are used (the asan fuzz
+# targets and canary tests, the afl targets, the release CLI's replay), not
+# in the tsan, coverage or OSS-Fuzz builds.
+if(RF_SANITIZER MATCHES "^(address|none)$" AND NOT RF_FUZZER STREQUAL "external")
+  set(_rf_bugs_default ON)
+else()
+  set(_rf_bugs_default OFF)
+endif()
+option(RF_BUG_VARIANTS "compile the bug benchmark's variants (patches/bugs/bugs.txt)" ${_rf_bugs_default})
+set(RF_BUG_REGISTRY ${PROJECT_SOURCE_DIR}/patches/bugs/bugs.txt)
+set(RF_BUGS "")
+if(EXISTS ${RF_BUG_REGISTRY})
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${RF_BUG_REGISTRY})
+  file(STRINGS ${RF_BUG_REGISTRY} _rf_lines)
+  set(_rf_lineno 0)
+  foreach(_rf_line IN LISTS _rf_lines)
+    math(EXPR _rf_lineno "${_rf_lineno} + 1")
+    if(_rf_line MATCHES "^[ \t]*(#|$)")
+      continue()
+    endif()
+    string(REPLACE ";" "," _rf_line "${_rf_line}")
+    string(REPLACE "|" ";" _rf_fields "${_rf_line}")
+    list(LENGTH _rf_fields _rf_n)
+    if(NOT _rf_n EQUAL 6)
+      message(FATAL_ERROR "${RF_BUG_REGISTRY}:${_rf_lineno}: ${_rf_n} fields, want 6 "
+        "(name | base | patch | expected | class | breaks)")
+    endif()
+    list(TRANSFORM _rf_fields STRIP)
+    list(GET _rf_fields 0 _rf_name)
+    list(GET _rf_fields 1 _rf_base)
+    list(GET _rf_fields 2 _rf_patch)
+    list(GET _rf_fields 3 _rf_expected)
+    list(GET _rf_fields 4 _rf_class)
+    list(GET _rf_fields 5 _rf_about)
+    if(NOT _rf_name MATCHES "^bug-[a-z0-9][a-z0-9.+-]*$")
+      message(FATAL_ERROR "${RF_BUG_REGISTRY}:${_rf_lineno}: bad bug name '${_rf_name}' (bug-...)")
+    endif()
+    if(_rf_name IN_LIST RF_VARIANTS OR _rf_name IN_LIST RF_BUGS)
+      message(FATAL_ERROR "${RF_BUG_REGISTRY}:${_rf_lineno}: '${_rf_name}' is named twice")
+    endif()
+    rf_variant_ident(${_rf_base} _rf_bident)
+    if(NOT _rf_base IN_LIST RF_VARIANTS OR NOT RF_VARIANT_${_rf_bident}_ENGINE STREQUAL "tree")
+      message(FATAL_ERROR "${RF_BUG_REGISTRY}:${_rf_lineno}: base '${_rf_base}' is not a tree variant "
+        "of engine/variants.txt")
+    endif()
+    if(NOT EXISTS ${PROJECT_SOURCE_DIR}/${_rf_patch})
+      message(FATAL_ERROR "${RF_BUG_REGISTRY}:${_rf_lineno}: patch ${_rf_patch} does not exist")
+    endif()
+    if(NOT _rf_expected MATCHES "^[a-z][a-z:-]*$")
+      message(FATAL_ERROR "${RF_BUG_REGISTRY}:${_rf_lineno}: expected finding '${_rf_expected}' is not one name")
+    endif()
+    rf_variant_ident(${_rf_name} _rf_ident)
+    list(APPEND RF_BUGS ${_rf_name})
+    set(RF_VARIANT_${_rf_ident}_ENGINE tree)
+    set(RF_VARIANT_${_rf_ident}_TREE ${RF_VARIANT_${_rf_bident}_TREE})
+    set(RF_VARIANT_${_rf_ident}_PATCHES ${RF_VARIANT_${_rf_bident}_PATCHES} ${PROJECT_SOURCE_DIR}/${_rf_patch})
+    set(RF_VARIANT_${_rf_ident}_KNOWN ${_rf_expected})
+    set(RF_VARIANT_${_rf_ident}_ABOUT "${_rf_about}")
+    set(RF_VARIANT_${_rf_ident}_BUG 1)
+    set(RF_VARIANT_${_rf_ident}_BUG_BASE ${_rf_base})
+    set(RF_VARIANT_${_rf_ident}_BUG_CLASS ${_rf_class})
+  endforeach()
+endif()

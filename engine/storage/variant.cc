@@ -13,6 +13,7 @@ namespace {
 
 struct Registry {
   std::vector<Variant> all;
+  std::vector<Variant> bugs;
   std::vector<VariantInfo> model;  // by enum value
   std::vector<VariantInfo> trees;  // by index from kFirstTree
 };
@@ -42,17 +43,24 @@ const Registry& Get() {
       int is_tree, built, registered;
       const char* known;
       const char* about;
+      int is_bug;
+      const char* bug_base;
+      const char* bug_class;
     };
     static const Row rows[] = {
-#define RF_VARIANT(name, is_tree, built, registered, known, about) {name, is_tree, built, registered, known, about},
+#define RF_VARIANT(name, is_tree, built, registered, known, about, is_bug, bug_base, bug_class) \
+  {name, is_tree, built, registered, known, about, is_bug, bug_base, bug_class},
 #include "rf_variants.inc"
 #undef RF_VARIANT
     };
     for (const Row& row : rows) {
       VariantInfo info{row.name, row.is_tree != 0, row.built != 0, row.registered != 0,
-                       KnownList(row.known), row.about};
+                       KnownList(row.known), row.about, row.is_bug != 0, row.bug_base,
+                       row.bug_class};
       if (info.is_tree) {
-        reg->all.push_back(static_cast<Variant>(static_cast<int>(Variant::kFirstTree) + reg->trees.size()));
+        const Variant v =
+            static_cast<Variant>(static_cast<int>(Variant::kFirstTree) + reg->trees.size());
+        (info.bug ? reg->bugs : reg->all).push_back(v);
         reg->trees.push_back(std::move(info));
         continue;
       }
@@ -85,6 +93,8 @@ std::vector<Variant> ModelVariants() {
   return out;
 }
 
+absl::Span<const Variant> BugVariants() { return Get().bugs; }
+
 const VariantInfo& Info(Variant v) {
   const Registry& r = Get();
   if (IsRealTree(v)) return r.trees.at(static_cast<int>(v) - static_cast<int>(Variant::kFirstTree));
@@ -103,6 +113,9 @@ std::string VariantIdent(Variant v) {
 
 absl::StatusOr<Variant> ParseVariant(absl::string_view name) {
   for (Variant v : AllVariants()) {
+    if (name == VariantName(v)) return v;
+  }
+  for (Variant v : BugVariants()) {
     if (name == VariantName(v)) return v;
   }
   std::string known;

@@ -39,9 +39,16 @@ enum class Variant : uint8_t {
 // The registered model variants, in registry order.
 std::vector<Variant> ModelVariants();
 
-// Every variant: the registry's (model and tree, built or not), then the
-// user's trees of this build.
+// Every engine variant: the registry's (model and tree, built or not), then
+// the user's trees of this build. The bug benchmark's variants are not among
+// them (a campaign over every variant, the registry's tests and the clean
+// checks leave them out): see BugVariants().
 absl::Span<const Variant> AllVariants();
+
+// The bug benchmark's variants (patches/bugs/bugs.txt), built or not: a
+// registry tree variant with one injected bug each. ParseVariant() takes
+// their names too.
+absl::Span<const Variant> BugVariants();
 
 // True for the real-tree variants.
 inline bool IsRealTree(Variant v) { return v >= Variant::kFirstTree; }
@@ -54,6 +61,11 @@ struct VariantInfo {
   bool registered;    // in engine/variants.txt (false: a user's tree)
   std::vector<std::string> known;  // the findings it is expected to have; empty: clean
   const char* about;  // one line
+  // Bug variants (patches/bugs/bugs.txt): known holds the expected finding,
+  // about what the bug breaks.
+  bool bug = false;
+  const char* bug_base = "";   // the registry variant it is injected into
+  const char* bug_class = "";  // e.g. "rcu-flavour", "deferred-free"
 };
 const VariantInfo& Info(Variant v);
 
