@@ -223,7 +223,10 @@ int main(int argc, char** argv) {
     if (max_execs != 0 && g.execs >= max_execs) break;
     // The clock is read every 64 executions (each is tens of microseconds).
     if ((g.execs & 63) == 0 && Elapsed() >= cap) break;
-    const Program p = RandomProgram(programs);
+    Program p = RandomProgram(programs);
+    // A real tree runs a program as its fuzz target does (task storage
+    // only, no kptr fields).
+    if (reclaimfuzz::storage::IsRealTree(*variant)) reclaimfuzz::fuzz::AsFuzzTargetsRun(p, *variant);
     if (random != nullptr) random->Reseed(reseed.Next());
     reclaimfuzz::fuzz::RunOptions o;
     o.variant = *variant;

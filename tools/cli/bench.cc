@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 // bench: time-to-find of B1-B3 per strategy, executions per second per
-// build, and the false-findings check (issue "Benchmarks"). The pure parts
-// (statistics, parsing, table, CSV, plot script) are in bench_stats.cc.
+// build, and the false-findings check; with --bugs, the bug benchmark
+// (patches/bugs/bugs.txt: reached, triggered and detected per bug and
+// strategy). The pure parts (statistics, parsing, table, CSV, plot script)
+// are in bench_stats.cc and bench_bugs.cc.
 //
 // Phases, each with progress lines:
 //   1. the binaries: asan fuzz targets and baseline_runner, afl targets,
@@ -17,6 +19,10 @@
 //      abort), runs x cap each.
 //   5. runs.csv, summary.csv, throughput.csv, false_findings.csv, table.txt,
 //      survival-*.dat, survival.gp and survival.png (gnuplot) in --out.
+// --bugs runs phase 3 over the bug variants instead of B1-B3 (phases 2 and
+// 4 off unless asked for), each run with RECLAIMFUZZ_BUG_LOG set so that
+// the bug's hooks record when it was reached and triggered, and writes
+// bugs.csv and survival curves per bug class.
 #include <cstdlib>
 #include <fcntl.h>
 #include <signal.h>
@@ -46,6 +52,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "fuzz/interpreter.h"
+#include "tools/cli/bench_bugs.h"
 #include "tools/cli/bench_stats.h"
 #include "tools/cli/campaign.h"
 #include "tools/cli/command.h"
@@ -54,8 +61,12 @@
 #include "tools/cli/flags.h"
 #include "tools/cli/subprocess.h"
 
-ABSL_FLAG(int32_t, runs, 10, "runs per (finding, strategy) (--quick: 3)");
-ABSL_FLAG(int32_t, cap, 60, "time cap of one run, seconds (--quick: 25)");
+ABSL_FLAG(int32_t, runs, 10, "runs per (finding, strategy) (--quick: 3; --bugs --quick: 2)");
+ABSL_FLAG(int32_t, cap, 60, "time cap of one run, seconds (--quick: 25; --bugs: 300, --bugs --quick: 15)");
+ABSL_FLAG(bool, bugs, false,
+          "the bug benchmark: every bug of patches/bugs/bugs.txt (--findings picks some by name) "
+          "instead of B1-B3; reached, triggered and detected per bug and strategy; "
+          "results in results/bench-bugs-<time>/");
 ABSL_FLAG(bool, quick, false,
           "a run of a few minutes: --runs 3 --cap 25 --strategies product,afl,random,pct2, "
           "1 s per throughput figure (flags given with other values win)");
@@ -74,6 +85,13 @@ using bench::Run;
 using bench::Summary;
 using bench::Target;
 
+
+// bench --bugs --quick: sized so that the whole benchmark stays under 15
+// minutes on two cores with every bug of patches/bugs/bugs.txt (the worst
+// case, every run missing, is bugs x strategies x runs x cap / 2).
+constexpr int kBugsQuickRuns = 2;
+constexpr double kBugsQuickCap = 15;
+constexpr const char* kBugsQuickStrategies = "product,random,pct2";
 
 // After the cap, a run gets this long to exit by itself before SIGKILL.
 constexpr double kGrace = 10;
@@ -116,6 +134,7 @@ struct Options {
   int runs = 10;
   double cap = 60;
   bool quick = false;
+  bool bugs = false;
   int jobs = 2;
   std::vector<std::string> targets, strategies;
   bool throughput = true, false_findings = true, build = true;
@@ -398,8 +417,10 @@ struct Job {
   storage::Variant variant = storage::Variant::kV4;
   std::vector<std::string> abort_on;  // empty: any finding
   bool false_check = false;           // phase 4
+  bool bug = false;                   // --bugs: RECLAIMFUZZ_BUG_LOG=<dir>/bug
   std::string dir;                    // <out>/runs/<name>/
   double start = 0;
+  double start_epoch = 0;             // start, in seconds since the epoch
   std::unique_ptr<Subprocess> proc;
   // AFL++: crash files already looked at, and the one being verified.
   std::set<std::string> seen_crashes;
@@ -431,7 +452,8 @@ absl::Status StartJob(const Options& o, Job& j) {
   so.append = restart;
   j.log_offset = restart ? static_cast<size_t>(fs::file_size(so.output_file, ec)) : 0;
   if (ec) j.log_offset = 0;
-  so.env_set = {abort, "RECLAIMFUZZ_IGNORE="};
+  so.env_set = {abort, "RECLAIMFUZZ_IGNORE=",
+                absl::StrCat("RECLAIMFUZZ_BUG_LOG=", j.bug ? j.dir + "/bug" : "")};
   // The time to find ends when the process does: no symbolized stack
   // traces on the way out (llvm-symbolizer's start-up alone took 0.13 s,
   // more than a whole run of some findings). The report's "finding:" line
@@ -446,7 +468,10 @@ absl::Status StartJob(const Options& o, Job& j) {
   const std::string& s = j.run.strategy;
   if (s != "afl") so.env_set.push_back(absl::StrCat("ASAN_OPTIONS=", asan_options));
   const double now = Now();
-  if (!restart) j.start = now;
+  if (!restart) {
+    j.start = now;
+    j.start_epoch = absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch());
+  }
   const int cap = restart ? std::max(1, static_cast<int>(std::ceil(o.cap - (now - j.start))))
                           : static_cast<int>(o.cap);
   const uint64_t seed = j.run.seed + 1000000ull * j.segment;
@@ -590,7 +615,7 @@ void PumpAfl(const Options& o, Job& j) {
   SpawnOptions so;
   so.cwd = j.dir;
   so.output_file = j.dir + "/verify.log";
-  so.env_set = {"RECLAIMFUZZ_ABORT_ON=", "RECLAIMFUZZ_IGNORE="};
+  so.env_set = {"RECLAIMFUZZ_ABORT_ON=", "RECLAIMFUZZ_IGNORE=", "RECLAIMFUZZ_BUG_LOG="};
   absl::StatusOr<std::unique_ptr<Subprocess>> p =
       Subprocess::Start({Bin(o, "asan", FuzzTargetName(j.variant)), e.path().string()}, so);
   if (p.ok()) j.verifier = *std::move(p);
@@ -617,6 +642,19 @@ std::string Describe(const Job& j) {
     return absl::StrFormat("%s product run %d", storage::VariantName(j.variant), j.run.index + 1);
   }
   return absl::StrFormat("%s %s run %d", j.run.target, j.run.strategy, j.run.index + 1);
+}
+
+// --bugs: when the run's processes first reached and triggered the bug
+// (engine/linux/bug.h's files), in seconds from the run's start.
+void ReadBugLog(Job& j) {
+  for (const char* kind : {"reached", "triggered"}) {
+    absl::StatusOr<std::string> text = ReadFile(absl::StrCat(j.dir, "/bug.", kind));
+    std::optional<double> t;
+    if (text.ok()) t = bench::ParseBugLogTime(*text, j.start_epoch);
+    const bool reached = kind[0] == 'r';
+    (reached ? j.run.reached : j.run.triggered) = t.has_value();
+    (reached ? j.run.reached_seconds : j.run.triggered_seconds) = t.value_or(0);
+  }
 }
 
 // Runs every job, --jobs at a time, printing a line as each ends and a
@@ -688,6 +726,7 @@ void RunPool(const Options& o, std::vector<Job>& jobs, std::ostream& out) {
       }
       j->proc->KillGroup();
       ++finished;
+      if (j->bug) ReadBugLog(*j);
       const Run& r = j->run;
       std::string what;
       if (!r.error.empty()) {
@@ -708,6 +747,10 @@ void RunPool(const Options& o, std::vector<Job>& jobs, std::ostream& out) {
                                : r.restarted_after.empty()
                                    ? ""
                                    : absl::StrCat("; restarted after ", r.restarted_after));
+      }
+      if (j->bug) {
+        absl::StrAppend(&what, r.reached ? absl::StrCat("; reached at ", bench::FormatSeconds(r.reached_seconds), " s") : "; not reached",
+                        r.triggered ? absl::StrCat(", triggered at ", bench::FormatSeconds(r.triggered_seconds), " s") : r.reached ? ", not triggered" : "");
       }
       out << absl::StrFormat("[%d/%d] %s: %s\n", finished, jobs.size(), Describe(*j), what)
           << std::flush;
@@ -730,9 +773,48 @@ absl::Status Write(const std::string& path, const std::string& text) {
   return WriteFile(path, text);
 }
 
-std::string DefaultOut(const std::string& src) {
-  return absl::StrCat(src, "/results/bench-",
+std::string DefaultOut(const std::string& src, bool bugs) {
+  return absl::StrCat(src, bugs ? "/results/bench-bugs-" : "/results/bench-",
                       absl::FormatTime("%Y%m%d-%H%M%S", absl::Now(), absl::LocalTimeZone()));
+}
+
+// --bugs: table.txt, summary.txt, bugs.csv, runs.csv, survival curves per
+// bug class.
+int WriteBugResults(const Options& o, const std::vector<Run>& runs, double t0, std::ostream& out) {
+  std::string summary;
+  std::string table = bench::FormatBugTable(runs, o.targets, o.strategies, o.runs, o.cap, &summary);
+  (void)Write(o.out + "/runs.csv", bench::RunsCsv(runs));
+  (void)Write(o.out + "/bugs.csv", bench::BugsCsv(runs, o.targets, o.strategies));
+  const double start = std::min(0.01, o.cap / 10);
+  const std::vector<std::string> classes = bench::BugClasses(o.targets);
+  for (const std::string& c : classes) {
+    for (const std::string& s : o.strategies) {
+      std::vector<Run> these;
+      for (const Run& r : runs) {
+        if (r.strategy == s && bench::BugClass(r.target) == c) these.push_back(r);
+      }
+      (void)Write(absl::StrCat(o.out, "/survival-", c, "-", s, ".dat"),
+                  bench::SurvivalDat(bench::Survival(these, o.cap, start)));
+    }
+  }
+  (void)Write(o.out + "/survival.gp", bench::BugGnuplotScript(classes, o.strategies, o.cap, start));
+  std::string plot_note;
+  if (InPath("gnuplot")) {
+    absl::StatusOr<int> rc = RunLogged({"gnuplot", "survival.gp"}, o.out, o.out + "/gnuplot.log");
+    plot_note = rc.ok() && *rc == 0
+                    ? absl::StrCat("survival curves per bug class: ", o.out, "/survival.png")
+                    : absl::StrCat("gnuplot failed; see ", o.out, "/gnuplot.log");
+  } else {
+    plot_note = "no gnuplot in PATH (Debian: gnuplot-nox): survival.png not drawn; run "
+                "'gnuplot survival.gp' in the results folder";
+  }
+  const double took = Now() - t0;
+  absl::StrAppend(&table, "\n", plot_note, "\nper run: ", o.out, "/runs.csv; per bug: ", o.out,
+                  "/bugs.csv\n", absl::StrFormat("bench --bugs took %.0f s\n", took));
+  (void)Write(o.out + "/table.txt", table);
+  (void)Write(o.out + "/summary.txt", summary);
+  out << "\n" << table << std::flush;
+  return Interrupted() ? kExitInterrupted : kExitOk;
 }
 
 }  // namespace
@@ -750,10 +832,17 @@ int BenchMain(const Args& args, std::ostream& out, std::ostream& err) {
   Options o;
   o.src = SourceDir();
   o.quick = absl::GetFlag(FLAGS_quick);
+  o.bugs = absl::GetFlag(FLAGS_bugs);
   o.runs = absl::GetFlag(FLAGS_runs);
   o.cap = absl::GetFlag(FLAGS_cap);
   std::string strategies = absl::GetFlag(FLAGS_strategies);
-  if (o.quick) {
+  if (o.bugs) {
+    // Detection within 300 s is what a bug's row is judged by; --quick is
+    // sized to stay under 15 minutes on two cores (README, "Measuring speed").
+    if (FlagIsDefault("cap")) o.cap = o.quick ? kBugsQuickCap : 300;
+    if (o.quick && FlagIsDefault("runs")) o.runs = kBugsQuickRuns;
+    if (o.quick && FlagIsDefault("strategies")) strategies = kBugsQuickStrategies;
+  } else if (o.quick) {
     if (FlagIsDefault("runs")) o.runs = 3;
     if (FlagIsDefault("cap")) o.cap = 25;
     if (FlagIsDefault("strategies")) strategies = "product,afl,random,pct2";
@@ -763,13 +852,23 @@ int BenchMain(const Args& args, std::ostream& out, std::ostream& err) {
   o.build = absl::GetFlag(FLAGS_build);
   o.throughput = absl::GetFlag(FLAGS_throughput);
   o.false_findings = absl::GetFlag(FLAGS_false_findings);
+  if (o.bugs) {
+    if (FlagIsDefault("throughput")) o.throughput = false;
+    if (FlagIsDefault("false_findings")) o.false_findings = false;
+  }
   if (o.runs < 1 || o.runs > 1000) return fail(absl::StrCat("--runs must be 1 to 1000, not ", o.runs));
   if (o.cap < 1 || o.cap > 86400) return fail(absl::StrCat("--cap must be 1 to 86400 seconds, not ", o.cap));
   if (o.jobs < 1 || o.jobs > 256) return fail(absl::StrCat("--jobs must be 1 to 256, not ", o.jobs));
   std::vector<std::string> ids;
-  for (const Target& t : bench::Targets()) ids.push_back(t.id);
+  for (const Target& t : o.bugs ? bench::BugTargets() : bench::Targets()) ids.push_back(t.id);
+  if (o.bugs && ids.empty()) {
+    return fail("this build has no bug variant (patches/bugs/bugs.txt; built unless "
+                "-DRF_BUG_VARIANTS=OFF, where linux-source-6.12 is installed)");
+  }
+  std::string findings = absl::GetFlag(FLAGS_findings);
+  if (o.bugs && FlagIsDefault("findings")) findings = absl::StrJoin(ids, ",");
   absl::StatusOr<std::vector<std::string>> targets =
-      bench::ParseList(absl::GetFlag(FLAGS_findings), ids, "finding");
+      bench::ParseList(findings, ids, o.bugs ? "bug" : "finding");
   if (!targets.ok()) return fail(targets.status().message());
   absl::StatusOr<std::vector<std::string>> strats =
       bench::ParseList(strategies, bench::AllStrategies(), "strategy");
@@ -781,7 +880,7 @@ int BenchMain(const Args& args, std::ostream& out, std::ostream& err) {
     return fail("afl-fuzz is not in PATH (Debian package afl++: tools/reclaimfuzz deps), or "
                 "leave afl out of --strategies");
   }
-  o.out = absl::GetFlag(FLAGS_out).empty() ? DefaultOut(o.src) : absl::GetFlag(FLAGS_out);
+  o.out = absl::GetFlag(FLAGS_out).empty() ? DefaultOut(o.src, o.bugs) : absl::GetFlag(FLAGS_out);
   std::error_code ec;
   fs::create_directories(o.out + "/runs", ec);
   if (ec) return fail(absl::StrCat("cannot create ", o.out, ": ", ec.message()));
@@ -790,9 +889,9 @@ int BenchMain(const Args& args, std::ostream& out, std::ostream& err) {
   InterruptScope interrupts;
   const double t0 = Now();
   out << absl::StrFormat(
-             "bench: findings %s; strategies %s; %d runs each, cap %g s, %d at a time; "
+             "bench: %s %s; strategies %s; %d runs each, cap %g s, %d at a time; "
              "results in %s\n",
-             absl::StrJoin(o.targets, ","), absl::StrJoin(o.strategies, ","), o.runs, o.cap,
+             o.bugs ? "bugs" : "findings", absl::StrJoin(o.targets, ","), absl::StrJoin(o.strategies, ","), o.runs, o.cap,
              o.jobs, o.out)
       << std::flush;
   if (absl::Status s = EnsureBinaries(o, out); !s.ok()) {
@@ -821,8 +920,9 @@ int BenchMain(const Args& args, std::ostream& out, std::ostream& err) {
   for (int r = 0; r < o.runs; ++r) {
     for (size_t ti = 0; ti < o.targets.size(); ++ti) {
       const Target& t = *bench::FindTarget(o.targets[ti]);
+      const std::vector<Target>& all = o.bugs ? bench::BugTargets() : bench::Targets();
       size_t target_index = 0;
-      while (bench::Targets()[target_index].id != t.id) ++target_index;
+      while (all[target_index].id != t.id) ++target_index;
       for (const std::string& s : o.strategies) {
         Job j;
         j.run.target = t.id;
@@ -831,6 +931,7 @@ int BenchMain(const Args& args, std::ostream& out, std::ostream& err) {
         j.run.seed = SeedFor(target_index, r);
         j.variant = t.variant;
         j.abort_on = t.names;
+        j.bug = o.bugs;
         j.dir = absl::StrCat(o.out, "/runs/", t.id, "-", s, "-", r + 1);
         jobs.push_back(std::move(j));
       }
@@ -878,6 +979,7 @@ int BenchMain(const Args& args, std::ostream& out, std::ostream& err) {
   // Results.
   std::vector<Run> runs;
   for (const Job& j : jobs) runs.push_back(j.run);
+  if (o.bugs) return WriteBugResults(o, runs, t0, out);
   std::vector<Summary> summaries;
   std::vector<std::string> ratios;
   for (const std::string& id : o.targets) {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "tools/cli/bench_stats.h"
 
+#include "tools/cli/bench_bugs.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -29,7 +31,7 @@ const Target* FindTarget(absl::string_view id) {
   for (const Target& t : Targets()) {
     if (t.id == id) return &t;
   }
-  return nullptr;
+  return FindBugTarget(id);
 }
 
 std::vector<std::string> AllTargetNames() {
@@ -301,18 +303,21 @@ std::string FormatTable(const std::vector<Summary>& summaries,
 std::string RunsCsv(const std::vector<Run>& runs) {
   std::string out =
       "finding,variant,strategy,run,seed,found,finding_name,seconds,execs,error,log,"
-      "restarted_after\n";
+      "restarted_after,reached,reached_seconds,triggered,triggered_seconds\n";
   for (const Run& r : runs) {
     const Target* t = FindTarget(r.target);
     std::string error = r.error;
     for (char& c : error) {
       if (c == ',' || c == '\n' || c == '"') c = ' ';
     }
-    absl::StrAppendFormat(&out, "%s,%s,%s,%d,%d,%d,%s,%.3f,%s,%s,%s,%s\n", r.target,
+    absl::StrAppendFormat(&out, "%s,%s,%s,%d,%d,%d,%s,%.3f,%s,%s,%s,%s,%d,%s,%d,%s\n", r.target,
                           t != nullptr ? storage::VariantName(t->variant) : "?", r.strategy,
                           r.index, r.seed, r.found ? 1 : 0, r.finding, r.seconds,
                           r.execs_known ? absl::StrCat(r.execs) : "", error, r.log,
-                          r.restarted_after);
+                          r.restarted_after, r.reached ? 1 : 0,
+                          r.reached ? absl::StrFormat("%.3f", r.reached_seconds) : "",
+                          r.triggered ? 1 : 0,
+                          r.triggered ? absl::StrFormat("%.3f", r.triggered_seconds) : "");
   }
   return out;
 }

@@ -31,6 +31,7 @@ struct Target {
 // use-after-free, including an ASan heap-use-after-free report) on
 // always-defer-v1; B3 (invalid-wait-context) on v4.
 const std::vector<Target>& Targets();
+// B1-B3, or a bug of the bug benchmark (bench_bugs.h).
 const Target* FindTarget(absl::string_view id);
 
 // Every finding name of B1-B3 (v4-srcu-fix must show none of them).
@@ -87,6 +88,12 @@ struct Run {
   std::string restarted_after;  // crashes of other kinds it went on after ("a+b")
   std::string error;     // the run could not be made (tool missing, ...)
   std::string log;       // its output, relative to the results folder
+  // bench --bugs: whether the bug's code ran and its broken state held in
+  // the run, and when (seconds from its start; engine/linux/bug.h).
+  bool reached = false;
+  bool triggered = false;
+  double reached_seconds = 0;
+  double triggered_seconds = 0;
 };
 
 // Medians count every run: a miss is longer than any run that found the

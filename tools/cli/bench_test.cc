@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // bench: its statistics, parsers, table and plot script, its usage errors,
 // and (asan build) a smoke run of a few seconds.
+#include <cmath>
 #include <filesystem>
 #include <sstream>
 #include <string>
@@ -8,7 +9,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+#include "engine/storage/variant.h"
+#include "fuzz/interpreter.h"
 #include "gtest/gtest.h"
+#include "tools/cli/bench_bugs.h"
 #include "tools/cli/bench_stats.h"
 #include "tools/cli/command.h"
 #include "tools/cli/common.h"
@@ -195,13 +199,84 @@ TEST(BenchStats, Formatting) {
   bench::Run r = Found("B3", "pct1", 0.5, 50);
   r.error = "a, b";
   r.restarted_after = "asan:SEGV";
-  EXPECT_TRUE(absl::StrContains(RunsCsv({r}), "\nB3,v4,pct1,0,0,1,lost-object,0.500,50,a  b,,asan:SEGV\n"))
+  EXPECT_TRUE(absl::StrContains(RunsCsv({r}), "\nB3,v4,pct1,0,0,1,lost-object,0.500,50,a  b,,asan:SEGV,0,,0,\n"))
       << RunsCsv({r});
 
   const std::string gp = GnuplotScript({"B1", "B3"}, {"product", "afl"}, 60, 0.01);
   EXPECT_TRUE(absl::StrContains(gp, "set multiplot layout 1,2")) << gp;
   EXPECT_TRUE(absl::StrContains(gp, "'survival-B3-afl.dat' using 1:2 with steps")) << gp;
   EXPECT_TRUE(absl::StrContains(gp, "set xrange [0.01:60]")) << gp;
+}
+
+TEST(BenchBugs, DetectingNamesAndLogTimes) {
+  EXPECT_EQ(DetectingNames("lost-object"), std::vector<std::string>{"lost-object"});
+  EXPECT_EQ(DetectingNames("use-after-free"),
+            (std::vector<std::string>{"reader-saw-freed", "use-after-free"}));
+  EXPECT_EQ(DetectingNames("reader-saw-freed"),
+            (std::vector<std::string>{"reader-saw-freed", "use-after-free"}));
+  EXPECT_EQ(ParseBugLogTime("1000000002500000000\n", 1000000000.0), 2.5);
+  EXPECT_EQ(ParseBugLogTime("999000000000000000\n", 1000000000.0), 0.0);  // before the start
+  EXPECT_EQ(ParseBugLogTime("", 1), std::nullopt);
+  EXPECT_EQ(ParseBugLogTime("soon", 1), std::nullopt);
+}
+
+TEST(BenchBugs, GeomeanSpeedupCountsMissesAsTheCap) {
+  // bug-a: product 1 s, random 10 s, pct2 20 s (best other: random): 10x.
+  // bug-b: both miss every run: cap / cap = 1x. Geometric mean: sqrt(10).
+  std::vector<bench::Run> runs = {Found("bug-a", "product", 1, 10), Found("bug-a", "random", 10, 100),
+                           Found("bug-a", "pct2", 20, 100), Missed("bug-b", "product", 30),
+                           Missed("bug-b", "random", 30), Missed("bug-b", "pct2", 30)};
+  const std::optional<double> g =
+      GeomeanSpeedup(runs, {"bug-a", "bug-b"}, {"product", "random", "pct2"}, 30);
+  ASSERT_TRUE(g.has_value());
+  EXPECT_NEAR(*g, std::sqrt(10.0), 1e-9);
+  // Only the product finds bug-b (12 s): 30 / 12 for it.
+  runs[3] = Found("bug-b", "product", 12, 5);
+  EXPECT_NEAR(*GeomeanSpeedup(runs, {"bug-a", "bug-b"}, {"product", "random", "pct2"}, 30),
+              std::sqrt(10.0 * 30 / 12), 1e-9);
+  // A baseline faster than the product counts below 1x.
+  EXPECT_NEAR(*GeomeanSpeedup(runs, {"bug-a"}, {"product", "pct2"}, 30), 20.0, 1e-9);
+  EXPECT_EQ(GeomeanSpeedup(runs, {"bug-a"}, {"random", "pct2"}, 30), std::nullopt);
+  EXPECT_EQ(GeomeanSpeedup(runs, {"bug-a"}, {"product"}, 30), std::nullopt);
+}
+
+TEST(BenchBugs, ReachedAndTriggeredPerStrategy) {
+  bench::Run a = Found("bug-a", "product", 1, 10);
+  a.reached = a.triggered = true;
+  bench::Run b = Missed("bug-a", "product", 30);
+  b.reached = true;
+  bench::Run c = Missed("bug-a", "random", 30);
+  const BugSummary p = SummarizeBug("bug-a", "product", {a, b, c});
+  EXPECT_EQ(p.detect.runs, 2);
+  EXPECT_EQ(p.detect.found, 1);
+  EXPECT_EQ(p.reached, 2);
+  EXPECT_EQ(p.triggered, 1);
+  EXPECT_EQ(SummarizeBug("bug-a", "random", {a, b, c}).reached, 0);
+}
+
+TEST(BenchBugs, PlotOnePanelPerClass) {
+  const std::string gp = BugGnuplotScript({"cache", "unlink", "lock"}, {"product", "pct2"}, 20, 0.01);
+  EXPECT_TRUE(absl::StrContains(gp, "set multiplot layout 1,3")) << gp;
+  EXPECT_TRUE(absl::StrContains(gp, "'survival-unlink-pct2.dat' using 1:2 with steps")) << gp;
+  EXPECT_TRUE(absl::StrContains(gp, "set xrange [0.01:20]")) << gp;
+  const std::string five = BugGnuplotScript({"a", "b", "c", "d", "e"}, {"product"}, 20, 0.01);
+  EXPECT_TRUE(absl::StrContains(five, "set multiplot layout 2,4")) << five;
+}
+
+TEST(BenchBugs, EveryBuiltBugIsATarget) {
+  for (storage::Variant v : storage::BugVariants()) {
+    const storage::VariantInfo& info = storage::Info(v);
+    const Target* t = FindTarget(info.name);
+    if (!fuzz::VariantBuilt(v)) {
+      EXPECT_EQ(t, nullptr) << info.name;
+      continue;
+    }
+    ASSERT_NE(t, nullptr) << info.name;
+    EXPECT_EQ(t->variant, v);
+    EXPECT_EQ(t->names, DetectingNames(info.known.at(0)));
+    EXPECT_EQ(BugClass(info.name), info.bug_class);
+  }
+  EXPECT_EQ(FindBugTarget("B1"), nullptr);
 }
 
 struct Outcome {
@@ -221,6 +296,7 @@ TEST(BenchCommand, BadUsageIsOneLineAndExit2) {
                                             {"--jobs=0"},
                                             {"--strategies=product,hill-climbing"},
                                             {"--findings=B4"},
+                                            {"--bugs", "--findings=B1"},
                                             {"--frobnicate"},
                                             {"extra"}}) {
     const Outcome r = Bench(args);
@@ -260,6 +336,34 @@ TEST(BenchCommand, Smoke) {
   EXPECT_TRUE(fs::exists(dir + "/table.txt"));
   if (cli::InPath("gnuplot")) EXPECT_TRUE(fs::exists(dir + "/survival.png")) << r.out;
 }
+
+#ifdef RF_BENCH_BUGS_SMOKE
+// One product run of a few seconds on a bug whose free path every delete
+// reaches: reached is recorded (from the bug's hook, through
+// RECLAIMFUZZ_BUG_LOG), and the results folder has the bug tables.
+TEST(BenchCommand, BugsSmoke) {
+  const std::string dir = testing::TempDir() + "/bench_bugs_smoke";
+  fs::remove_all(dir);
+  const Outcome r = Bench({"--bugs", "--runs=1", "--cap=4", "--findings=bug-selem-free-regular-rcu",
+                           "--strategies=product", "--nobuild", "--out=" + dir});
+  ASSERT_EQ(r.rc, kExitOk) << r.out << r.err;
+  EXPECT_TRUE(absl::StrContains(r.out, "] bug-selem-free-regular-rcu product run 1: ")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "; reached at ")) << r.out;
+  absl::StatusOr<std::string> runs = ReadFile(dir + "/runs.csv");
+  ASSERT_TRUE(runs.ok());
+  const std::vector<std::string> lines = absl::StrSplit(*runs, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 2u) << *runs;
+  EXPECT_TRUE(absl::StartsWith(lines[1], "bug-selem-free-regular-rcu,bug-selem-free-regular-rcu,product,0,")) << *runs;
+  absl::StatusOr<std::string> bugs = ReadFile(dir + "/bugs.csv");
+  ASSERT_TRUE(bugs.ok());
+  EXPECT_TRUE(absl::StrContains(*bugs, "\nbug-selem-free-regular-rcu,rcu-flavour,reader-saw-freed|use-after-free,product,1,1,"))
+      << *bugs;
+  absl::StatusOr<std::string> table = ReadFile(dir + "/table.txt");
+  ASSERT_TRUE(table.ok());
+  EXPECT_TRUE(absl::StrContains(*table, "summary: 1 bugs")) << *table;
+  EXPECT_TRUE(fs::exists(dir + "/survival-rcu-flavour-product.dat"));
+}
+#endif
 #endif
 
 }  // namespace

@@ -87,7 +87,7 @@ const std::vector<Command>& Commands() {
        {"o"},
        &EncodeMain},
       {"bench",
-       "bench [--quick] [--runs 10] [--cap 60] [--jobs 2] [--findings B1,B2,B3] "
+       "bench [--bugs] [--quick] [--runs 10] [--cap 60] [--jobs 2] [--findings B1,B2,B3] "
        "[--strategies ...] [--out DIR]",
        "Times how fast each strategy finds B1 (list-corruption, lost-object on "
        "always-defer-v1), B2 (early-free,\n"
@@ -105,9 +105,17 @@ const std::vector<Command>& Commands() {
        "survival.png and table.txt to\n"
        "--out (default results/bench-<time>/) and prints the table. --quick: "
        "3 runs, 25 s cap, product,afl,random,pct2.\n"
+       "--bugs: the bug benchmark instead (patches/bugs/bugs.txt; --findings "
+       "names bugs): per bug and strategy, runs that\n"
+       "reached the bug's code, triggered its broken state and detected it, "
+       "time and executions to detection, and\n"
+       "a summary (bugs found per strategy, the product's geometric-mean "
+       "speedup); cap 300 s, no throughput or\n"
+       "false-findings phase; results/bench-bugs-<time>/. --bugs --quick: "
+       "2 runs, 15 s cap, product,random,pct2.\n"
        "Exit status: 0 done, 1 a false finding, 2 bad usage or missing "
        "binaries, 130 interrupted.",
-       {"quick", "runs", "cap", "jobs", "findings", "strategies", "out",
+       {"bugs", "quick", "runs", "cap", "jobs", "findings", "strategies", "out",
         "build", "throughput", "false_findings"},
        &BenchMain},
   };
