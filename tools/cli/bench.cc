@@ -476,11 +476,12 @@ absl::Status StartJob(const Options& o, Job& j) {
                           : static_cast<int>(o.cap);
   const uint64_t seed = j.run.seed + 1000000ull * j.segment;
   if (s == bench::kProduct) {
-    // False-finding runs start from the checked-in seeds (a stronger check);
-    // time-to-find runs from an empty corpus.
+    // False-finding runs start from the checked-in seeds (a stronger check),
+    // and so do the bug benchmark's (the seeds ship with the product, as
+    // a Magma target's seed corpus does); B1-B3's runs from an empty corpus.
     const std::string corpus = j.dir + "/corpus";
     fs::create_directories(corpus, ec);
-    if (j.false_check) {
+    if (j.false_check || (j.bug && !restart)) {
       for (const fs::directory_entry& e : fs::directory_iterator(o.out + "/seeds", ec)) {
         fs::copy_file(e.path(), corpus + "/" + e.path().filename().string(), ec);
       }
@@ -489,7 +490,7 @@ absl::Status StartJob(const Options& o, Job& j) {
             absl::StrCat("-max_total_time=", cap), "-print_final_stats=1",
             absl::StrCat("-artifact_prefix=", j.dir, "/"), corpus};
   } else if (s == "afl") {
-    argv = {"afl-fuzz", "-i", AflSeedDir(o), "-o", j.dir + "/out", "-s",
+    argv = {"afl-fuzz", "-i", j.bug ? o.out + "/seeds" : AflSeedDir(o), "-o", j.dir + "/out", "-s",
             absl::StrCat(j.run.seed), "-V", absl::StrCat(cap), "--",
             Bin(o, "afl", FuzzTargetName(j.variant))};
     for (const char* e : {"AFL_NO_UI=1", "AFL_SKIP_CPUFREQ=1",

@@ -111,8 +111,9 @@ const std::vector<Command>& Commands() {
        "time and executions to detection, and\n"
        "a summary (bugs found per strategy, the product's geometric-mean "
        "speedup); cap 300 s, no throughput or\n"
-       "false-findings phase; results/bench-bugs-<time>/. --bugs --quick: "
-       "2 runs, 15 s cap, product,random,pct2.\n"
+       "false-findings phase; the product and AFL++ start from the checked-in "
+       "seeds; results/bench-bugs-<time>/.\n"
+       "--bugs --quick: 2 runs, 15 s cap, product,random,pct2.\n"
        "Exit status: 0 done, 1 a false finding, 2 bad usage or missing "
        "binaries, 130 interrupted.",
        {"bugs", "quick", "runs", "cap", "jobs", "findings", "strategies", "out",
