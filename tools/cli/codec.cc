@@ -84,6 +84,18 @@ int VariantsMain(const Args& args, std::ostream& out, std::ostream& err) {
                                            : absl::StrJoin(i.known, ","));
     out << absl::StrFormat("%-34s %-6s %-5s   %s\n", "", "", "", i.about);
   }
+  // The bug benchmark's variants (patches/bugs/bugs.txt): not engine
+  // variants, but --variant takes them.
+  if (!storage::BugVariants().empty()) {
+    out << "\nbug benchmark (patches/bugs/bugs.txt; bench --bugs):\n";
+    out << absl::StrFormat("%-34s %-14s %-5s %s\n", "variant", "class", "built", "expected finding / what it breaks");
+    for (storage::Variant v : storage::BugVariants()) {
+      const storage::VariantInfo& i = storage::Info(v);
+      out << absl::StrFormat("%-34s %-14s %-5s %s\n", i.name, i.bug_class,
+                             fuzz::VariantBuilt(v) ? "yes" : "no", absl::StrJoin(i.known, ","));
+      out << absl::StrFormat("%-34s %-14s %-5s   %s\n", "", "", "", i.about);
+    }
+  }
   return kExitOk;
 }
 
