@@ -10,7 +10,7 @@
 #include <set>
 #include <string>
 
-#include "engine/check/report.h"
+#include "engine/report/report.h"
 #include "engine/linux/bug.h"
 #include "engine/storage/variant.h"
 #include "fuzz/interpreter.h"
