@@ -482,7 +482,6 @@ sched::RunStatus TreeTeardown(vm::Machine& m, const Program& p) {
 sched::Scheduler& LastScheduler() { return TheMachine().sched(); }
 
 void AsFuzzTargetsRun(Program& p, storage::Variant v) {
-  p.trace_implies_rcu_gp = true;
   if (!storage::IsRealTree(v)) return;
   for (MapDecl& m : p.maps) {
     m.owner = Owner::kTask;
@@ -537,7 +536,6 @@ RunResult RunProgram(const Program& p, const RunOptions& options) {
   eo.preempt = options.preempt;
   if (absl::Status s = CheckProgramFor(p, options.variant); !s.ok()) Fail(s.ToString());
   if (absl::Status s = storage::ResetExecution(m, eo); !s.ok()) Fail(s.ToString());
-  rcu::SetTraceImpliesRcuGp(p.trace_implies_rcu_gp);
   {
     // What the kernel's configuration decides, in every report.
     static char settings[160];
@@ -546,7 +544,7 @@ RunResult RunProgram(const Program& p, const RunOptions& options) {
              "preemption %s, allocation failure %s, rcu_trace_implies_rcu_gp %s, %d vCPUs",
              sched::PreemptModelName(m.sched().preempt_model()),
              real && options.allocation_failure ? "a schedule choice" : "never",
-             p.trace_implies_rcu_gp ? "on" : "off", static_cast<int>(p.num_vcpus));
+             kernel::rcu_trace_implies_rcu_gp() ? "on" : "off", static_cast<int>(p.num_vcpus));
     check::SetReportSettings(settings);
   }
   g_tree = nullptr;

@@ -50,14 +50,9 @@ struct RunResult {
 RunResult RunProgram(const Program& p, const RunOptions& options);
 
 // What the fuzz targets change in a program before running it, so that
-// replay, minimize and triage reach the same verdicts: rcu_trace_implies_rcu_gp()
-// is on. It is always true in the kernels modelled (an official guarantee
-// since Tasks Trace runs on SRCU-fast) and V4's free path relies on it;
-// turned off, every V4-based variant frees early by construction, which is
-// not a finding about the variant.
-//
-// On a real-tree variant every map and owner is a task's and no map has a
-// kptr: those trees build only task storage (CheckProgramFor()).
+// replay, minimize and triage reach the same verdicts: on a real-tree
+// variant every map and owner is a task's and no map has a kptr (those
+// trees build only task storage, CheckProgramFor()).
 void AsFuzzTargetsRun(Program& p, storage::Variant v = storage::Variant::kV4);
 
 // Whether `v` can run `p` as it stands: real trees run only task storage

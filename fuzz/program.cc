@@ -41,7 +41,7 @@ const char* OpKindName(OpKind k) {
 }
 
 bool Program::operator==(const Program& o) const {
-  if (num_vcpus != o.num_vcpus || trace_implies_rcu_gp != o.trace_implies_rcu_gp ||
+  if (num_vcpus != o.num_vcpus ||
       maps.size() != o.maps.size() || owners.size() != o.owners.size() || tasks != o.tasks ||
       irqs != o.irqs || schedule.size() != o.schedule.size()) {
     return false;

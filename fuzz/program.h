@@ -119,10 +119,8 @@ struct IrqDecl {
 
 struct Program {
   uint8_t num_vcpus = 2;
-  // Not in either encoding: rcu_trace_implies_rcu_gp() is true in every
-  // kernel modelled, and a program cannot turn it off (docs/design.md §5).
-  // Always true; the interpreter hands it to engine/rcu.
-  bool trace_implies_rcu_gp = true;
+  // (rcu_trace_implies_rcu_gp() is not a program setting: it is true in
+  // every kernel modelled, engine/rcu's default; docs/design.md §5.)
   std::vector<MapDecl> maps;
   std::vector<OwnerDecl> owners;
   std::vector<TaskDecl> tasks;

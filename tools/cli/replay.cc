@@ -114,17 +114,6 @@ ReplayResult CaptureReplay(const fuzz::Program& p, storage::Variant v, int rows,
 
 namespace {
 
-void NoteIgnoredSetting(const fuzz::Program& p, std::ostream& out) {
-  if (!p.trace_implies_rcu_gp) {
-    out << "note: 'trace_implies_rcu_gp off' is ignored: programs run as the "
-           "fuzz targets run them (on)\n";
-  }
-}
-
-}  // namespace
-
-namespace {
-
 // --short keeps 40 lines unless --rows asks for another number.
 int RowsFor(int rows) { return absl::GetFlag(FLAGS_short) && rows == 80 ? 40 : rows; }
 
@@ -132,7 +121,6 @@ int RowsFor(int rows) { return absl::GetFlag(FLAGS_short) && rows == 80 ? 40 : r
 
 std::string ReplayProgram(const fuzz::Program& p, storage::Variant v, int rows,
                           std::ostream& out) {
-  NoteIgnoredSetting(p, out);
   const ReplayResult r = CaptureReplay(p, v, RowsFor(rows), absl::GetFlag(FLAGS_short));
   out << r.text;
   return r.finding.name;
@@ -183,7 +171,6 @@ int ReplayMain(const Args& args, std::ostream& out, std::ostream& err) {
     programs.push_back(*std::move(p));
   }
   if (!html.empty()) {
-    NoteIgnoredSetting(programs[0], out);
     ReplayResult r = CaptureReplay(programs[0], *v, RowsFor(absl::GetFlag(FLAGS_rows)), absl::GetFlag(FLAGS_short));
     r.source = parsed.positional[0];
     out << r.text;
