@@ -10,9 +10,12 @@ namespace {
 __attribute__((section("__libfuzzer_extra_counters"), used)) uint8_t g_counters[kNumFeatureCounters];
 
 inline size_t Slot(const char* label, unsigned what, bool in_irq) {
-  // The label pointer is stable within a process, which is all coverage
-  // feedback needs (the counters never leave the process).
-  uint64_t h = reinterpret_cast<uintptr_t>(label);
+  // Labels are string literals of this binary: their offset from a symbol
+  // of the same binary is the same in every process, where the address
+  // moves with ASLR. So which labels share a counter, and with it an
+  // input's features, does not change from one process to the next (a
+  // corpus merge in one process keeps what another process measured).
+  uint64_t h = reinterpret_cast<uintptr_t>(label) - reinterpret_cast<uintptr_t>(&g_counters[0]);
   h ^= (static_cast<uint64_t>(what) << 1) | (in_irq ? 1 : 0);
   h *= 0x9e3779b97f4a7c15ull;
   return static_cast<size_t>(h >> 52) % kNumFeatureCounters;

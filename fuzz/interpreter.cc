@@ -481,6 +481,8 @@ sched::RunStatus TreeTeardown(vm::Machine& m, const Program& p) {
 
 sched::Scheduler& LastScheduler() { return TheMachine().sched(); }
 
+void ReleaseLastRun() { TheMachine().sched().ReclaimTasks(); }
+
 void AsFuzzTargetsRun(Program& p, storage::Variant v) {
   if (!storage::IsRealTree(v)) return;
   for (MapDecl& m : p.maps) {

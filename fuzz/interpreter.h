@@ -67,6 +67,11 @@ bool VariantBuilt(storage::Variant v);
 // The machine of the last RunProgram() (timeline, schedule, trace).
 sched::Scheduler& LastScheduler();
 
+// Ends the tasks of the last RunProgram() (sched::Scheduler::ReclaimTasks):
+// for a fuzz target done with an execution. Its timeline and trace are not
+// to be read after.
+void ReleaseLastRun();
+
 }  // namespace reclaimfuzz::fuzz
 
 #endif  // RECLAIMFUZZ_FUZZ_INTERPRETER_H_

@@ -69,6 +69,17 @@ function(rf_bookkeeping_sources)
   endif()
 endfunction()
 
+# The C++ library's and Abseil's templates are left out of the fuzzer's
+# coverage (coverage_ignorelist.txt says why). The list's hash is on the
+# command line so that editing it rebuilds.
+function(_rf_coverage_ignorelist)
+  file(SHA1 ${_rf_dir}/coverage_ignorelist.txt sha)
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${_rf_dir}/coverage_ignorelist.txt)
+  target_compile_options(rf_build_flags INTERFACE
+    -fsanitize-coverage-ignorelist=${_rf_dir}/coverage_ignorelist.txt
+    -DRF_COVERAGE_IGNORELIST_SHA=${sha})
+endfunction()
+
 if(RF_FUZZER STREQUAL "libfuzzer" AND NOT RF_SANITIZER STREQUAL "thread")
   # Coverage for libFuzzer everywhere; only fuzz targets link its main.
   target_compile_options(rf_build_flags INTERFACE -fsanitize=fuzzer-no-link)
@@ -78,6 +89,7 @@ if(RF_FUZZER STREQUAL "libfuzzer" AND NOT RF_SANITIZER STREQUAL "thread")
   # mutator writes the structure), and its callbacks took a quarter of the
   # storage targets' time (perf, asan build).
   target_compile_options(rf_build_flags INTERFACE -fno-sanitize-coverage=trace-cmp)
+  _rf_coverage_ignorelist()
 elseif(RF_FUZZER STREQUAL "libfuzzer")
   # TSan: no edge coverage. Inline 8-bit counters are plain racy byte writes
   # that TSan reports between tasks (clang 14 instruments them), and clang

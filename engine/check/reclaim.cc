@@ -7,6 +7,7 @@
 #include "engine/report/report.h"
 #include "engine/kernel/slab.h"
 #include "engine/rcu/rcu.h"
+#include "engine/sched/coverage.h"
 #include "engine/sched/scheduler.h"
 
 namespace reclaimfuzz::check {
@@ -147,7 +148,9 @@ const char* ReadersName(Readers r) {
   return r == Readers::kPrograms ? "programs (trace + regular GP)" : "RCU readers (regular GP)";
 }
 
-void ResetOracles(const OracleOptions& options, size_t max_objects) {
+// Not in the fuzzer's coverage (engine/sched/coverage.h): what it clears
+// is what the previous execution left.
+RF_NO_COVERAGE void ResetOracles(const OracleOptions& options, size_t max_objects) {
   State& st = St();
   st.options = options;
   // Clears only what the last execution used: a fuzz target resets once

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/report/report.h"
 #include "engine/kernel/context.h"
+#include "engine/sched/coverage.h"
 #include "engine/sched/scheduler.h"
 #include "engine/sched/tsan_annotations.h"
 
@@ -52,7 +53,7 @@ constexpr size_t kAlign = 64;
 
 const void* const kTombstone = reinterpret_cast<const void*>(1);
 
-size_t Slot(const void* p, size_t mask) {
+RF_NO_COVERAGE size_t Slot(const void* p, size_t mask) {
   uint64_t h = reinterpret_cast<uintptr_t>(p);
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdull;
@@ -60,7 +61,7 @@ size_t Slot(const void* p, size_t mask) {
   return h & mask;
 }
 
-void TableInsert(const void* p, int64_t id) {
+RF_NO_COVERAGE void TableInsert(const void* p, int64_t id) {
   Registry& r = R();
   const size_t mask = r.keys.size() - 1;
   for (size_t s = Slot(p, mask);; s = (s + 1) & mask) {
@@ -73,7 +74,7 @@ void TableInsert(const void* p, int64_t id) {
   }
 }
 
-int64_t TableFind(const void* p, bool erase) {
+RF_NO_COVERAGE int64_t TableFind(const void* p, bool erase) {
   Registry& r = R();
   if (r.keys.empty()) return -1;
   const size_t mask = r.keys.size() - 1;
@@ -93,7 +94,7 @@ bool InHandler() {
   return s != nullptr && s->current_depth() > 0;
 }
 
-void DrainDeferred() {
+RF_NO_COVERAGE void DrainDeferred() {
   Registry& r = R();
   for (size_t i = 0; i < r.deferred_n; ++i) {
     tsan::Acquire(r.deferred[i]);
@@ -102,7 +103,7 @@ void DrainDeferred() {
   r.deferred_n = 0;
 }
 
-void RefillReserve() {
+RF_NO_COVERAGE void RefillReserve() {
   Registry& r = R();
   while (r.reserve_n < kReserveBlocks) {
     void* p = nullptr;
@@ -197,7 +198,7 @@ void Free(const void* p, bool nolock, const char* site) {
 
 }  // namespace
 
-void Reset(size_t max_objects) {
+RF_NO_COVERAGE void Reset(size_t max_objects) {
   Registry& r = R();
   ReleaseAll();
   r.max_objects = max_objects;
@@ -215,7 +216,7 @@ void Reset(size_t max_objects) {
   check::SetObjectDescriber(&Describe);
 }
 
-void ReleaseAll() {
+RF_NO_COVERAGE void ReleaseAll() {
   Registry& r = R();
   DrainDeferred();
   free(r.pending_free);
@@ -232,7 +233,7 @@ void ReleaseAll() {
 
 int64_t IdOf(const void* p) { return TableFind(p, /*erase=*/false); }
 
-int64_t IdContaining(const void* p) {
+RF_NO_COVERAGE int64_t IdContaining(const void* p) {
   const auto a = reinterpret_cast<uintptr_t>(p);
   for (const Object& o : R().objects) {
     const auto b = reinterpret_cast<uintptr_t>(o.ptr);
@@ -241,7 +242,7 @@ int64_t IdContaining(const void* p) {
   return -1;
 }
 
-int64_t IdOfAnyContaining(const void* p) {
+RF_NO_COVERAGE int64_t IdOfAnyContaining(const void* p) {
   const Registry& r = R();
   const char* c = static_cast<const char*>(p);
   for (size_t i = r.objects.size(); i-- > 0;) {
@@ -252,7 +253,7 @@ int64_t IdOfAnyContaining(const void* p) {
   return -1;
 }
 
-int64_t FreedIdContaining(const void* p) {
+RF_NO_COVERAGE int64_t FreedIdContaining(const void* p) {
   const auto a = reinterpret_cast<uintptr_t>(p);
   const std::vector<Object>& objects = R().objects;
   for (auto it = objects.rbegin(); it != objects.rend(); ++it) {

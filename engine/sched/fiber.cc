@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "engine/sched/coverage.h"
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
@@ -31,8 +32,10 @@
 // ASan-instrumented: ASan would call __asan_handle_no_return before every
 // __builtin_longjmp and unpoison the stack it thinks is being unwound (a
 // sigaltstack call and a large memset per switch), while a fiber switch
-// unwinds nothing: the frames it leaves are resumed later.
-#define RF_SWITCH_FN __attribute__((no_sanitize("thread", "address"), noinline))
+// unwinds nothing: the frames it leaves are resumed later. Nor in the
+// fuzzer's coverage (engine/sched/coverage.h): whether a fiber starts fresh
+// or resumes depends on the stacks earlier inputs left, not on this input.
+#define RF_SWITCH_FN __attribute__((no_sanitize("thread", "address", "coverage"), noinline))
 
 namespace reclaimfuzz::sched {
 namespace {
@@ -56,7 +59,7 @@ Fiber::~Fiber() {
   if (map_ != nullptr) munmap(map_, map_size_);
 }
 
-absl::Status Fiber::Init(const char* name, size_t stack_size) {
+RF_NO_COVERAGE absl::Status Fiber::Init(const char* name, size_t stack_size) {
   if (stack_ != nullptr) return absl::FailedPreconditionError("fiber already initialized");
   if (stack_size < 64 * 1024) {
     return absl::InvalidArgumentError(absl::StrCat("fiber stack of ", stack_size,
@@ -128,7 +131,7 @@ RF_SWITCH_FN void Fiber::Trampoline() {
   __builtin_unreachable();
 }
 
-void Fiber::Loop() {
+RF_NO_COVERAGE void Fiber::Loop() {
   for (;;) {
     if (running_) {
       in_entry_ = true;

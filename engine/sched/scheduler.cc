@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "engine/sched/coverage.h"
 #include "engine/sched/tsan_annotations.h"
 
 namespace reclaimfuzz::sched {
@@ -65,25 +66,13 @@ Scheduler::~Scheduler() {
 
 Scheduler* Scheduler::Current() { return g_sched; }
 
-absl::Status Scheduler::Reset(const Options& options) {
-  if (in_run_) return absl::FailedPreconditionError("Reset() called while the scheduler is running");
-  fail_offered_ = false;
-  fail_chosen_ = false;
-  if (options.num_vcpus < 1 || options.num_vcpus > kMaxVcpus) {
-    return absl::InvalidArgumentError(absl::StrCat("num_vcpus = ", options.num_vcpus,
-                                                   ": the machine has 1 to ", kMaxVcpus, " vCPUs"));
-  }
-  if (options.step_budget == 0) {
-    return absl::InvalidArgumentError("step_budget = 0: an execution needs at least one step");
-  }
-  if (options.choice == nullptr) return absl::InvalidArgumentError("no choice source given");
-
-  g_sched = this;
-  // Let machine threads of the previous execution return from their idle
-  // wait; anything else still on a stack is abandoned, including a machine
-  // thread blocked inside its work (a kworker in map_free's
-  // synchronize_rcu()): returning from that wait would run the rest of the
-  // work, which kernel code cannot be told to skip.
+// Lets machine threads of the previous execution return from their idle
+// wait; anything else still on a stack is abandoned, including a machine
+// thread blocked inside its work (a kworker in map_free's
+// synchronize_rcu()): returning from that wait would run the rest of the
+// work, which kernel code cannot be told to skip. Not in the fuzzer's
+// coverage: what it does depends on the previous input, not this one.
+RF_NO_COVERAGE void Scheduler::ReclaimTasks() {
   shutting_down_ = true;
   for (int i = 0; i < num_tasks_; ++i) {
     Task& t = *tasks_[i];
@@ -98,6 +87,23 @@ absl::Status Scheduler::Reset(const Options& options) {
   }
   shutting_down_ = false;
   tsan::Acquire(&tsan_join_);
+}
+
+absl::Status Scheduler::Reset(const Options& options) {
+  if (in_run_) return absl::FailedPreconditionError("Reset() called while the scheduler is running");
+  fail_offered_ = false;
+  fail_chosen_ = false;
+  if (options.num_vcpus < 1 || options.num_vcpus > kMaxVcpus) {
+    return absl::InvalidArgumentError(absl::StrCat("num_vcpus = ", options.num_vcpus,
+                                                   ": the machine has 1 to ", kMaxVcpus, " vCPUs"));
+  }
+  if (options.step_budget == 0) {
+    return absl::InvalidArgumentError("step_budget = 0: an execution needs at least one step");
+  }
+  if (options.choice == nullptr) return absl::InvalidArgumentError("no choice source given");
+
+  g_sched = this;
+  ReclaimTasks();
 
   options_ = options;
   num_vcpus_ = options.num_vcpus;
@@ -127,6 +133,23 @@ absl::Status Scheduler::Reset(const Options& options) {
   return absl::OkStatus();
 }
 
+// Task and fiber slots are created the first time an execution needs them
+// and reused after. Not in the fuzzer's coverage: whether a slot exists
+// depends on the inputs run before, not on this one.
+RF_NO_COVERAGE absl::Status Scheduler::EnsureTask(int id) {
+  if (!tasks_[id]) tasks_[id] = std::make_unique<Task>();
+  if (!fibers_[id]) {
+    fibers_[id] = std::make_unique<Fiber>();
+    static const char* const kFiberNames[kMaxTasks] = {
+        "task0",  "task1",  "task2",  "task3",  "task4",  "task5",  "task6",  "task7",
+        "task8",  "task9",  "task10", "task11", "task12", "task13", "task14", "task15",
+        "task16", "task17", "task18", "task19", "task20", "task21", "task22", "task23",
+        "task24", "task25", "task26", "task27", "task28", "task29", "task30", "task31"};
+    if (absl::Status s = fibers_[id]->Init(kFiberNames[id]); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int> Scheduler::Spawn(std::string name, TaskKind kind, int vcpu,
                                      std::function<void()> body) {
   if (num_tasks_ >= kMaxTasks) {
@@ -138,16 +161,7 @@ absl::StatusOr<int> Scheduler::Spawn(std::string name, TaskKind kind, int vcpu,
   }
   if (!body) return absl::InvalidArgumentError(absl::StrCat("task '", name, "' has no body"));
   const int id = num_tasks_;
-  if (!tasks_[id]) tasks_[id] = std::make_unique<Task>();
-  if (!fibers_[id]) {
-    fibers_[id] = std::make_unique<Fiber>();
-    static const char* const kFiberNames[kMaxTasks] = {
-        "task0",  "task1",  "task2",  "task3",  "task4",  "task5",  "task6",  "task7",
-        "task8",  "task9",  "task10", "task11", "task12", "task13", "task14", "task15",
-        "task16", "task17", "task18", "task19", "task20", "task21", "task22", "task23",
-        "task24", "task25", "task26", "task27", "task28", "task29", "task30", "task31"};
-    if (absl::Status s = fibers_[id]->Init(kFiberNames[id]); !s.ok()) return s;
-  }
+  if (absl::Status s = EnsureTask(id); !s.ok()) return s;
   Task& t = *tasks_[id];
   t.id = id;
   t.name = std::move(name);

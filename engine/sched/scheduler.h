@@ -294,8 +294,15 @@ class Scheduler {
   const char* abandon_reason() const { return abandon_reason_; }
   std::vector<std::string> TaskNames() const;
   std::string Timeline(size_t max_rows = 80) const;
+  // Ends the tasks of the last execution: machine threads waiting for work
+  // return, anything else still on a stack is abandoned. Reset() does it
+  // for the execution before; a fuzz target calls it when it is done with
+  // an execution, so that the code this runs counts in that input's
+  // coverage and not in the next one's. Never while Run() is running.
+  void ReclaimTasks();
 
  private:
+  absl::Status EnsureTask(int id);
   static void TaskEntry(void* arg);
   static void SignalHandler(int sig);
   void RunInterrupt(int irq);
