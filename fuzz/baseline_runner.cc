@@ -64,8 +64,7 @@ ABSL_FLAG(int32_t, depth, 2, "PCT depth (--strategy=pct)");
 ABSL_FLAG(uint64_t, seed, 1, "seed of this run (programs and schedules)");
 ABSL_FLAG(double, cap, 60, "stop after this many seconds without a finding");
 ABSL_FLAG(uint64_t, max_execs, 0, "stop after this many executions (0: no limit)");
-ABSL_FLAG(std::string, abort_on, "",
-          "findings that end the run, comma-separated (empty: any finding)");
+ABSL_FLAG(std::string, abort_on, "", "findings that end the run, comma-separated (empty: any finding)");
 
 namespace {
 
@@ -147,16 +146,14 @@ struct State {
   uint64_t ignored = 0;
 } g;
 
-double Elapsed() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - g.start).count();
-}
+double Elapsed() { return std::chrono::duration<double>(std::chrono::steady_clock::now() - g.start).count(); }
 
 void PrintResult(bool found, const char* finding) {
-  printf("result strategy=%s depth=%d variant=%s seed=%llu found=%d finding=%s seconds=%.3f "
-         "execs=%llu ignored=%llu\n",
-         g.strategy.c_str(), g.depth, g.variant.c_str(), static_cast<unsigned long long>(g.seed),
-         found ? 1 : 0, finding, Elapsed(), static_cast<unsigned long long>(g.execs),
-         static_cast<unsigned long long>(g.ignored));
+  printf(
+      "result strategy=%s depth=%d variant=%s seed=%llu found=%d finding=%s seconds=%.3f "
+      "execs=%llu ignored=%llu\n",
+      g.strategy.c_str(), g.depth, g.variant.c_str(), static_cast<unsigned long long>(g.seed), found ? 1 : 0, finding,
+      Elapsed(), static_cast<unsigned long long>(g.execs), static_cast<unsigned long long>(g.ignored));
   fflush(stdout);
 }
 
@@ -179,8 +176,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   g.variant = absl::GetFlag(FLAGS_variant);
-  absl::StatusOr<reclaimfuzz::storage::Variant> variant =
-      reclaimfuzz::storage::ParseVariant(g.variant);
+  absl::StatusOr<reclaimfuzz::storage::Variant> variant = reclaimfuzz::storage::ParseVariant(g.variant);
   if (!variant.ok()) {
     fprintf(stderr, "baseline_runner: %s\n", std::string(variant.status().message()).c_str());
     return 2;
@@ -197,8 +193,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (g.strategy == "random") g.depth = 0;
-  std::vector<std::string> abort_on =
-      absl::StrSplit(absl::GetFlag(FLAGS_abort_on), ',', absl::SkipEmpty());
+  std::vector<std::string> abort_on = absl::StrSplit(absl::GetFlag(FLAGS_abort_on), ',', absl::SkipEmpty());
   const double cap = absl::GetFlag(FLAGS_cap);
   const uint64_t max_execs = absl::GetFlag(FLAGS_max_execs);
 

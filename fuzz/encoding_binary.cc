@@ -49,8 +49,7 @@ Op DecodeOp(uint8_t r1, uint8_t r2, uint8_t r3) {
 }
 
 void EncodeOp(const Op& op, std::vector<uint8_t>& out) {
-  const bool slotted = op.kind == OpKind::kRead || op.kind == OpKind::kWrite ||
-                       op.kind == OpKind::kKptrXchg;
+  const bool slotted = op.kind == OpKind::kRead || op.kind == OpKind::kWrite || op.kind == OpKind::kKptrXchg;
   const uint8_t lo = slotted ? op.word : op.map;
   const uint8_t hi = slotted ? op.slot : op.owner;
   out.insert(out.end(), {kOp, static_cast<uint8_t>(static_cast<uint8_t>(op.kind) | (op.flags << 4)),
@@ -136,8 +135,7 @@ Program DecodeBinary(absl::Span<const uint8_t> bytes) {
 std::vector<uint8_t> EncodeBinary(const Program& in) {
   Program p = in;
   Normalize(p);
-  std::vector<uint8_t> out = {kFormatVersion,
-                              static_cast<uint8_t>(p.num_vcpus - 1)};
+  std::vector<uint8_t> out = {kFormatVersion, static_cast<uint8_t>(p.num_vcpus - 1)};
   for (const MapDecl& m : p.maps) {
     out.insert(out.end(), {kMap, static_cast<uint8_t>(m.owner),
                            static_cast<uint8_t>((m.spin_lock ? 1 : 0) | (m.kptr ? 2 : 0)), 0});
@@ -150,8 +148,7 @@ std::vector<uint8_t> EncodeBinary(const Program& in) {
         out.insert(out.end(), {kProg, static_cast<uint8_t>(s.prog), 0, 0});
         for (const Op& op : s.ops) EncodeOp(op, out);
       } else {
-        out.insert(out.end(), {kRelease, static_cast<uint8_t>(s.kind == StepKind::kReleaseMap ? 1 : 0),
-                               s.target, 0});
+        out.insert(out.end(), {kRelease, static_cast<uint8_t>(s.kind == StepKind::kReleaseMap ? 1 : 0), s.target, 0});
       }
     }
   }

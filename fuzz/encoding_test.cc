@@ -163,7 +163,8 @@ TEST(BinaryForm, OneByteMutationChangesOneOp) {
 
 TEST(AnyForm, PicksTextOrBinaryByContent) {
   const std::string text = kB2;
-  absl::StatusOr<Program> a = DecodeAny(absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+  absl::StatusOr<Program> a =
+      DecodeAny(absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
   ASSERT_TRUE(a.ok());
   const std::vector<uint8_t> bin = EncodeBinary(*a);
   absl::StatusOr<Program> b = DecodeAny(bin);

@@ -109,8 +109,7 @@ class Parser {
     return absl::OkStatus();
   }
 
-  absl::Status Name(const std::map<std::string, int, std::less<>>& names, absl::string_view what,
-                    uint8_t* out) {
+  absl::Status Name(const std::map<std::string, int, std::less<>>& names, absl::string_view what, uint8_t* out) {
     if (!More()) return ErrorAtEnd(absl::StrCat("expected a ", what, " name"));
     const Token t = Next();
     auto it = names.find(t.text);
@@ -135,8 +134,7 @@ class Parser {
     if (!More()) return ErrorAtEnd("expected a held value r0..r7");
     const Token t = Next();
     int n = -1;
-    if (t.text.size() < 2 || t.text[0] != 'r' || !absl::SimpleAtoi(t.text.substr(1), &n) || n < 0 ||
-        n >= kMaxSlots) {
+    if (t.text.size() < 2 || t.text[0] != 'r' || !absl::SimpleAtoi(t.text.substr(1), &n) || n < 0 || n >= kMaxSlots) {
       return Error(t, absl::StrCat("expected a held value r0..r", kMaxSlots - 1, ", got '", t.text, "'"));
     }
     *out = static_cast<uint8_t>(n);
@@ -215,8 +213,7 @@ class Parser {
       uint64_t cpu;
       if (absl::Status s = Keyword("cpu"); !s.ok()) return s;
       if (absl::Status s = Number(3, "a vCPU", &cpu); !s.ok()) return s;
-      p_.irqs.push_back(IrqDecl{kind.text == "nmi" ? IrqKind::kNmi : IrqKind::kHardirq,
-                                static_cast<uint8_t>(cpu), {}});
+      p_.irqs.push_back(IrqDecl{kind.text == "nmi" ? IrqKind::kNmi : IrqKind::kHardirq, static_cast<uint8_t>(cpu), {}});
       ctx_ = Ctx::kIrq;
       return Done();
     }
@@ -338,8 +335,8 @@ class Parser {
           } else if (t.text == "value") {
             if (st = value(); !st.ok()) return st;
           } else {
-            return Error(t, absl::StrCat("unknown update argument '", t.text,
-                                         "' (any, noexist, exist, lock, value N)"));
+            return Error(t,
+                         absl::StrCat("unknown update argument '", t.text, "' (any, noexist, exist, lock, value N)"));
           }
         }
         break;
@@ -394,7 +391,9 @@ void FormatOps(const Program& p, const std::vector<Op>& ops, absl::string_view i
       case OpKind::kUpdate: {
         const uint8_t mode = op.flags & 3;
         absl::StrAppend(&out, " m", op.map, " o", op.owner,
-                        mode == kFlagNoexist ? " noexist" : mode == kFlagExist ? " exist" : " any");
+                        mode == kFlagNoexist ? " noexist"
+                        : mode == kFlagExist ? " exist"
+                                             : " any");
         if (op.flags & kFlagLock) absl::StrAppend(&out, " lock");
         if (op.value != 0) absl::StrAppend(&out, " value ", op.value);
         break;

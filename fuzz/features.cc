@@ -37,8 +37,7 @@ size_t FeatureChoice::Choose(const sched::PointView& view) {
     const sched::Option& o = view.options[idx];
     if (o.kind != sched::Option::kContinue) {
       unsigned what = o.kind == sched::Option::kInterrupt ? 2u : 1u;
-      if (o.kind == sched::Option::kRun && view.header.vcpu >= 0 && o.vcpu >= 0 &&
-          o.vcpu == view.header.vcpu) {
+      if (o.kind == sched::Option::kRun && view.header.vcpu >= 0 && o.vcpu >= 0 && o.vcpu == view.header.vcpu) {
         what = 3;  // preemption on the same vCPU
       }
       uint8_t& c = g_counters[Slot(view.header.label, what, view.header.in_interrupt)];

@@ -54,9 +54,7 @@ std::string WhereOf1(const Finding& f, const char* key) {
   return WithoutNumbers(detail);
 }
 
-std::string TaskName(const sched::Scheduler& s, int t) {
-  return t >= 0 && t < s.num_tasks() ? s.task(t).name : "";
-}
+std::string TaskName(const sched::Scheduler& s, int t) { return t >= 0 && t < s.num_tasks() ? s.task(t).name : ""; }
 
 // The finding's own mark in the trace, then the function of the last point
 // or note of the same context before it: the function the bad step ran in.
@@ -171,8 +169,8 @@ Finding LastFinding(storage::Variant v) {
   const size_t from = events.size() > 4096 ? events.size() - 4096 : 0;
   for (size_t i = from; i < events.size(); ++i) {
     const sched::Event& e = events[i];
-    tail.push_back({e.step, e.arg, e.label ? e.label : "", e.func ? e.func : "", e.kind, e.task, e.op, e.vcpu,
-                    e.depth});
+    tail.push_back(
+        {e.step, e.arg, e.label ? e.label : "", e.func ? e.func : "", e.kind, e.task, e.op, e.vcpu, e.depth});
   }
   FunctionAndOp(tail, {}, &f);
   f.where = WhereOf(f, raw->key);
@@ -193,8 +191,8 @@ Execution CaptureLastRun(const Program& p, const RunResult& r, storage::Variant 
   out.task_names = s.TaskNames();
   out.op_names = OpNames(p);
   for (const sched::Event& e : s.trace().Events()) {
-    out.events.push_back({e.step, e.arg, e.label ? e.label : "", e.func ? e.func : "", e.kind, e.task, e.op,
-                          e.vcpu, e.depth});
+    out.events.push_back(
+        {e.step, e.arg, e.label ? e.label : "", e.func ? e.func : "", e.kind, e.task, e.op, e.vcpu, e.depth});
   }
   out.total_events = s.trace().total();
   if (r.finding != "none") {
@@ -214,13 +212,17 @@ std::string ExecutionToJson(const Execution& e) {
   j["settings"] = e.settings;
   j["program"] = e.program_text;
   const Finding& f = e.finding;
-  json fj{{"name", f.name},     {"source", f.source}, {"variant", f.variant}, {"where", f.where},
-          {"function", f.function}, {"op", f.op},     {"step", f.step},       {"task", f.task},
-          {"vcpu", f.vcpu},     {"depth", f.depth},   {"detail", f.detail}};
+  json fj{{"name", f.name},         {"source", f.source}, {"variant", f.variant}, {"where", f.where},
+          {"function", f.function}, {"op", f.op},         {"step", f.step},       {"task", f.task},
+          {"vcpu", f.vcpu},         {"depth", f.depth},   {"detail", f.detail}};
   if (f.object.has_value()) {
     const FindingObject& o = *f.object;
-    fj["object"] = json{{"id", o.id},         {"type", o.type},   {"size", o.size},
-                        {"allocator", o.allocator}, {"alloc", SiteJson(o.alloc)}, {"freed", o.freed},
+    fj["object"] = json{{"id", o.id},
+                        {"type", o.type},
+                        {"size", o.size},
+                        {"allocator", o.allocator},
+                        {"alloc", SiteJson(o.alloc)},
+                        {"freed", o.freed},
                         {"free", SiteJson(o.free)}};
   }
   j["finding"] = std::move(fj);
@@ -233,8 +235,8 @@ std::string ExecutionToJson(const Execution& e) {
   j["op_names"] = e.op_names;
   json ev = json::array();
   for (const TraceEvent& t : e.events) {
-    ev.push_back(json::array({t.step, t.arg, t.label, t.func, static_cast<int>(t.kind), t.task, t.op, t.vcpu,
-                              t.depth}));
+    ev.push_back(
+        json::array({t.step, t.arg, t.label, t.func, static_cast<int>(t.kind), t.task, t.op, t.vcpu, t.depth}));
   }
   j["events"] = std::move(ev);
   j["total_events"] = e.total_events;

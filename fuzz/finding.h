@@ -54,17 +54,17 @@ struct FindingObject {
 };
 
 struct Finding {
-  std::string name = "none";   // a stable name (engine/report/report.h)
+  std::string name = "none";      // a stable name (engine/report/report.h)
   std::string source = "oracle";  // "oracle", "asan" or "tsan"
   std::string variant;
   std::string where;     // what tells it apart (see the file comment)
   std::string function;  // the function the bad step ran in
   std::string op;        // the BPF operation its context ran, "" none
   uint64_t step = 0;
-  std::string task;      // "" when no task ran it
+  std::string task;  // "" when no task ran it
   int vcpu = -1;
   int depth = 0;
-  std::string detail;    // the oracle's or sanitizer's own words
+  std::string detail;  // the oracle's or sanitizer's own words
   std::optional<FindingObject> object;
   bool operator==(const Finding&) const = default;
 

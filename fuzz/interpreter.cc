@@ -5,17 +5,17 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
+#include "engine/check/teardown.h"
 #include "engine/kernel/context.h"
+#include "engine/kernel/slab.h"
+#include "engine/kernel/workqueue.h"
+#include "engine/linux/runtime.h"
+#include "engine/linux/trees.h"
 #include "engine/rcu/rcu.h"
 #include "engine/storage/execution.h"
 #include "engine/storage/owners.h"
 #include "engine/storage/program.h"
 #include "engine/storage/world.h"
-#include "engine/check/teardown.h"
-#include "engine/kernel/slab.h"
-#include "engine/kernel/workqueue.h"
-#include "engine/linux/runtime.h"
-#include "engine/linux/trees.h"
 #include "engine/vm/machine.h"
 
 namespace reclaimfuzz::fuzz {
@@ -132,8 +132,7 @@ Held Acquire(const std::vector<Op>& ops) {
   take(g_map_refs, kMaxMaps, h.maps);
   take(g_owner_refs, kMaxOwners, h.owners);
   for (size_t i = 0; i < ops.size() && i < 32; ++i) {
-    const bool runs = !UsesMapAndOwner(ops[i]) ||
-                      ((h.maps & (1u << ops[i].map)) && (h.owners & (1u << ops[i].owner)));
+    const bool runs = !UsesMapAndOwner(ops[i]) || ((h.maps & (1u << ops[i].map)) && (h.owners & (1u << ops[i].owner)));
     if (runs) h.runs |= 1u << i;
   }
   return h;
@@ -165,10 +164,14 @@ bool CloseAndDrain(Refs* r, const char* what) {
 
 storage::ProgKind ToStorage(ProgKind k) {
   switch (k) {
-    case ProgKind::kTracing: return storage::ProgKind::kTracing;
-    case ProgKind::kSleepable: return storage::ProgKind::kSleepable;
-    case ProgKind::kSyscall: return storage::ProgKind::kSyscall;
-    case ProgKind::kRqLocked: return storage::ProgKind::kRqLocked;
+    case ProgKind::kTracing:
+      return storage::ProgKind::kTracing;
+    case ProgKind::kSleepable:
+      return storage::ProgKind::kSleepable;
+    case ProgKind::kSyscall:
+      return storage::ProgKind::kSyscall;
+    case ProgKind::kRqLocked:
+      return storage::ProgKind::kRqLocked;
   }
   return storage::ProgKind::kTracing;
 }
@@ -450,10 +453,14 @@ void RunTask(const TaskDecl* t, int op_base) {
 
 void* AllocOwner(Owner kind) {
   switch (kind) {
-    case Owner::kTask: return storage::alloc_task_struct();
-    case Owner::kSk: return storage::alloc_sock();
-    case Owner::kInode: return storage::alloc_inode();
-    case Owner::kCgroup: return storage::alloc_cgroup();
+    case Owner::kTask:
+      return storage::alloc_task_struct();
+    case Owner::kSk:
+      return storage::alloc_sock();
+    case Owner::kInode:
+      return storage::alloc_inode();
+    case Owner::kCgroup:
+      return storage::alloc_cgroup();
   }
   return nullptr;
 }
@@ -467,14 +474,13 @@ sched::RunStatus TreeTeardown(vm::Machine& m, const Program& p) {
   sched::Scheduler& s = m.sched();
   const size_t owners = p.owners.size(), maps = p.maps.size();
   absl::Status spawned = s.Spawn("teardown", sched::TaskKind::kProcess, 0, [owners, maps] {
-                             for (size_t i = 0; i < owners; ++i) TreeReleaseOwner(static_cast<int>(i));
-                             for (size_t i = 0; i < maps; ++i) TreeReleaseMap(static_cast<int>(i));
-                           }).status();
+                            for (size_t i = 0; i < owners; ++i) TreeReleaseOwner(static_cast<int>(i));
+                            for (size_t i = 0; i < maps; ++i) TreeReleaseMap(static_cast<int>(i));
+                          }).status();
   if (!spawned.ok()) Fail(spawned.ToString());
   const sched::RunStatus st = m.Run();
   if (st != sched::RunStatus::kCompleted) return st;
-  return s.GuardMain([] { check::CheckTeardown(); }) ? sched::RunStatus::kCompleted
-                                                      : sched::RunStatus::kAbandoned;
+  return s.GuardMain([] { check::CheckTeardown(); }) ? sched::RunStatus::kCompleted : sched::RunStatus::kAbandoned;
 }
 
 }  // namespace
@@ -499,24 +505,24 @@ bool VariantBuilt(storage::Variant v) {
 absl::Status CheckProgramFor(const Program& p, storage::Variant v) {
   if (!storage::IsRealTree(v)) return absl::OkStatus();
   if (!VariantBuilt(v)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "this build has no tree ", storage::VariantName(v), " (see RF_LINUX_TREES in engine/linux/CMakeLists.txt)"));
+    return absl::FailedPreconditionError(absl::StrCat("this build has no tree ", storage::VariantName(v),
+                                                      " (see RF_LINUX_TREES in engine/linux/CMakeLists.txt)"));
   }
   for (size_t i = 0; i < p.maps.size(); ++i) {
     if (p.maps[i].owner != Owner::kTask) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "map ", i, " is a ", OwnerName(p.maps[i].owner), " storage map: ", storage::VariantName(v),
-          " builds only bpf_task_storage.c (task storage)"));
+      return absl::InvalidArgumentError(absl::StrCat("map ", i, " is a ", OwnerName(p.maps[i].owner),
+                                                     " storage map: ", storage::VariantName(v),
+                                                     " builds only bpf_task_storage.c (task storage)"));
     }
     if (p.maps[i].kptr) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "map ", i, " has a kptr: the real-tree harness does not model kptr fields yet"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("map ", i, " has a kptr: the real-tree harness does not model kptr fields yet"));
     }
   }
   for (size_t i = 0; i < p.owners.size(); ++i) {
     if (p.owners[i].kind != Owner::kTask) {
-      return absl::InvalidArgumentError(absl::StrCat("owner ", i, " is a ", OwnerName(p.owners[i].kind),
-                                                     ": ", storage::VariantName(v), " has only task owners"));
+      return absl::InvalidArgumentError(absl::StrCat("owner ", i, " is a ", OwnerName(p.owners[i].kind), ": ",
+                                                     storage::VariantName(v), " has only task owners"));
     }
   }
   return absl::OkStatus();
@@ -542,8 +548,7 @@ RunResult RunProgram(const Program& p, const RunOptions& options) {
     // What the kernel's configuration decides, in every report.
     static char settings[160];
     const bool real = storage::IsRealTree(options.variant);
-    snprintf(settings, sizeof(settings),
-             "preemption %s, allocation failure %s, rcu_trace_implies_rcu_gp %s, %d vCPUs",
+    snprintf(settings, sizeof(settings), "preemption %s, allocation failure %s, rcu_trace_implies_rcu_gp %s, %d vCPUs",
              sched::PreemptModelName(m.sched().preempt_model()),
              real && options.allocation_failure ? "a schedule choice" : "never",
              kernel::rcu_trace_implies_rcu_gp() ? "on" : "off", static_cast<int>(p.num_vcpus));

@@ -60,12 +60,17 @@ T Pick(SplitMix64& rng, std::initializer_list<std::pair<T, int>> weighted) {
 // "programs", helper calls elsewhere, sleep in sleepable programs only.
 OpKind RandomKind(SplitMix64& rng, ProgKind prog) {
   if (prog == ProgKind::kSyscall) {
-    return Pick<OpKind>(rng, {{OpKind::kLookup, 2}, {OpKind::kUpdate, 3}, {OpKind::kSysDelete, 3},
-                              {OpKind::kRead, 1}, {OpKind::kWrite, 1}});
+    return Pick<OpKind>(
+        rng,
+        {{OpKind::kLookup, 2}, {OpKind::kUpdate, 3}, {OpKind::kSysDelete, 3}, {OpKind::kRead, 1}, {OpKind::kWrite, 1}});
   }
   const int sleep = prog == ProgKind::kSleepable ? 1 : 0;
-  return Pick<OpKind>(rng, {{OpKind::kGet, 5}, {OpKind::kDelete, 4}, {OpKind::kRead, 1}, {OpKind::kWrite, 1},
-                            {OpKind::kKptrXchg, 1}, {OpKind::kSleep, sleep}});
+  return Pick<OpKind>(rng, {{OpKind::kGet, 5},
+                            {OpKind::kDelete, 4},
+                            {OpKind::kRead, 1},
+                            {OpKind::kWrite, 1},
+                            {OpKind::kKptrXchg, 1},
+                            {OpKind::kSleep, sleep}});
 }
 
 // An owner declared with the map's kind, when there is one.
@@ -160,8 +165,8 @@ Program GenerateProgram(SplitMix64& rng, uint64_t horizon) {
   const int maps = 1 + static_cast<int>(rng.Below(3));
   for (int i = 0; i < maps; ++i) {
     // Mostly maps for a declared owner kind, so ops have something to name.
-    const Owner kind = rng.OneIn(4) ? static_cast<Owner>(rng.Below(kNumOwnerKinds))
-                                    : p.owners[rng.Below(p.owners.size())].kind;
+    const Owner kind =
+        rng.OneIn(4) ? static_cast<Owner>(rng.Below(kNumOwnerKinds)) : p.owners[rng.Below(p.owners.size())].kind;
     p.maps.push_back(MapDecl{kind, rng.OneIn(3), rng.OneIn(3)});
   }
   const int tasks = 1 + static_cast<int>(rng.Below(4));
@@ -176,8 +181,9 @@ Program GenerateProgram(SplitMix64& rng, uint64_t horizon) {
         s.kind = rng.OneIn(2) ? StepKind::kReleaseOwner : StepKind::kReleaseMap;
         s.target = static_cast<uint8_t>(rng.Below(s.kind == StepKind::kReleaseMap ? p.maps.size() : p.owners.size()));
       } else {
-        s.prog = Pick<ProgKind>(rng, {{ProgKind::kTracing, 4}, {ProgKind::kSleepable, 2},
-                                      {ProgKind::kSyscall, 1}, {ProgKind::kRqLocked, 1}});
+        s.prog = Pick<ProgKind>(
+            rng,
+            {{ProgKind::kTracing, 4}, {ProgKind::kSleepable, 2}, {ProgKind::kSyscall, 1}, {ProgKind::kRqLocked, 1}});
         const int ops = 1 + static_cast<int>(rng.Below(6));
         for (int o = 0; o < ops; ++o) s.ops.push_back(RandomOp(p, s.prog, rng));
       }
@@ -189,8 +195,7 @@ Program GenerateProgram(SplitMix64& rng, uint64_t horizon) {
   for (int i = 0; i < irqs; ++i) {
     IrqDecl q;
     q.kind = rng.OneIn(2) ? IrqKind::kNmi : IrqKind::kHardirq;
-    q.vcpu = rng.OneIn(4) ? static_cast<uint8_t>(rng.Below(p.num_vcpus))
-                          : p.tasks[rng.Below(p.tasks.size())].vcpu;
+    q.vcpu = rng.OneIn(4) ? static_cast<uint8_t>(rng.Below(p.num_vcpus)) : p.tasks[rng.Below(p.tasks.size())].vcpu;
     const int ops = 1 + static_cast<int>(rng.Below(3));
     for (int o = 0; o < ops; ++o) q.ops.push_back(RandomOp(p, ProgKind::kTracing, rng));
     p.irqs.push_back(std::move(q));
@@ -298,8 +303,10 @@ void MutateStructure(Program& p, SplitMix64& rng) {
     }
     case Edit::kRemoveStep: {
       TaskDecl& t = p.tasks[rng.Below(p.tasks.size())];
-      if (!t.steps.empty()) t.steps.erase(t.steps.begin() + static_cast<long>(rng.Below(t.steps.size())));
-      else p.tasks.erase(p.tasks.begin() + static_cast<long>(&t - p.tasks.data()));
+      if (!t.steps.empty())
+        t.steps.erase(t.steps.begin() + static_cast<long>(rng.Below(t.steps.size())));
+      else
+        p.tasks.erase(p.tasks.begin() + static_cast<long>(&t - p.tasks.data()));
       break;
     }
     case Edit::kAddTask: {
@@ -366,12 +373,12 @@ void MutateStructure(Program& p, SplitMix64& rng) {
     case Edit::kAddDecl:
       if (rng.OneIn(2)) {
         // A map for an owner kind already declared, mostly.
-        const Owner kind = rng.OneIn(4) ? static_cast<Owner>(rng.Below(kNumOwnerKinds))
-                                        : p.owners[rng.Below(p.owners.size())].kind;
+        const Owner kind =
+            rng.OneIn(4) ? static_cast<Owner>(rng.Below(kNumOwnerKinds)) : p.owners[rng.Below(p.owners.size())].kind;
         p.maps.push_back(MapDecl{kind, rng.OneIn(3), rng.OneIn(3)});
       } else {
-        const Owner kind = rng.OneIn(4) ? static_cast<Owner>(rng.Below(kNumOwnerKinds))
-                                        : p.maps[rng.Below(p.maps.size())].owner;
+        const Owner kind =
+            rng.OneIn(4) ? static_cast<Owner>(rng.Below(kNumOwnerKinds)) : p.maps[rng.Below(p.maps.size())].owner;
         p.owners.push_back(OwnerDecl{kind});
       }
       break;
@@ -423,8 +430,7 @@ void CrossOver(Program& a, const Program& b, SplitMix64& rng) {
   Normalize(a);
 }
 
-size_t MutateInput(uint8_t* data, size_t size, size_t max_size, unsigned seed, uint64_t horizon,
-                   ByteMutator bytes) {
+size_t MutateInput(uint8_t* data, size_t size, size_t max_size, unsigned seed, uint64_t horizon, ByteMutator bytes) {
   SplitMix64 rng(seed);
   // Shares: 1/8 byte-level, 1/16 a new program (always for an input
   // without ops), then 1/2 structure, 1/2 schedule.
@@ -444,8 +450,8 @@ size_t MutateInput(uint8_t* data, size_t size, size_t max_size, unsigned seed, u
   return out.size();
 }
 
-size_t CrossOverInputs(const uint8_t* data1, size_t size1, const uint8_t* data2, size_t size2,
-                       uint8_t* out, size_t max_out_size, unsigned seed) {
+size_t CrossOverInputs(const uint8_t* data1, size_t size1, const uint8_t* data2, size_t size2, uint8_t* out,
+                       size_t max_out_size, unsigned seed) {
   SplitMix64 rng(seed);
   Program a = DecodeBinary(absl::MakeConstSpan(data1, size1));
   const Program b = DecodeBinary(absl::MakeConstSpan(data2, size2));

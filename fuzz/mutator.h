@@ -48,12 +48,11 @@ void CrossOver(Program& a, const Program& b, sched::SplitMix64& rng);
 // max_size; `bytes` is the byte-level fallback (LLVMFuzzerMutate). Returns
 // the new size. Deterministic for a given seed and input.
 using ByteMutator = size_t (*)(uint8_t* data, size_t size, size_t max_size);
-size_t MutateInput(uint8_t* data, size_t size, size_t max_size, unsigned seed, uint64_t horizon,
-                   ByteMutator bytes);
+size_t MutateInput(uint8_t* data, size_t size, size_t max_size, unsigned seed, uint64_t horizon, ByteMutator bytes);
 
 // The custom crossover's body; returns the size written to out (0: none).
-size_t CrossOverInputs(const uint8_t* data1, size_t size1, const uint8_t* data2, size_t size2,
-                       uint8_t* out, size_t max_out_size, unsigned seed);
+size_t CrossOverInputs(const uint8_t* data1, size_t size1, const uint8_t* data2, size_t size2, uint8_t* out,
+                       size_t max_out_size, unsigned seed);
 
 }  // namespace reclaimfuzz::fuzz
 

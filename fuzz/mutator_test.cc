@@ -61,8 +61,8 @@ TEST(Mutator, StructureEditsReachEveryPartOfTheIr) {
   sched::SplitMix64 rng(7);
   Program p;
   Normalize(p);
-  bool nmi_delete = false, task_two_deletes = false, second_task = false, hardirq = false,
-       sleepable = false, syscall_update = false, release = false, extra_map = false;
+  bool nmi_delete = false, task_two_deletes = false, second_task = false, hardirq = false, sleepable = false,
+       syscall_update = false, release = false, extra_map = false;
   for (int i = 0; i < 20000; ++i) {
     MutateStructure(p, rng);
     nmi_delete |= CountOps(p, OpKind::kDelete, true) > 0;

@@ -1,49 +1,65 @@
 // SPDX-License-Identifier: MIT
-#include <algorithm>
-
 #include "fuzz/program.h"
+
+#include <algorithm>
 
 namespace reclaimfuzz::fuzz {
 
 const char* OwnerName(Owner o) {
   switch (o) {
-    case Owner::kTask: return "task";
-    case Owner::kSk: return "sk";
-    case Owner::kInode: return "inode";
-    case Owner::kCgroup: return "cgroup";
+    case Owner::kTask:
+      return "task";
+    case Owner::kSk:
+      return "sk";
+    case Owner::kInode:
+      return "inode";
+    case Owner::kCgroup:
+      return "cgroup";
   }
   return "?";
 }
 
 const char* ProgKindName(ProgKind k) {
   switch (k) {
-    case ProgKind::kTracing: return "tracing";
-    case ProgKind::kSleepable: return "sleepable";
-    case ProgKind::kSyscall: return "syscall";
-    case ProgKind::kRqLocked: return "rq_locked";
+    case ProgKind::kTracing:
+      return "tracing";
+    case ProgKind::kSleepable:
+      return "sleepable";
+    case ProgKind::kSyscall:
+      return "syscall";
+    case ProgKind::kRqLocked:
+      return "rq_locked";
   }
   return "?";
 }
 
 const char* OpKindName(OpKind k) {
   switch (k) {
-    case OpKind::kGet: return "get";
-    case OpKind::kDelete: return "delete";
-    case OpKind::kLookup: return "lookup";
-    case OpKind::kUpdate: return "update";
-    case OpKind::kSysDelete: return "sysdelete";
-    case OpKind::kRead: return "read";
-    case OpKind::kWrite: return "write";
-    case OpKind::kKptrXchg: return "kptr_xchg";
-    case OpKind::kSleep: return "sleep";
+    case OpKind::kGet:
+      return "get";
+    case OpKind::kDelete:
+      return "delete";
+    case OpKind::kLookup:
+      return "lookup";
+    case OpKind::kUpdate:
+      return "update";
+    case OpKind::kSysDelete:
+      return "sysdelete";
+    case OpKind::kRead:
+      return "read";
+    case OpKind::kWrite:
+      return "write";
+    case OpKind::kKptrXchg:
+      return "kptr_xchg";
+    case OpKind::kSleep:
+      return "sleep";
   }
   return "?";
 }
 
 bool Program::operator==(const Program& o) const {
-  if (num_vcpus != o.num_vcpus ||
-      maps.size() != o.maps.size() || owners.size() != o.owners.size() || tasks != o.tasks ||
-      irqs != o.irqs || schedule.size() != o.schedule.size()) {
+  if (num_vcpus != o.num_vcpus || maps.size() != o.maps.size() || owners.size() != o.owners.size() ||
+      tasks != o.tasks || irqs != o.irqs || schedule.size() != o.schedule.size()) {
     return false;
   }
   for (size_t i = 0; i < maps.size(); ++i) {
@@ -82,9 +98,8 @@ void NormalizeOps(const Program& p, std::vector<Op>& ops) {
       for (size_t i = 0; i < p.owners.size(); ++i) {
         if (p.owners[i].kind == want) candidates.push_back(static_cast<uint8_t>(i));
       }
-      const bool uses_owner = op.kind == OpKind::kGet || op.kind == OpKind::kDelete ||
-                              op.kind == OpKind::kLookup || op.kind == OpKind::kUpdate ||
-                              op.kind == OpKind::kSysDelete;
+      const bool uses_owner = op.kind == OpKind::kGet || op.kind == OpKind::kDelete || op.kind == OpKind::kLookup ||
+                              op.kind == OpKind::kUpdate || op.kind == OpKind::kSysDelete;
       if (candidates.empty()) {
         if (uses_owner) continue;  // no owner of the map's kind: nothing to do
         op.owner = 0;
@@ -163,9 +178,7 @@ void Normalize(Program& p) {
     NormalizeOps(p, q.ops);
   }
   std::stable_sort(p.schedule.begin(), p.schedule.end(),
-                   [](const sched::ScheduleEvent& a, const sched::ScheduleEvent& b) {
-                     return a.step < b.step;
-                   });
+                   [](const sched::ScheduleEvent& a, const sched::ScheduleEvent& b) { return a.step < b.step; });
   if (p.schedule.size() > kMaxScheduleEvents) p.schedule.resize(kMaxScheduleEvents);
   // The binary form stores 16-bit deltas between events: clamp each gap.
   uint64_t prev = 0;

@@ -36,8 +36,8 @@ inline constexpr int kMaxTasks = 6;
 inline constexpr int kMaxIrqs = 8;
 inline constexpr int kMaxStepsPerTask = 16;
 inline constexpr int kMaxOpsPerProg = 16;
-inline constexpr int kMaxSlots = 8;          // values a program holds at once
-inline constexpr int kValueWords = 4;        // u64 words in a map value
+inline constexpr int kMaxSlots = 8;    // values a program holds at once
+inline constexpr int kValueWords = 4;  // u64 words in a map value
 inline constexpr int kMaxScheduleEvents = 64;
 
 enum class Owner : uint8_t { kTask, kSk, kInode, kCgroup };
@@ -60,15 +60,15 @@ inline constexpr int kNumProgKinds = 4;
 const char* ProgKindName(ProgKind k);
 
 enum class OpKind : uint8_t {
-  kGet,      // <owner>_storage_get(map, owner, value, F_CREATE?) -> slot
-  kDelete,   // <owner>_storage_delete(map, owner)
-  kLookup,   // syscall lookup_elem(map, owner) -> slot
-  kUpdate,   // syscall update_elem(map, owner, value, flags)
-  kSysDelete,// syscall delete_elem(map, owner)
-  kRead,     // read word of a held value
-  kWrite,    // write word of a held value
-  kKptrXchg, // bpf_kptr_xchg a new object into a held value's kptr
-  kSleep,    // sleep (a page fault): sleepable programs only
+  kGet,        // <owner>_storage_get(map, owner, value, F_CREATE?) -> slot
+  kDelete,     // <owner>_storage_delete(map, owner)
+  kLookup,     // syscall lookup_elem(map, owner) -> slot
+  kUpdate,     // syscall update_elem(map, owner, value, flags)
+  kSysDelete,  // syscall delete_elem(map, owner)
+  kRead,       // read word of a held value
+  kWrite,      // write word of a held value
+  kKptrXchg,   // bpf_kptr_xchg a new object into a held value's kptr
+  kSleep,      // sleep (a page fault): sleepable programs only
 };
 inline constexpr int kNumOpKinds = 9;
 const char* OpKindName(OpKind k);

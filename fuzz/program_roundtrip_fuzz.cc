@@ -11,10 +11,9 @@
 
 namespace {
 
-[[noreturn]] void Mismatch(const char* what, const reclaimfuzz::fuzz::Program& a,
-                           const reclaimfuzz::fuzz::Program& b) {
-  fprintf(stderr, "program_roundtrip: %s\n--- first\n%s--- second\n%s", what,
-          reclaimfuzz::fuzz::FormatText(a).c_str(), reclaimfuzz::fuzz::FormatText(b).c_str());
+[[noreturn]] void Mismatch(const char* what, const reclaimfuzz::fuzz::Program& a, const reclaimfuzz::fuzz::Program& b) {
+  fprintf(stderr, "program_roundtrip: %s\n--- first\n%s--- second\n%s", what, reclaimfuzz::fuzz::FormatText(a).c_str(),
+          reclaimfuzz::fuzz::FormatText(b).c_str());
   abort();
 }
 
@@ -30,8 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text = FormatText(p);
   absl::StatusOr<Program> r = ParseText(text);
   if (!r.ok()) {
-    fprintf(stderr, "program_roundtrip: text does not parse: %s\n%s", r.status().ToString().c_str(),
-            text.c_str());
+    fprintf(stderr, "program_roundtrip: text does not parse: %s\n%s", r.status().ToString().c_str(), text.c_str());
     abort();
   }
   if (!(*r == p)) Mismatch("parse(format(p)) != p", p, *r);

@@ -47,6 +47,7 @@
 
 #include "absl/strings/str_split.h"
 #include "engine/report/report.h"
+#include "engine/sched/prng.h"
 #include "engine/storage/variant.h"
 #include "fuzz/features.h"
 #include "fuzz/finding.h"
@@ -54,7 +55,6 @@
 #include "fuzz/mutator.h"
 #include "fuzz/program.h"
 #include "fuzz/sanitizer_report.h"
-#include "engine/sched/prng.h"
 
 #ifndef RF_VARIANT
 #error "RF_VARIANT must name the engine variant"
@@ -125,8 +125,7 @@ uint64_t g_last_steps = 0;
 #ifdef RF_LIBFUZZER
 extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size);
 
-extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size,
-                                          unsigned int seed) {
+extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size, unsigned int seed) {
   return reclaimfuzz::fuzz::MutateInput(data, size, max_size, seed, g_last_steps, &LLVMFuzzerMutate);
 }
 
@@ -148,9 +147,8 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   return 0;
 }
 
-extern "C" size_t LLVMFuzzerCustomCrossOver(const uint8_t* data1, size_t size1, const uint8_t* data2,
-                                            size_t size2, uint8_t* out, size_t max_out_size,
-                                            unsigned int seed) {
+extern "C" size_t LLVMFuzzerCustomCrossOver(const uint8_t* data1, size_t size1, const uint8_t* data2, size_t size2,
+                                            uint8_t* out, size_t max_out_size, unsigned int seed) {
   return reclaimfuzz::fuzz::CrossOverInputs(data1, size1, data2, size2, out, max_out_size, seed);
 }
 #endif  // RF_LIBFUZZER

@@ -10,8 +10,8 @@
 #include <set>
 #include <string>
 
-#include "engine/report/report.h"
 #include "engine/linux/bug.h"
+#include "engine/report/report.h"
 #include "engine/storage/variant.h"
 #include "fuzz/interpreter.h"
 #include "fuzz/program.h"
@@ -100,8 +100,8 @@ TEST(BugCanary, ReproducersFindTheBugAndNothingOnTheBase) {
     }
     const linux_tree::BugCounts before = linux_tree::BugCounters();
     const fuzz::RunResult clean = fuzz::RunProgram(ProgramFor(path, base), OptionsFor(base));
-    EXPECT_EQ(clean.finding, "none") << info.name << ": " << path << " on the base "
-                                     << info.bug_base << "\n" << check::FormatReport();
+    EXPECT_EQ(clean.finding, "none") << info.name << ": " << path << " on the base " << info.bug_base << "\n"
+                                     << check::FormatReport();
     const linux_tree::BugCounts after = linux_tree::BugCounters();
     EXPECT_EQ(after.reached, before.reached) << "the base " << info.bug_base << " has bug hooks";
   }

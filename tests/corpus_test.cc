@@ -126,12 +126,10 @@ TEST(Corpus, SeedsGiveTheirExpectedVerdicts) {
       if (print) printf("%s %s %s\n", name.c_str(), storage::VariantName(v), r.finding.c_str());
       auto it = expected.find({name, storage::VariantName(v)});
       if (it == expected.end()) {
-        ADD_FAILURE() << name << " on " << storage::VariantName(v) << ": no expected verdict (got "
-                      << r.finding << ")";
+        ADD_FAILURE() << name << " on " << storage::VariantName(v) << ": no expected verdict (got " << r.finding << ")";
         continue;
       }
-      EXPECT_EQ(r.finding, it->second) << name << " on " << storage::VariantName(v) << "\n"
-                                       << check::FormatReport();
+      EXPECT_EQ(r.finding, it->second) << name << " on " << storage::VariantName(v) << "\n" << check::FormatReport();
     }
   }
 }
@@ -140,8 +138,8 @@ TEST(Corpus, EveryExpectedFindingHasAReproducer) {
   // docs/design.md §1: B1 and B2 on always-defer-v1, B3 on v4.
   std::set<std::pair<Variant, std::string>> have;
   for (const Repro& r : Reproducers()) have.insert({r.variant, r.finding});
-  const bool b1 = have.count({Variant::kAlwaysDeferV1, "list-corruption"}) ||
-                  have.count({Variant::kAlwaysDeferV1, "lost-object"});
+  const bool b1 =
+      have.count({Variant::kAlwaysDeferV1, "list-corruption"}) || have.count({Variant::kAlwaysDeferV1, "lost-object"});
   const bool b2 = have.count({Variant::kAlwaysDeferV1, "use-after-free"}) ||
                   have.count({Variant::kAlwaysDeferV1, "early-free"}) ||
                   have.count({Variant::kAlwaysDeferV1, "reader-saw-freed"});
@@ -246,8 +244,8 @@ TEST(Registry, EveryReproducedFindingIsAKnownFinding) {
 }
 
 TEST(Corpus, SrcuFixHasNoneOfTheB1ToB3Findings) {
-  const std::set<std::string> b1_to_b3 = {"list-corruption", "lost-object", "use-after-free",
-                                          "early-free", "reader-saw-freed", "invalid-wait-context"};
+  const std::set<std::string> b1_to_b3 = {"list-corruption", "lost-object",      "use-after-free",
+                                          "early-free",      "reader-saw-freed", "invalid-wait-context"};
   // The map_free reproducers (reader-saw-freed outside always-defer-v1's
   // folder) are v4-srcu-fix's known map_free finding, not B2: they are
   // checked by ReproducersGiveTheirFinding and the clean variants.

@@ -8,8 +8,8 @@
 #include "engine/rcu/rcu.h"
 #include "engine/sched/choice_random.h"
 #include "engine/sched/choice_replay.h"
-#include "tests/test_support.h"
 #include "gtest/gtest.h"
+#include "tests/test_support.h"
 
 namespace reclaimfuzz {
 namespace {

@@ -76,10 +76,9 @@ TEST(Findings, ShortTimelineNamesOperationsAndFunctions) {
     const char* file;
     const char* free_function;
   };
-  for (const Case& c : {Case{"always-defer-v1", "corpus/storage_always_defer_v1_fuzz/regression/early-free.txt",
-                             "bpf_selem_free_rcu"},
-                        Case{"linux-6.12", "corpus/storage_linux_6_12_fuzz/regression/reader-saw-freed.txt",
-                             "drain_mem_cache"}}) {
+  for (const Case& c :
+       {Case{"always-defer-v1", "corpus/storage_always_defer_v1_fuzz/regression/early-free.txt", "bpf_selem_free_rcu"},
+        Case{"linux-6.12", "corpus/storage_linux_6_12_fuzz/regression/reader-saw-freed.txt", "drain_mem_cache"}}) {
     const std::optional<Variant> v = Tree(c.variant);
     if (!v) continue;
     fuzz::Program p = Load(c.file);

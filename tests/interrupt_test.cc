@@ -6,8 +6,8 @@
 #include "engine/kernel/context.h"
 #include "engine/kernel/list.h"
 #include "engine/sched/choice_scripted.h"
-#include "tests/test_support.h"
 #include "gtest/gtest.h"
+#include "tests/test_support.h"
 
 namespace reclaimfuzz {
 namespace {

@@ -22,13 +22,13 @@
 #include <string>
 
 #include "engine/check/reclaim.h"
-#include "engine/report/report.h"
 #include "engine/check/teardown.h"
 #include "engine/kernel/context.h"
 #include "engine/kernel/workqueue.h"
 #include "engine/linux/runtime.h"
 #include "engine/linux/trees.h"
 #include "engine/rcu/rcu.h"
+#include "engine/report/report.h"
 #include "engine/sched/choice_random.h"
 #include "engine/sched/choice_scripted.h"
 #include "engine/storage/execution.h"
@@ -134,9 +134,7 @@ class Tree : public ::testing::TestWithParam<Variant> {
   kernel::work_struct free_work_;
 };
 
-std::string Name(const ::testing::TestParamInfo<Variant>& info) {
-  return storage::VariantIdent(info.param);
-}
+std::string Name(const ::testing::TestParamInfo<Variant>& info) { return storage::VariantIdent(info.param); }
 
 TEST_P(Tree, SyscallAndHelperSemantics) {
   sched::RandomChoice none(1, /*switch_one_in=*/0);
@@ -161,8 +159,7 @@ TEST_P(Tree, SyscallAndHelperSemantics) {
                              r[5] = t_->delete_elem(map_, 0);
                            });
                            storage::RunBpfProgram(storage::ProgKind::kTracing, [&] {
-                             got[2] = t_->helper_get(map_, tasks_[1], v, /*F_CREATE*/ 1, kGfpAtomic,
-                                                     t_->has_recur);
+                             got[2] = t_->helper_get(map_, tasks_[1], v, /*F_CREATE*/ 1, kGfpAtomic, t_->has_recur);
                              r[6] = t_->helper_delete(map_, tasks_[1], t_->has_recur);
                              r[7] = t_->helper_delete(map_, tasks_[1], t_->has_recur);
                            });
@@ -200,9 +197,8 @@ TEST_P(Tree, BusyCounterGivesEbusyToASameCpuTask) {
     uint64_t v[4] = {1, 1, 1, 1};
     // 6.12's delete looks the element up before it checks the counter.
     if (bpf_ma) storage::RunBpfProgram(storage::ProgKind::kSyscall, [&] { t_->update_elem(map_, 0, v, 1); });
-    storage::RunBpfProgram(storage::ProgKind::kSleepable, [&] {
-      created = t_->helper_get(map_, tasks_[0], v, 1, kGfpKernel, t_->has_recur);
-    });
+    storage::RunBpfProgram(storage::ProgKind::kSleepable,
+                           [&] { created = t_->helper_get(map_, tasks_[0], v, 1, kGfpKernel, t_->has_recur); });
   });
   ASSERT_TRUE(t0.ok());
   absl::StatusOr<int> t1 = M().sched().Spawn("T1", sched::TaskKind::kProcess, 0, [&] {
@@ -306,7 +302,8 @@ int RandomFindings(const fuzz::Program& p, Variant v, sched::PreemptModel preemp
     o.preempt = preempt;
     const fuzz::RunResult r = fuzz::RunProgram(p, o);
     EXPECT_TRUE(r.finding == "none" || r.finding == "reader-saw-freed")
-        << storage::VariantName(v) << " seed " << seed << ": " << r.finding << "\n" << check::FormatReport();
+        << storage::VariantName(v) << " seed " << seed << ": " << r.finding << "\n"
+        << check::FormatReport();
     found += r.finding != "none";
   }
   return found;
@@ -397,8 +394,7 @@ TEST_P(MapFreeFix, RandomSchedulesFindItOnlyWithoutTheFix) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(RealTrees, MapFreeFix, ::testing::Values(Named("linux-6.1"), Named("linux-6.12")),
-                         Name);
+INSTANTIATE_TEST_SUITE_P(RealTrees, MapFreeFix, ::testing::Values(Named("linux-6.1"), Named("linux-6.12")), Name);
 
 // The same change as a model setting (always-defer-fixed+map-free-fix,
 // storage::MapFreeTasksTrace()): the model's map_free finding over the same
@@ -455,8 +451,8 @@ task cpu 0
       trace[i] = rcu::CompletedGps(rcu::Domain::kTasksTrace);
       steps[i] = r.steps;
     }
-    printf("%s: %llu RCU + %llu Tasks Trace grace periods, %llu steps; with the fix: %llu + %llu, %llu steps\n",
-           base, (unsigned long long)rcu[0], (unsigned long long)trace[0], (unsigned long long)steps[0],
+    printf("%s: %llu RCU + %llu Tasks Trace grace periods, %llu steps; with the fix: %llu + %llu, %llu steps\n", base,
+           (unsigned long long)rcu[0], (unsigned long long)trace[0], (unsigned long long)steps[0],
            (unsigned long long)rcu[1], (unsigned long long)trace[1], (unsigned long long)steps[1]);
     EXPECT_GT(trace[1], trace[0]) << base << ": the fix's frees did not wait for Tasks Trace";
   }

@@ -9,8 +9,8 @@
 #include "engine/rcu/rcu.h"
 #include "engine/sched/choice_random.h"
 #include "engine/sched/choice_scripted.h"
-#include "tests/test_support.h"
 #include "gtest/gtest.h"
+#include "tests/test_support.h"
 
 namespace reclaimfuzz {
 namespace {
@@ -155,11 +155,14 @@ TEST(Rqspinlock, NonLifoUnlockIsLockOrder) {
   vm::Machine& m = TestMachine();
   ASSERT_TRUE(m.Reset(Options(&choice)).ok());
   InitLocks();
-  ASSERT_TRUE(m.sched().Spawn("t", sched::TaskKind::kProcess, 0, [] {
-                kernel::res_spin_lock(&g.l1);
-                kernel::res_spin_lock(&g.l2);
-                kernel::res_spin_unlock(&g.l1);  // L2 is newer
-              }).ok());
+  ASSERT_TRUE(m.sched()
+                  .Spawn("t", sched::TaskKind::kProcess, 0,
+                         [] {
+                           kernel::res_spin_lock(&g.l1);
+                           kernel::res_spin_lock(&g.l2);
+                           kernel::res_spin_unlock(&g.l1);  // L2 is newer
+                         })
+                  .ok());
   EXPECT_EQ(m.Run(), sched::RunStatus::kAbandoned);
   EXPECT_EQ(FindingName(), "lock-order");
   EXPECT_NE(std::string(check::LastFinding()->detail).find("LIFO"), std::string::npos);
@@ -238,9 +241,8 @@ TEST(Lockdep, CallRcuFromNmiIsContextViolation) {
   absl::StatusOr<int> t = m.sched().Spawn("t", sched::TaskKind::kProcess, 0, [] {
     for (int i = 0; i < 2; ++i) (void)READ_ONCE(g.probe);
   });
-  absl::StatusOr<int> nmi = m.sched().AddInterrupt(sched::IrqKind::kNmi, 0, "nmi", [] {
-    kernel::call_rcu(&g.head, [](kernel::rcu_head*) {});
-  });
+  absl::StatusOr<int> nmi = m.sched().AddInterrupt(sched::IrqKind::kNmi, 0, "nmi",
+                                                   [] { kernel::call_rcu(&g.head, [](kernel::rcu_head*) {}); });
   ASSERT_TRUE(t.ok() && nmi.ok());
   choice.Add("READ_ONCE(g.probe)", *t, 1, InterruptOption(*nmi));
   EXPECT_EQ(m.Run(), sched::RunStatus::kAbandoned);

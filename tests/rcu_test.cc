@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 // Litmus tests of the two RCU domains.
+#include "engine/rcu/rcu.h"
+
 #include "engine/kernel/compiler.h"
 #include "engine/kernel/context.h"
-#include "engine/rcu/rcu.h"
 #include "engine/sched/choice_random.h"
-#include "tests/test_support.h"
 #include "gtest/gtest.h"
+#include "tests/test_support.h"
 
 namespace reclaimfuzz {
 namespace {
@@ -45,22 +46,27 @@ TEST(Rcu, RegularGpCompletesWhileSleepingTraceReaderHoldsPointer) {
   for (uint64_t seed = 0; seed < kSeeds; ++seed) {
     sched::RandomChoice choice(seed, 4);
     vm::Machine& m = Start(&choice);
-    ASSERT_TRUE(m.sched().Spawn("sleepable", sched::TaskKind::kProcess, 0, [] {
-                  kernel::rcu_read_lock_trace();
-                  WRITE_ONCE(g.reader_inside, 1);
-                  // Holds its pointer across sleeps until the writer's
-                  // regular GP is over: if that GP waited for this trace
-                  // reader, the run would hang.
-                  while (!READ_ONCE(g.writer_done)) kernel::msleep_model("page fault");
-                  kernel::rcu_read_unlock_trace();
-                }).ok());
-    ASSERT_TRUE(m.sched().Spawn("writer", sched::TaskKind::kProcess, 1, [] {
-                  while (!READ_ONCE(g.reader_inside)) kernel::msleep_model("wait");
-                  kernel::synchronize_rcu();
-                  WRITE_ONCE(g.writer_done, 1);
-                }).ok());
-    ASSERT_EQ(m.Run(), sched::RunStatus::kCompleted) << "seed " << seed << ": "
-                                                     << testing::FindingName();
+    ASSERT_TRUE(m.sched()
+                    .Spawn("sleepable", sched::TaskKind::kProcess, 0,
+                           [] {
+                             kernel::rcu_read_lock_trace();
+                             WRITE_ONCE(g.reader_inside, 1);
+                             // Holds its pointer across sleeps until the writer's
+                             // regular GP is over: if that GP waited for this trace
+                             // reader, the run would hang.
+                             while (!READ_ONCE(g.writer_done)) kernel::msleep_model("page fault");
+                             kernel::rcu_read_unlock_trace();
+                           })
+                    .ok());
+    ASSERT_TRUE(m.sched()
+                    .Spawn("writer", sched::TaskKind::kProcess, 1,
+                           [] {
+                             while (!READ_ONCE(g.reader_inside)) kernel::msleep_model("wait");
+                             kernel::synchronize_rcu();
+                             WRITE_ONCE(g.writer_done, 1);
+                           })
+                    .ok());
+    ASSERT_EQ(m.Run(), sched::RunStatus::kCompleted) << "seed " << seed << ": " << testing::FindingName();
     EXPECT_EQ(rcu::CompletedGps(rcu::Domain::kRcu), 1u);
   }
 }
@@ -68,33 +74,39 @@ TEST(Rcu, RegularGpCompletesWhileSleepingTraceReaderHoldsPointer) {
 void TraceGpScenario(uint64_t seed, bool implies, bool regular_reader) {
   sched::RandomChoice choice(seed, 3);
   vm::Machine& m = Start(&choice, implies);
-  ASSERT_TRUE(m.sched().Spawn("reader", sched::TaskKind::kProcess, 0, [regular_reader] {
-                if (regular_reader) {
-                  kernel::rcu_read_lock();
-                } else {
-                  kernel::rcu_read_lock_trace();
-                }
-                WRITE_ONCE(g.reader_inside, 1);
-                for (int i = 0; i < 6; ++i) {
-                  if (regular_reader) {
-                    (void)READ_ONCE(g.writer_done);
-                  } else {
-                    kernel::msleep_model("page fault");
-                  }
-                }
-                if (regular_reader) {
-                  kernel::rcu_read_unlock();
-                } else {
-                  kernel::rcu_read_unlock_trace();
-                }
-                SetNow(&g.reader_exited);
-              }).ok());
-  ASSERT_TRUE(m.sched().Spawn("writer", sched::TaskKind::kProcess, 1, [] {
-                const bool inside = READ_ONCE(g.reader_inside) && !READ_ONCE(g.reader_exited);
-                kernel::synchronize_rcu_tasks_trace();
-                WRITE_ONCE(g.writer_started_inside, inside);
-                WRITE_ONCE(g.writer_saw_exited, READ_ONCE(g.reader_exited));
-              }).ok());
+  ASSERT_TRUE(m.sched()
+                  .Spawn("reader", sched::TaskKind::kProcess, 0,
+                         [regular_reader] {
+                           if (regular_reader) {
+                             kernel::rcu_read_lock();
+                           } else {
+                             kernel::rcu_read_lock_trace();
+                           }
+                           WRITE_ONCE(g.reader_inside, 1);
+                           for (int i = 0; i < 6; ++i) {
+                             if (regular_reader) {
+                               (void)READ_ONCE(g.writer_done);
+                             } else {
+                               kernel::msleep_model("page fault");
+                             }
+                           }
+                           if (regular_reader) {
+                             kernel::rcu_read_unlock();
+                           } else {
+                             kernel::rcu_read_unlock_trace();
+                           }
+                           SetNow(&g.reader_exited);
+                         })
+                  .ok());
+  ASSERT_TRUE(m.sched()
+                  .Spawn("writer", sched::TaskKind::kProcess, 1,
+                         [] {
+                           const bool inside = READ_ONCE(g.reader_inside) && !READ_ONCE(g.reader_exited);
+                           kernel::synchronize_rcu_tasks_trace();
+                           WRITE_ONCE(g.writer_started_inside, inside);
+                           WRITE_ONCE(g.writer_saw_exited, READ_ONCE(g.reader_exited));
+                         })
+                  .ok());
   ASSERT_EQ(m.Run(), sched::RunStatus::kCompleted) << testing::FindingName();
 }
 
@@ -136,23 +148,29 @@ TEST(Rcu, CallbacksNeverRunBeforeTheirGracePeriod) {
   for (uint64_t seed = 0; seed < kSeeds; ++seed) {
     sched::RandomChoice choice(seed, 3);
     vm::Machine& m = Start(&choice);
-    ASSERT_TRUE(m.sched().Spawn("reader", sched::TaskKind::kProcess, 0, [] {
-                  kernel::rcu_read_lock();
-                  WRITE_ONCE(g.reader_inside, 1);
-                  for (int i = 0; i < 6; ++i) (void)READ_ONCE(g.callbacks);
-                  kernel::rcu_read_unlock();
-                  SetNow(&g.reader_exited);
-                }).ok());
-    ASSERT_TRUE(m.sched().Spawn("updater", sched::TaskKind::kProcess, 1, [] {
-                  const bool was_inside = READ_ONCE(g.reader_inside) && !READ_ONCE(g.reader_exited);
-                  WRITE_ONCE(g.writer_started_inside, was_inside);
-                  kernel::call_rcu(&g.heads[0], [](kernel::rcu_head*) {
-                    if (READ_ONCE(g.writer_started_inside) && !READ_ONCE(g.reader_exited)) {
-                      WRITE_ONCE(g.cb_violation, 1);
-                    }
-                    WRITE_ONCE(g.callbacks, 1);
-                  });
-                }).ok());
+    ASSERT_TRUE(m.sched()
+                    .Spawn("reader", sched::TaskKind::kProcess, 0,
+                           [] {
+                             kernel::rcu_read_lock();
+                             WRITE_ONCE(g.reader_inside, 1);
+                             for (int i = 0; i < 6; ++i) (void)READ_ONCE(g.callbacks);
+                             kernel::rcu_read_unlock();
+                             SetNow(&g.reader_exited);
+                           })
+                    .ok());
+    ASSERT_TRUE(m.sched()
+                    .Spawn("updater", sched::TaskKind::kProcess, 1,
+                           [] {
+                             const bool was_inside = READ_ONCE(g.reader_inside) && !READ_ONCE(g.reader_exited);
+                             WRITE_ONCE(g.writer_started_inside, was_inside);
+                             kernel::call_rcu(&g.heads[0], [](kernel::rcu_head*) {
+                               if (READ_ONCE(g.writer_started_inside) && !READ_ONCE(g.reader_exited)) {
+                                 WRITE_ONCE(g.cb_violation, 1);
+                               }
+                               WRITE_ONCE(g.callbacks, 1);
+                             });
+                           })
+                    .ok());
     ASSERT_EQ(m.Run(), sched::RunStatus::kCompleted);
     EXPECT_EQ(g.callbacks, 1);
     ASSERT_EQ(g.cb_violation, 0) << "seed " << seed;
@@ -170,22 +188,27 @@ TEST(Rcu, BarrierWaitsForQueuedCallbacks) {
       static int after_barrier;
       domain = d;
       after_barrier = -1;
-      ASSERT_TRUE(m.sched().Spawn("updater", sched::TaskKind::kProcess, 0, [] {
-                    for (auto& h : g.heads) {
-                      auto cb = [](kernel::rcu_head*) { WRITE_ONCE(g.callbacks, READ_ONCE(g.callbacks) + 1); };
-                      if (domain == rcu::Domain::kRcu) {
-                        kernel::call_rcu(&h, cb);
-                      } else {
-                        kernel::call_rcu_tasks_trace(&h, cb);
-                      }
-                    }
-                    if (domain == rcu::Domain::kRcu) {
-                      kernel::rcu_barrier();
-                    } else {
-                      kernel::rcu_barrier_tasks_trace();
-                    }
-                    after_barrier = READ_ONCE(g.callbacks);
-                  }).ok());
+      ASSERT_TRUE(m.sched()
+                      .Spawn("updater", sched::TaskKind::kProcess, 0,
+                             [] {
+                               for (auto& h : g.heads) {
+                                 auto cb = [](kernel::rcu_head*) {
+                                   WRITE_ONCE(g.callbacks, READ_ONCE(g.callbacks) + 1);
+                                 };
+                                 if (domain == rcu::Domain::kRcu) {
+                                   kernel::call_rcu(&h, cb);
+                                 } else {
+                                   kernel::call_rcu_tasks_trace(&h, cb);
+                                 }
+                               }
+                               if (domain == rcu::Domain::kRcu) {
+                                 kernel::rcu_barrier();
+                               } else {
+                                 kernel::rcu_barrier_tasks_trace();
+                               }
+                               after_barrier = READ_ONCE(g.callbacks);
+                             })
+                      .ok());
       ASSERT_EQ(m.Run(), sched::RunStatus::kCompleted);
       EXPECT_EQ(after_barrier, 3) << rcu::DomainName(d) << " seed " << seed;
     }

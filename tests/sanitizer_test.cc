@@ -9,8 +9,8 @@
 #include "engine/kernel/slab.h"
 #include "engine/kernel/spinlock.h"
 #include "engine/sched/choice_random.h"
-#include "tests/test_support.h"
 #include "gtest/gtest.h"
+#include "tests/test_support.h"
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
@@ -38,13 +38,14 @@ void ReadAfterFreeInTask() {
   vm::Machine& m = TestMachine();
   if (!m.Reset(Options(&choice)).ok()) abort();
   if (!m.sched()
-           .Spawn("stale-reader", sched::TaskKind::kProcess, 0, [] {
-             auto* o = static_cast<Obj*>(kernel::kmalloc_nolock(sizeof(Obj), 0, kernel::NUMA_NO_NODE, "obj"));
-             o->field = 1;
-             kernel::kfree_nolock(o);
-             volatile long v = o->field;  // stale
-             (void)v;
-           })
+           .Spawn("stale-reader", sched::TaskKind::kProcess, 0,
+                  [] {
+                    auto* o = static_cast<Obj*>(kernel::kmalloc_nolock(sizeof(Obj), 0, kernel::NUMA_NO_NODE, "obj"));
+                    o->field = 1;
+                    kernel::kfree_nolock(o);
+                    volatile long v = o->field;  // stale
+                    (void)v;
+                  })
            .ok()) {
     abort();
   }
@@ -62,11 +63,12 @@ TEST(SanitizerDeathTest, AsanReportsDoubleFreeAsFinding) {
   vm::Machine& m = TestMachine();
   ASSERT_TRUE(m.Reset(Options(&choice)).ok());
   ASSERT_TRUE(m.sched()
-                  .Spawn("t", sched::TaskKind::kProcess, 0, [] {
-                    void* p = kernel::kzalloc(16, kernel::GFP_ATOMIC, "obj");
-                    kernel::kfree(p);
-                    kernel::kfree(p);
-                  })
+                  .Spawn("t", sched::TaskKind::kProcess, 0,
+                         [] {
+                           void* p = kernel::kzalloc(16, kernel::GFP_ATOMIC, "obj");
+                           kernel::kfree(p);
+                           kernel::kfree(p);
+                         })
                   .ok());
   EXPECT_EQ(m.Run(), sched::RunStatus::kAbandoned);
   EXPECT_EQ(testing::FindingName(), "double-free");
@@ -110,8 +112,7 @@ void PlainAccesses(bool locked) {
 TEST(SanitizerDeathTest, TsanReportsRaceBetweenTasksOnTwoVcpus) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   setenv("TSAN_OPTIONS", "halt_on_error=1:exitcode=66", 1);
-  EXPECT_EXIT(PlainAccesses(false), ::testing::ExitedWithCode(66),
-              "WARNING: ThreadSanitizer: data race");
+  EXPECT_EXIT(PlainAccesses(false), ::testing::ExitedWithCode(66), "WARNING: ThreadSanitizer: data race");
 }
 
 TEST(SanitizerDeathTest, TsanReportsNothingUnderShimSpinlock) {
@@ -128,11 +129,12 @@ TEST(Slab, RegistryKeepsAllocationAndFreeSites) {
   ASSERT_TRUE(m.Reset(Options(&choice)).ok());
   static int64_t id = -1;
   ASSERT_TRUE(m.sched()
-                  .Spawn("t", sched::TaskKind::kProcess, 0, [] {
-                    void* p = kernel::kmalloc_nolock(32, 0, kernel::NUMA_NO_NODE, "selem");
-                    id = kernel::slab::IdOf(p);
-                    kernel::kfree_nolock(p);
-                  })
+                  .Spawn("t", sched::TaskKind::kProcess, 0,
+                         [] {
+                           void* p = kernel::kmalloc_nolock(32, 0, kernel::NUMA_NO_NODE, "selem");
+                           id = kernel::slab::IdOf(p);
+                           kernel::kfree_nolock(p);
+                         })
                   .ok());
   ASSERT_EQ(m.Run(), sched::RunStatus::kCompleted);
   const std::string d = kernel::slab::Describe(id);

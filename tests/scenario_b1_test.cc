@@ -44,9 +44,7 @@ void Populate(World* w) {
   for (int i = 0; i < 3; ++i) {
     w->owner[i] = storage::alloc_task_struct();
     const u64 value[4] = {static_cast<u64>(i + 1), 0, 0, 0};
-    ASSERT_EQ(
-        storage::bpf_pid_task_storage_update_elem(w->map, w->owner[i], value, storage::BPF_NOEXIST),
-        0);
+    ASSERT_EQ(storage::bpf_pid_task_storage_update_elem(w->map, w->owner[i], value, storage::BPF_NOEXIST), 0);
   }
 }
 
@@ -66,8 +64,8 @@ enum class Target { kProgram, kWorker };
 // On always-defer-v1 every deleted element is also freed behind a regular
 // grace period only (B2), which the early-free oracle reports at the first
 // such free; the v1 runs here switch that oracle off to watch the list.
-Outcome RunB1(Variant variant, sched::IrqKind kind, Target target, const std::string& label,
-              int nth, bool delete_a = true) {
+Outcome RunB1(Variant variant, sched::IrqKind kind, Target target, const std::string& label, int nth,
+              bool delete_a = true) {
   Scenario sc(variant);
   sc.options().oracles.early_free = variant != Variant::kAlwaysDeferV1;
   sc.Reset();
@@ -81,12 +79,10 @@ Outcome RunB1(Variant variant, sched::IrqKind kind, Target target, const std::st
     });
   });
   auto interrupt_program = [] {
-    RunBpfProgram(ProgKind::kTracing,
-                  [] { w.deleted[2] = storage::bpf_task_storage_delete(w.map, w.owner[2]); });
+    RunBpfProgram(ProgKind::kTracing, [] { w.deleted[2] = storage::bpf_task_storage_delete(w.map, w.owner[2]); });
   };
-  const int irq = kind == sched::IrqKind::kNmi
-                      ? sc.AddNmi(0, "nmi: delete c", interrupt_program)
-                      : sc.AddHardirq(0, "hardirq: delete c", interrupt_program);
+  const int irq = kind == sched::IrqKind::kNmi ? sc.AddNmi(0, "nmi: delete c", interrupt_program)
+                                               : sc.AddHardirq(0, "hardirq: delete c", interrupt_program);
   const int at = target == Target::kProgram ? p : sc.TaskNamed("kworker/0");
   sc.choice().Add(label, at, nth, InterruptOption(irq));
   Outcome o;
@@ -106,8 +102,7 @@ TEST(B1, NmiPushInsideHlistAddHeadCorruptsTheListOnAlwaysDeferV1) {
   // WRITE_ONCE(h->first) points of P: for a, the free-list add, the
   // deferred selem push, the deferred storage push (a's storage is empty);
   // for b, the free-list add and then (5th) the deferred selem push.
-  const Outcome o = RunB1(Variant::kAlwaysDeferV1, sched::IrqKind::kNmi, Target::kProgram,
-                          "WRITE_ONCE(h->first)", 5);
+  const Outcome o = RunB1(Variant::kAlwaysDeferV1, sched::IrqKind::kNmi, Target::kProgram, "WRITE_ONCE(h->first)", 5);
   ASSERT_TRUE(o.fired);
   EXPECT_EQ(o.finding, "list-corruption") << scenario::Report();
   EXPECT_NE(scenario::Report().find("hlist_add_head"), std::string::npos) << scenario::Report();
@@ -117,21 +112,20 @@ TEST(B1, NmiPushInsideHlistAddHeadCorruptsTheListOnAlwaysDeferV1) {
 // overwritten by P's head->first = b and never freed.
 TEST(B1, HardirqPushInsideHlistAddHeadLosesAnEntryOnAlwaysDeferV1) {
   // P deletes only b: its second WRITE_ONCE(h->first) is the deferred push.
-  const Outcome o = RunB1(Variant::kAlwaysDeferV1, sched::IrqKind::kHardirq, Target::kProgram,
-                          "WRITE_ONCE(h->first)", 2, /*delete_a=*/false);
+  const Outcome o = RunB1(Variant::kAlwaysDeferV1, sched::IrqKind::kHardirq, Target::kProgram, "WRITE_ONCE(h->first)",
+                          2, /*delete_a=*/false);
   ASSERT_TRUE(o.fired);
   EXPECT_EQ(o.interrupt_delete, 0);
   EXPECT_EQ(o.finding, "lost-object") << scenario::Report();
-  EXPECT_NE(scenario::Report().find("bpf_local_storage_elem"), std::string::npos)
-      << scenario::Report();
+  EXPECT_NE(scenario::Report().find("bpf_local_storage_elem"), std::string::npos) << scenario::Report();
 }
 
 // bpf_deferred_free_work_fn() on kworker/0 is unlinking b (the only entry):
 // it has read pprev = &head->first and next = NULL. A hardirq program pushes
 // c in front of b; the worker's *pprev = next then drops c.
 TEST(B1, HardirqPushWhileWorkFnDrainsLosesAnEntryOnAlwaysDeferV1) {
-  const Outcome o = RunB1(Variant::kAlwaysDeferV1, sched::IrqKind::kHardirq, Target::kWorker,
-                          "WRITE_ONCE(*pprev)", 1, /*delete_a=*/false);
+  const Outcome o = RunB1(Variant::kAlwaysDeferV1, sched::IrqKind::kHardirq, Target::kWorker, "WRITE_ONCE(*pprev)", 1,
+                          /*delete_a=*/false);
   ASSERT_TRUE(o.fired);
   EXPECT_EQ(o.interrupt_delete, 0);
   EXPECT_EQ(o.finding, "lost-object") << scenario::Report();
@@ -169,10 +163,9 @@ TEST(B1Sweep, HardirqAtEveryPointOfTheDeletingProgram) {
   const Sweep v1 = SweepB1(Variant::kAlwaysDeferV1, sched::IrqKind::kHardirq, Target::kProgram,
                            /*delete_a=*/true);
   EXPECT_GT(v1.points, 20);
-  EXPECT_TRUE(v1.findings.count("lost-object") || v1.findings.count("list-corruption"))
-      << Join(v1.findings);
-  const Sweep fixed = SweepB1(Variant::kAlwaysDeferFixed, sched::IrqKind::kHardirq,
-                              Target::kProgram, /*delete_a=*/true);
+  EXPECT_TRUE(v1.findings.count("lost-object") || v1.findings.count("list-corruption")) << Join(v1.findings);
+  const Sweep fixed =
+      SweepB1(Variant::kAlwaysDeferFixed, sched::IrqKind::kHardirq, Target::kProgram, /*delete_a=*/true);
   EXPECT_GT(fixed.points, 20);
   EXPECT_GT(fixed.deleted, fixed.points / 2) << "the interrupt's delete rarely ran";
   EXPECT_TRUE(fixed.findings.empty()) << Join(fixed.findings);
@@ -190,8 +183,7 @@ TEST(B1Sweep, HardirqAtEveryPointOfTheDeletingProgram) {
 TEST(B1Sweep, NmiAtEveryPointOfTheDeletingProgram) {
   const Sweep v1 = SweepB1(Variant::kAlwaysDeferV1, sched::IrqKind::kNmi, Target::kProgram,
                            /*delete_a=*/true);
-  EXPECT_TRUE(v1.findings.count("list-corruption") || v1.findings.count("lost-object"))
-      << Join(v1.findings);
+  EXPECT_TRUE(v1.findings.count("list-corruption") || v1.findings.count("lost-object")) << Join(v1.findings);
   // Where P has not armed the pending flag yet, the NMI arms it and calls
   // call_rcu() itself: not NMI-safe.
   EXPECT_TRUE(v1.findings.count("context-violation")) << Join(v1.findings);
@@ -206,8 +198,7 @@ TEST(B1Sweep, HardirqAtEveryPointOfTheDeferredFreeWorker) {
   const Sweep v1 = SweepB1(Variant::kAlwaysDeferV1, sched::IrqKind::kHardirq, Target::kWorker,
                            /*delete_a=*/true);
   EXPECT_GT(v1.points, 5);
-  EXPECT_TRUE(v1.findings.count("lost-object") || v1.findings.count("list-corruption"))
-      << Join(v1.findings);
+  EXPECT_TRUE(v1.findings.count("lost-object") || v1.findings.count("list-corruption")) << Join(v1.findings);
   const Sweep fixed = SweepB1(Variant::kAlwaysDeferFixed, sched::IrqKind::kHardirq, Target::kWorker,
                               /*delete_a=*/true);
   EXPECT_GT(fixed.points, 5);

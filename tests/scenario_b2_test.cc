@@ -61,8 +61,7 @@ B2 RunB2(Variant variant, bool read, const check::OracleOptions& oracles) {
   g.victim = storage::alloc_task_struct();
   const int s = sc.Spawn("S (sleepable)", 0, [read] {
     RunBpfProgram(ProgKind::kSleepable, [read] {
-      void* data = storage::bpf_task_storage_get(g.map, g.victim, nullptr,
-                                                 storage::BPF_LOCAL_STORAGE_GET_F_CREATE,
+      void* data = storage::bpf_task_storage_get(g.map, g.victim, nullptr, storage::BPF_LOCAL_STORAGE_GET_F_CREATE,
                                                  storage::bpf_prog_gfp(ProgKind::kSleepable));
       const storage::ValueRef v = storage::bpf_value_ref(data);
       if (!v) return;
@@ -75,8 +74,7 @@ B2 RunB2(Variant variant, bool read, const check::OracleOptions& oracles) {
   });
   sc.Spawn("D (delete)", 1, [&sc] {
     sc.sched().WaitFor(&Slept, nullptr, "S is asleep");
-    RunBpfProgram(ProgKind::kTracing,
-                  [] { g.deleted = storage::bpf_task_storage_delete(g.map, g.victim); });
+    RunBpfProgram(ProgKind::kTracing, [] { g.deleted = storage::bpf_task_storage_delete(g.map, g.victim); });
   });
   sc.choice().SetBackground(s);
   g.status = sc.Run();
@@ -104,16 +102,14 @@ void ExpectV1Finding(bool read, const check::OracleOptions& oracles, const std::
 #ifdef RF_SCENARIO_TSAN
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   setenv("TSAN_OPTIONS", "halt_on_error=0:exitcode=66:report_signal_unsafe=1", 1);
-  EXPECT_EXIT(ChildV1(read, oracles), ::testing::ExitedWithCode(0),
-              "scenario finding: " + finding + "\n");
+  EXPECT_EXIT(ChildV1(read, oracles), ::testing::ExitedWithCode(0), "scenario finding: " + finding + "\n");
 #else
   const B2 r = RunB2(Variant::kAlwaysDeferV1, read, oracles);
   EXPECT_TRUE(r.got);
   EXPECT_EQ(r.deleted, 0);
   EXPECT_EQ(r.finding, finding) << scenario::Report();
   // Freed by the regular-RCU callback that the work function queued.
-  EXPECT_NE(scenario::Report().find("freed by bpf_selem_free_rcu"), std::string::npos)
-      << scenario::Report();
+  EXPECT_NE(scenario::Report().find("freed by bpf_selem_free_rcu"), std::string::npos) << scenario::Report();
 #endif
 }
 
@@ -133,9 +129,7 @@ TEST(B2, EarlyFreeOnAlwaysDeferV1EvenWhenTheReaderNeverReads) {
   ExpectV1Finding(/*read=*/false, AllOracles(), "early-free");
 }
 
-TEST(B2, EarlyFreeOnAlwaysDeferV1WhenTheReaderReads) {
-  ExpectV1Finding(/*read=*/true, AllOracles(), "early-free");
-}
+TEST(B2, EarlyFreeOnAlwaysDeferV1WhenTheReaderReads) { ExpectV1Finding(/*read=*/true, AllOracles(), "early-free"); }
 
 // With early-free off, the age check sees the sleeping reader's pointer die.
 TEST(B2, ReaderSawFreedOnAlwaysDeferV1WithoutTheEarlyFreeOracle) {

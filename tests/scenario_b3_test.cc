@@ -39,11 +39,9 @@ B3 RunB3(Variant variant, const check::OracleOptions& oracles = {}) {
   map = storage::CreateMap({});
   exiting = storage::alloc_task_struct();
   const u64 value[4] = {7, 0, 0, 0};
-  EXPECT_EQ(storage::bpf_pid_task_storage_update_elem(map, exiting, value, storage::BPF_NOEXIST),
-            0);
+  EXPECT_EQ(storage::bpf_pid_task_storage_update_elem(map, exiting, value, storage::BPF_NOEXIST), 0);
   sc.Spawn("sched_ext exit_task", 0, [] {
-    RunBpfProgram(ProgKind::kRqLocked,
-                  [] { r.deleted = storage::bpf_task_storage_delete(map, exiting); });
+    RunBpfProgram(ProgKind::kRqLocked, [] { r.deleted = storage::bpf_task_storage_delete(map, exiting); });
   });
   r.status = sc.Run();
   r.finding = FindingName();

@@ -45,10 +45,8 @@ void Populate() {
   c.busy = storage::alloc_task_struct();
   c.victim = storage::alloc_task_struct();
   const u64 value[4] = {1, 2, 3, 4};
-  ASSERT_EQ(storage::bpf_pid_task_storage_update_elem(c.map[0], c.busy, value, storage::BPF_ANY),
-            0);
-  ASSERT_EQ(storage::bpf_pid_task_storage_update_elem(c.map[0], c.victim, value, storage::BPF_ANY),
-            0);
+  ASSERT_EQ(storage::bpf_pid_task_storage_update_elem(c.map[0], c.busy, value, storage::BPF_ANY), 0);
+  ASSERT_EQ(storage::bpf_pid_task_storage_update_elem(c.map[0], c.victim, value, storage::BPF_ANY), 0);
 }
 
 // A task runs a tracing program on vCPU 0; an interrupt program of `kind`
@@ -59,16 +57,14 @@ std::string RunInterruptDelete(Variant variant, sched::IrqKind kind, bool early_
   sc.Reset();
   Populate();
   const int t = sc.Spawn("T", 0, [] {
-    RunBpfProgram(ProgKind::kTracing, [] {
-      c.task_result = storage::bpf_task_storage_get(c.map[0], c.busy, nullptr, 0, 0) ? 0 : -1;
-    });
+    RunBpfProgram(ProgKind::kTracing,
+                  [] { c.task_result = storage::bpf_task_storage_get(c.map[0], c.busy, nullptr, 0, 0) ? 0 : -1; });
   });
   auto prog = [] {
-    RunBpfProgram(ProgKind::kTracing,
-                  [] { c.irq_result = storage::bpf_task_storage_delete(c.map[0], c.victim); });
+    RunBpfProgram(ProgKind::kTracing, [] { c.irq_result = storage::bpf_task_storage_delete(c.map[0], c.victim); });
   };
-  const int irq = kind == sched::IrqKind::kNmi ? sc.AddNmi(0, "nmi: delete", prog)
-                                               : sc.AddHardirq(0, "hardirq: delete", prog);
+  const int irq =
+      kind == sched::IrqKind::kNmi ? sc.AddNmi(0, "nmi: delete", prog) : sc.AddHardirq(0, "hardirq: delete", prog);
   sc.choice().Add("rcu_read_lock", t, 1, InterruptOption(irq));
   sc.Run();
   EXPECT_TRUE(sc.choice().AllFired());
@@ -77,8 +73,7 @@ std::string RunInterruptDelete(Variant variant, sched::IrqKind kind, bool early_
 
 TEST(ContextRules, NmiDeleteReachesCallRcuTasksTraceOnV4) {
   for (Variant v : {Variant::kV4, Variant::kV4SrcuFix}) {
-    EXPECT_EQ(RunInterruptDelete(v, sched::IrqKind::kNmi), "context-violation")
-        << storage::VariantName(v);
+    EXPECT_EQ(RunInterruptDelete(v, sched::IrqKind::kNmi), "context-violation") << storage::VariantName(v);
     EXPECT_NE(scenario::Report().find("call_rcu_tasks_trace() called from NMI"), std::string::npos)
         << scenario::Report();
     EXPECT_NE(scenario::Report().find("(NMI)"), std::string::npos) << scenario::Report();
@@ -88,13 +83,11 @@ TEST(ContextRules, NmiDeleteReachesCallRcuTasksTraceOnV4) {
 TEST(ContextRules, NmiDeleteReachesCallRcuOnAlwaysDeferV1) {
   // The NMI finds the pending flag clear and arms it: call_rcu() in NMI.
   EXPECT_EQ(RunInterruptDelete(Variant::kAlwaysDeferV1, sched::IrqKind::kNmi), "context-violation");
-  EXPECT_NE(scenario::Report().find("call_rcu() called from NMI"), std::string::npos)
-      << scenario::Report();
+  EXPECT_NE(scenario::Report().find("call_rcu() called from NMI"), std::string::npos) << scenario::Report();
 }
 
 TEST(ContextRules, NmiDeleteIsCleanOnAlwaysDeferFixed) {
-  EXPECT_EQ(RunInterruptDelete(Variant::kAlwaysDeferFixed, sched::IrqKind::kNmi), "none")
-      << scenario::Report();
+  EXPECT_EQ(RunInterruptDelete(Variant::kAlwaysDeferFixed, sched::IrqKind::kNmi), "none") << scenario::Report();
   EXPECT_EQ(c.irq_result, 0);
   EXPECT_EQ(c.task_result, 0);
 }
@@ -102,18 +95,15 @@ TEST(ContextRules, NmiDeleteIsCleanOnAlwaysDeferFixed) {
 // In hardirq context call_rcu*() is legal, but v4's call_rcu_tasks_trace()
 // takes a spinlock_t, which lockdep rejects in hardirq as under a raw lock.
 TEST(ContextRules, HardirqDeleteIsInvalidWaitContextOnlyOnV4) {
-  EXPECT_EQ(RunInterruptDelete(Variant::kV4, sched::IrqKind::kHardirq), "invalid-wait-context")
-      << scenario::Report();
+  EXPECT_EQ(RunInterruptDelete(Variant::kV4, sched::IrqKind::kHardirq), "invalid-wait-context") << scenario::Report();
   EXPECT_NE(scenario::Report().find("hardirq context"), std::string::npos) << scenario::Report();
   for (Variant v : {Variant::kV4SrcuFix, Variant::kAlwaysDeferFixed}) {
-    EXPECT_EQ(RunInterruptDelete(v, sched::IrqKind::kHardirq), "none")
-        << storage::VariantName(v) << "\n"
-        << scenario::Report();
+    EXPECT_EQ(RunInterruptDelete(v, sched::IrqKind::kHardirq), "none") << storage::VariantName(v) << "\n"
+                                                                       << scenario::Report();
     EXPECT_EQ(c.irq_result, 0);
   }
   // v1: only B2's early free (its oracle off here) remains.
-  EXPECT_EQ(RunInterruptDelete(Variant::kAlwaysDeferV1, sched::IrqKind::kHardirq, false), "none")
-      << scenario::Report();
+  EXPECT_EQ(RunInterruptDelete(Variant::kAlwaysDeferV1, sched::IrqKind::kHardirq, false), "none") << scenario::Report();
 }
 
 // The task updates map 1 of `busy` under busy's storage lock when an NMI
@@ -128,15 +118,13 @@ std::string RunNmiCreateDuringUpdate(Variant variant) {
   const int t = sc.Spawn("T (update)", 0, [] {
     const u64 value[4] = {5, 6, 7, 8};
     RunBpfProgram(ProgKind::kSyscall, [&] {
-      c.task_result =
-          storage::bpf_pid_task_storage_update_elem(c.map[1], c.busy, value, storage::BPF_ANY);
+      c.task_result = storage::bpf_pid_task_storage_update_elem(c.map[1], c.busy, value, storage::BPF_ANY);
     });
   });
   const int nmi = sc.AddNmi(0, "nmi: get F_CREATE", [] {
     RunBpfProgram(ProgKind::kTracing, [] {
-      c.irq_got = storage::bpf_task_storage_get(
-                      c.map[2], c.busy, nullptr, storage::BPF_LOCAL_STORAGE_GET_F_CREATE,
-                      storage::bpf_prog_gfp(ProgKind::kTracing)) != nullptr;
+      c.irq_got = storage::bpf_task_storage_get(c.map[2], c.busy, nullptr, storage::BPF_LOCAL_STORAGE_GET_F_CREATE,
+                                                storage::bpf_prog_gfp(ProgKind::kTracing)) != nullptr;
     });
   });
   // READ_ONCE(h->first) of T: hlist_empty() before, then under, L_s.
@@ -149,8 +137,7 @@ std::string RunNmiCreateDuringUpdate(Variant variant) {
 TEST(ContextRules, NmiCreateFailingOnTheStorageLockCallsCallRcuFromNmiUpstream) {
   for (Variant v : {Variant::kV4, Variant::kV4SrcuFix, Variant::kAlwaysDeferV1}) {
     EXPECT_EQ(RunNmiCreateDuringUpdate(v), "context-violation") << storage::VariantName(v);
-    EXPECT_NE(scenario::Report().find("call_rcu() called from NMI"), std::string::npos)
-        << scenario::Report();
+    EXPECT_NE(scenario::Report().find("call_rcu() called from NMI"), std::string::npos) << scenario::Report();
   }
 }
 

@@ -63,9 +63,7 @@ class Scenario {
     return AddIrq(sched::IrqKind::kHardirq, vcpu, name, std::move(fn));
   }
   // Run + teardown + end-of-execution checks.
-  sched::RunStatus Run(const storage::TeardownOptions& t = {}) {
-    return storage::RunExecution(ScenarioMachine(), t);
-  }
+  sched::RunStatus Run(const storage::TeardownOptions& t = {}) { return storage::RunExecution(ScenarioMachine(), t); }
   // Only the tasks, no teardown.
   sched::RunStatus RunTasks() { return ScenarioMachine().Run(); }
 
@@ -86,8 +84,7 @@ class Scenario {
 
   storage::ExecutionOptions options_;
   // Interrupt handlers nested on a task do not count as its points.
-  sched::ScriptedChoice choice_{
-      sched::ScriptedChoice::Config{.points = sched::ScriptedChoice::Points::kTaskOwn}};
+  sched::ScriptedChoice choice_{sched::ScriptedChoice::Config{.points = sched::ScriptedChoice::Points::kTaskOwn}};
 };
 
 inline std::string FindingName() {

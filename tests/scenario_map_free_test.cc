@@ -54,13 +54,12 @@ RaceOutcome RunDestroyVsMapFree(Variant variant, int nth) {
     EXPECT_EQ(storage::bpf_fd_sk_storage_update_elem(m2, s, v, storage::BPF_NOEXIST), 0);
     // The special field: a kptr that bpf_obj_free_fields() must release once.
     auto* words = static_cast<u64*>(storage::bpf_fd_sk_storage_lookup_elem(m1, s));
-    words[storage::kKptrWord] = reinterpret_cast<u64>(
-        kernel::kmalloc_nolock(16, kernel::__GFP_ZERO, kernel::NUMA_NO_NODE, "kptr object"));
+    words[storage::kKptrWord] =
+        reinterpret_cast<u64>(kernel::kmalloc_nolock(16, kernel::__GFP_ZERO, kernel::NUMA_NO_NODE, "kptr object"));
   }
   const int f = sc.Spawn("F (map_free M1)", 1, [] { storage::world::ReleaseMap(0); });
   // No program uses the sk: D drops its last reference at once.
-  const int d = sc.Spawn("D (destroy sk0)", 0,
-                         [] { storage::world::ReleaseOwner(0, /*wait_for_programs=*/false); });
+  const int d = sc.Spawn("D (destroy sk0)", 0, [] { storage::world::ReleaseOwner(0, /*wait_for_programs=*/false); });
   sc.choice().Add("", f, nth, RunOption(d));
   RaceOutcome o;
   o.status = sc.Run();
@@ -119,13 +118,11 @@ std::string RunDeleteThenMapFreeWithSlowWorker(Variant variant) {
   const u64 v[4] = {1, 2, 3, 4};
   EXPECT_EQ(storage::bpf_pid_task_storage_update_elem(map, task, v, storage::BPF_NOEXIST), 0);
   sc.Spawn("D (delete)", 1, [] {
-    RunBpfProgram(ProgKind::kTracing,
-                  [] { EXPECT_EQ(storage::bpf_task_storage_delete(map, task), 0); });
+    RunBpfProgram(ProgKind::kTracing, [] { EXPECT_EQ(storage::bpf_task_storage_delete(map, task), 0); });
     __atomic_store_n(&deleted, 1, __ATOMIC_RELEASE);
   });
   sc.Spawn("F (map_free)", 0, [&sc] {
-    sc.sched().WaitFor([](void*) { return __atomic_load_n(&deleted, __ATOMIC_ACQUIRE) != 0; },
-                       nullptr, "the delete");
+    sc.sched().WaitFor([](void*) { return __atomic_load_n(&deleted, __ATOMIC_ACQUIRE) != 0; }, nullptr, "the delete");
     storage::world::ReleaseMap(0);
   });
   sc.choice().SetBackground(sc.TaskNamed("kworker/1"));
@@ -134,17 +131,14 @@ std::string RunDeleteThenMapFreeWithSlowWorker(Variant variant) {
 }
 
 TEST(MapFreeBarrier, AlwaysDeferV1FreeCallbackTouchesFreedSmap) {
-  EXPECT_EQ(RunDeleteThenMapFreeWithSlowWorker(Variant::kAlwaysDeferV1), "invariant:map-barrier")
-      << scenario::Report();
-  EXPECT_NE(scenario::Report().find("bpf_selem_free_rcu()"), std::string::npos)
-      << scenario::Report();
+  EXPECT_EQ(RunDeleteThenMapFreeWithSlowWorker(Variant::kAlwaysDeferV1), "invariant:map-barrier") << scenario::Report();
+  EXPECT_NE(scenario::Report().find("bpf_selem_free_rcu()"), std::string::npos) << scenario::Report();
 }
 
 TEST(MapFreeBarrier, CleanOnTheOtherVariants) {
-  for (Variant v : {Variant::kV4, Variant::kV4SrcuFix, Variant::kAlwaysDeferFixed,
-                    Variant::kAlwaysDeferFixedMapFreeFix}) {
-    EXPECT_EQ(RunDeleteThenMapFreeWithSlowWorker(v), "none") << storage::VariantName(v) << "\n"
-                                                             << scenario::Report();
+  for (Variant v :
+       {Variant::kV4, Variant::kV4SrcuFix, Variant::kAlwaysDeferFixed, Variant::kAlwaysDeferFixedMapFreeFix}) {
+    EXPECT_EQ(RunDeleteThenMapFreeWithSlowWorker(v), "none") << storage::VariantName(v) << "\n" << scenario::Report();
   }
 }
 

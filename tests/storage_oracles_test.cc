@@ -80,8 +80,7 @@ TEST(Oracles, CleanWithoutMutation) {
 // unlinked by a delete is published to the cache.
 TEST(Oracles, StaleCacheSlotIsInvariantCacheLinked) {
   EXPECT_EQ(MutateUnderStorageLock([](bpf_local_storage* ls) {
-              storage::bpf_local_storage_data* sdata =
-                  storage::bpf_local_storage_lookup(ls, SMAP(w.map[0]), false);
+              storage::bpf_local_storage_data* sdata = storage::bpf_local_storage_lookup(ls, SMAP(w.map[0]), false);
               storage::bpf_local_storage_elem* selem = SELEM(sdata);
               kernel::hlist_del_init_rcu(&selem->snode);  // as if a delete won the race
               rcu_assign_pointer(ls->cache[SMAP(w.map[0])->cache_idx], sdata);
@@ -91,8 +90,7 @@ TEST(Oracles, StaleCacheSlotIsInvariantCacheLinked) {
 }
 
 TEST(Oracles, WrongMemChargeIsInvariantMemCharge) {
-  EXPECT_EQ(MutateUnderStorageLock([](bpf_local_storage* ls) { ls->mem_charge += 8; }),
-            "invariant:mem-charge")
+  EXPECT_EQ(MutateUnderStorageLock([](bpf_local_storage* ls) { ls->mem_charge += 8; }), "invariant:mem-charge")
       << scenario::Report();
 }
 
@@ -107,8 +105,8 @@ TEST(Oracles, OwnerPointerClearedWithSelemsLeftIsInvariantOwnerStorage) {
 
 TEST(Oracles, FreePathUnderTheStorageLockIsInvariantFreeUnlocked) {
   EXPECT_EQ(MutateUnderStorageLock([](bpf_local_storage*) {
-              void* p = kernel::kmalloc_nolock(sizeof(storage::bpf_local_storage_elem) + 64,
-                                               kernel::__GFP_ZERO, kernel::NUMA_NO_NODE, "selem");
+              void* p = kernel::kmalloc_nolock(sizeof(storage::bpf_local_storage_elem) + 64, kernel::__GFP_ZERO,
+                                               kernel::NUMA_NO_NODE, "selem");
               auto* selem = static_cast<storage::bpf_local_storage_elem*>(p);
               selem->use_kmalloc_nolock = true;
               storage::bpf_selem_free(selem, true);
@@ -119,8 +117,7 @@ TEST(Oracles, FreePathUnderTheStorageLockIsInvariantFreeUnlocked) {
 
 // A charge that is never returned: the ledger is not back to zero.
 TEST(Oracles, MissedUnchargeIsAccounting) {
-  EXPECT_EQ(MutateUnderStorageLock(
-                [](bpf_local_storage*) { storage::mem_charge(SMAP(w.map[0]), w.task, 40); }),
+  EXPECT_EQ(MutateUnderStorageLock([](bpf_local_storage*) { storage::mem_charge(SMAP(w.map[0]), w.task, 40); }),
             "accounting")
       << scenario::Report();
   EXPECT_NE(scenario::Report().find("40 bytes still charged"), std::string::npos);
@@ -141,9 +138,7 @@ TEST(Oracles, SkOptmemLeakIsAccountingAtDestruct) {
 TEST(Oracles, LeakIsLostObject) {
   Scenario sc(Variant::kV4SrcuFix);
   sc.Reset();
-  sc.Spawn("leaker", 0, [] {
-    kernel::kmalloc_nolock(32, kernel::__GFP_ZERO, kernel::NUMA_NO_NODE, "leaked thing");
-  });
+  sc.Spawn("leaker", 0, [] { kernel::kmalloc_nolock(32, kernel::__GFP_ZERO, kernel::NUMA_NO_NODE, "leaked thing"); });
   sc.Run();
   EXPECT_EQ(FindingName(), "lost-object") << scenario::Report();
   EXPECT_NE(scenario::Report().find("leaked thing"), std::string::npos);
@@ -160,8 +155,7 @@ TEST(Oracles, FreeBehindTheWrongGracePeriodIsEarlyFree) {
       struct Obj {
         kernel::rcu_head rcu;
       };
-      auto* o = static_cast<Obj*>(
-          kernel::kmalloc_nolock(sizeof(Obj), kernel::__GFP_ZERO, kernel::NUMA_NO_NODE, "obj"));
+      auto* o = static_cast<Obj*>(kernel::kmalloc_nolock(sizeof(Obj), kernel::__GFP_ZERO, kernel::NUMA_NO_NODE, "obj"));
       check::NoteUnlinked(o, check::Readers::kPrograms);
       auto free_cb = [](kernel::rcu_head* h) { kernel::kfree_nolock(h); };
       if (via_trace) {

@@ -83,8 +83,7 @@ Result RunWorkload(Variant variant, uint64_t seed, bool nmi) {
     const u64 x[4] = {0, 0, 7, 8};
     RunBpfProgram(ProgKind::kSyscall, [&] {
       storage::bpf_pid_task_storage_update_elem(w.map[0], w.task[1], x, storage::BPF_ANY);
-      storage::bpf_pid_task_storage_update_elem(w.map[1], w.task[1], x,
-                                                storage::BPF_EXIST | storage::BPF_F_LOCK);
+      storage::bpf_pid_task_storage_update_elem(w.map[1], w.task[1], x, storage::BPF_EXIST | storage::BPF_F_LOCK);
       if (auto* t0 = static_cast<storage::task_struct*>(storage::world::OwnerGet(0))) {
         storage::bpf_pid_task_storage_delete_elem(w.map[0], t0);
       }
@@ -100,17 +99,16 @@ Result RunWorkload(Variant variant, uint64_t seed, bool nmi) {
       if (r) storage::bpf_value_write(r, 2, 99);
       kernel::msleep_model("fault");
       if (r) (void)storage::bpf_value_read(r, 2);
-      TouchValue(storage::bpf_sk_storage_get(w.map[2], w.sk, nullptr, kGet,
-                                             storage::bpf_prog_gfp(ProgKind::kSleepable)),
-                 3);
+      TouchValue(
+          storage::bpf_sk_storage_get(w.map[2], w.sk, nullptr, kGet, storage::bpf_prog_gfp(ProgKind::kSleepable)), 3);
     });
   });
   sc.AddHardirq(0, "hardirq", [] {
     RunBpfProgram(ProgKind::kTracing, [] {
       storage::bpf_task_storage_delete(w.map[0], w.task[1]);
-      TouchValue(storage::bpf_task_storage_get(w.map[1], w.task[1], nullptr, kGet,
-                                               storage::bpf_prog_gfp(ProgKind::kTracing)),
-                 4);
+      TouchValue(
+          storage::bpf_task_storage_get(w.map[1], w.task[1], nullptr, kGet, storage::bpf_prog_gfp(ProgKind::kTracing)),
+          4);
     });
   });
   if (nmi) {

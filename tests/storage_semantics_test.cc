@@ -68,17 +68,14 @@ TEST_P(StorageSemantics, SyscallUpdateLookupDeleteAndTeardownClean) {
   seen = 0;
   sc.Spawn("user", 0, [] {
     const u64 value[4] = {11, 22, 33, 44};
-    RunBpfProgram(ProgKind::kSyscall, [&] {
-      upd = storage::bpf_pid_task_storage_update_elem(map, task, value, storage::BPF_ANY);
-    });
+    RunBpfProgram(ProgKind::kSyscall,
+                  [&] { upd = storage::bpf_pid_task_storage_update_elem(map, task, value, storage::BPF_ANY); });
     RunBpfProgram(ProgKind::kSyscall, [] {
       void* v = storage::bpf_pid_task_storage_lookup_elem(map, task);
       if (v != nullptr) seen = storage::bpf_value_read(storage::bpf_value_ref(v), 2);
     });
-    RunBpfProgram(ProgKind::kSyscall,
-                  [] { del = storage::bpf_pid_task_storage_delete_elem(map, task); });
-    RunBpfProgram(ProgKind::kSyscall,
-                  [] { del_again = storage::bpf_pid_task_storage_delete_elem(map, task); });
+    RunBpfProgram(ProgKind::kSyscall, [] { del = storage::bpf_pid_task_storage_delete_elem(map, task); });
+    RunBpfProgram(ProgKind::kSyscall, [] { del_again = storage::bpf_pid_task_storage_delete_elem(map, task); });
     storage_after = __atomic_load_n(&task->bpf_storage, __ATOMIC_RELAXED);
   });
   EXPECT_EQ(sc.Run(), sched::RunStatus::kCompleted) << scenario::Report();
@@ -117,10 +114,10 @@ TEST_P(StorageSemantics, FlagResults) {
     });
     // A sleepable program's GFP_KERNEL update is allowed only with NOEXIST.
     RunBpfProgram(ProgKind::kSleepable, [&] {
-      r[7] = PTR_ERR_OR_ZERO(storage::bpf_local_storage_update(task, SMAP(plain), v, BPF_ANY, false,
-                                                               kernel::GFP_KERNEL));
-      r[8] = PTR_ERR_OR_ZERO(storage::bpf_local_storage_update(task, SMAP(locked), v, BPF_NOEXIST,
-                                                               false, kernel::GFP_KERNEL));
+      r[7] =
+          PTR_ERR_OR_ZERO(storage::bpf_local_storage_update(task, SMAP(plain), v, BPF_ANY, false, kernel::GFP_KERNEL));
+      r[8] = PTR_ERR_OR_ZERO(
+          storage::bpf_local_storage_update(task, SMAP(locked), v, BPF_NOEXIST, false, kernel::GFP_KERNEL));
     });
   });
   EXPECT_EQ(sc.Run(), sched::RunStatus::kCompleted) << scenario::Report();
@@ -156,8 +153,7 @@ TEST_P(StorageSemantics, LockedUpdateInPlaceAndReplace) {
       storage::bpf_pid_task_storage_update_elem(map, task, v1, storage::BPF_NOEXIST);
       before = storage::bpf_pid_task_storage_lookup_elem(map, task);
       objects_before = kernel::slab::NumObjects();
-      storage::bpf_pid_task_storage_update_elem(map, task, v2,
-                                                storage::BPF_EXIST | storage::BPF_F_LOCK);
+      storage::bpf_pid_task_storage_update_elem(map, task, v2, storage::BPF_EXIST | storage::BPF_F_LOCK);
       objects_after = kernel::slab::NumObjects();
       after_locked = storage::bpf_pid_task_storage_lookup_elem(map, task);
       word = storage::bpf_value_read(storage::bpf_value_ref(after_locked), 2);
@@ -199,8 +195,7 @@ TEST_P(StorageSemantics, CacheHitsAndTheSharedSlotSmapCheck) {
       for (int k = 0; k < 4; ++k) {
         got[k] = storage::bpf_task_storage_get(maps[order[k]], task, nullptr, 0, 0);
         val[k] = storage::bpf_value_read(storage::bpf_value_ref(got[k]), 0);
-        if (k < 3)
-          slot_after[k] = __atomic_load_n(&task->bpf_storage->cache[idx], __ATOMIC_RELAXED);
+        if (k < 3) slot_after[k] = __atomic_load_n(&task->bpf_storage->cache[idx], __ATOMIC_RELAXED);
       }
     });
   });
@@ -231,9 +226,8 @@ TEST_P(StorageSemantics, FirstElementRaceEndsInEagainWithoutLeak) {
   got_a = got_b = nullptr;
   auto create = [](bpf_map* m, void** out) {
     RunBpfProgram(ProgKind::kTracing, [&] {
-      *out =
-          storage::bpf_task_storage_get(m, task, nullptr, storage::BPF_LOCAL_STORAGE_GET_F_CREATE,
-                                        storage::bpf_prog_gfp(ProgKind::kTracing));
+      *out = storage::bpf_task_storage_get(m, task, nullptr, storage::BPF_LOCAL_STORAGE_GET_F_CREATE,
+                                           storage::bpf_prog_gfp(ProgKind::kTracing));
     });
   };
   const int a = sc.Spawn("A", 0, [&] { create(map_a, &got_a); });
@@ -301,9 +295,8 @@ TEST_P(StorageSemantics, NoCreationOnADyingOwner) {
   sc.Spawn("user", 0, [] {
     storage::world::ReleaseOwner(0);  // usage -> 0, storage destroyed
     RunBpfProgram(ProgKind::kTracing, [] {
-      got =
-          storage::bpf_task_storage_get(map, task, nullptr, storage::BPF_LOCAL_STORAGE_GET_F_CREATE,
-                                        storage::bpf_prog_gfp(ProgKind::kTracing));
+      got = storage::bpf_task_storage_get(map, task, nullptr, storage::BPF_LOCAL_STORAGE_GET_F_CREATE,
+                                          storage::bpf_prog_gfp(ProgKind::kTracing));
     });
     storage_after = __atomic_load_n(&task->bpf_storage, __ATOMIC_RELAXED);
   });

@@ -76,13 +76,10 @@ void KillEverything(Subprocess& campaign, const std::string& dir) {
       std::error_code e1, e2;
       const std::string cwd = fs::read_symlink(e.path() / "cwd", e1).string();
       const std::string exe = fs::read_symlink(e.path() / "exe", e2).string();
-      if (e1 || e2 || (cwd != base && !absl::StartsWith(cwd, base + "/")))
-        continue;
+      if (e1 || e2 || (cwd != base && !absl::StartsWith(cwd, base + "/"))) continue;
       const std::string state = Read(e.path().string() + "/stat");
       const size_t paren = state.rfind(')');
-      if (paren != std::string::npos && paren + 2 < state.size() &&
-          state[paren + 2] == 'Z')
-        continue;
+      if (paren != std::string::npos && paren + 2 < state.size() && state[paren + 2] == 'Z') continue;
       if (absl::StrContains(exe, kTarget) || absl::StrContains(exe, "afl-") ||
           absl::StrContains(exe, "reclaimfuzz_cli")) {
         kill(pid, SIGKILL);
@@ -120,8 +117,7 @@ Snapshot Take(const std::string& vdir) {
   for (const std::string& name : Files(vdir)) {
     if (absl::EndsWith(name, ".txt")) s.files[name] = Read(vdir + "/" + name);
   }
-  for (absl::string_view line :
-       absl::StrSplit(Read(vdir + "/findings.tsv"), '\n', absl::SkipEmpty())) {
+  for (absl::string_view line : absl::StrSplit(Read(vdir + "/findings.tsv"), '\n', absl::SkipEmpty())) {
     if (line[0] != '#') s.index_lines.insert(std::string(line));
   }
   return s;
@@ -146,8 +142,7 @@ std::vector<std::string> Losses(const Snapshot& before, const Snapshot& after) {
 
 // "new finding: <finding> at <frame> (<path>)" lines of a campaign's
 // output whose (finding, frame) findings.tsv held already.
-std::vector<std::string> Duplicates(const Snapshot& before,
-                                    const std::string& output) {
+std::vector<std::string> Duplicates(const Snapshot& before, const std::string& output) {
   std::set<std::string> known;
   for (const std::string& line : before.index_lines) {
     std::vector<std::string> f = absl::StrSplit(line, '\t');
@@ -167,8 +162,7 @@ std::vector<std::string> Duplicates(const Snapshot& before,
 TEST(Durable, Sha1NamesAndAtomicWrites) {
   EXPECT_EQ(Sha1Hex(""), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
   EXPECT_EQ(Sha1Hex("abc"), "a9993e364706816aba3e25717850c26c9cd0d89d");
-  EXPECT_EQ(Sha1Hex(std::string(1000, 'a')),
-            "291e9a6c66994949b57ba5e650361e98fc36b1ba");
+  EXPECT_EQ(Sha1Hex(std::string(1000, 'a')), "291e9a6c66994949b57ba5e650361e98fc36b1ba");
   // Two blocks: the padding does not fit after 56 bytes (FIPS 180 example).
   EXPECT_EQ(Sha1Hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
             "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
@@ -178,8 +172,7 @@ TEST(Durable, Sha1NamesAndAtomicWrites) {
   EXPECT_FALSE(ContentMatchesName(abc, "ab"));  // cut short
   EXPECT_FALSE(ContentMatchesName("crash-" + abc, ""));
   EXPECT_TRUE(ContentMatchesName("seed.txt", "anything"));  // no SHA-1
-  const std::string dir = ::testing::TempDir() + "/durable_" +
-                          std::to_string(getpid());
+  const std::string dir = ::testing::TempDir() + "/durable_" + std::to_string(getpid());
   fs::create_directories(dir);
   ASSERT_TRUE(WriteFileAtomic(dir + "/f", "one").ok());
   ASSERT_TRUE(WriteFileAtomic(dir + "/f", "two").ok());
@@ -205,11 +198,8 @@ TEST(AflStats, InfiniteRateIsZero) {
 class CampaignResumeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = absl::StrCat(::testing::TempDir(), "/campaign_resume_", getpid(),
-                        "_",
-                        ::testing::UnitTest::GetInstance()
-                            ->current_test_info()
-                            ->name());
+    dir_ = absl::StrCat(::testing::TempDir(), "/campaign_resume_", getpid(), "_",
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     out_ = dir_ + "/results";
@@ -220,10 +210,8 @@ class CampaignResumeTest : public ::testing::Test {
   }
 
   // Starts the campaign with its output into `log`.
-  std::unique_ptr<Subprocess> Start(const std::vector<std::string>& extra,
-                                    const std::string& log,
-                                    const std::string& fuzzer_dir =
-                                        RF_FUZZ_TARGET_DIR) {
+  std::unique_ptr<Subprocess> Start(const std::vector<std::string>& extra, const std::string& log,
+                                    const std::string& fuzzer_dir = RF_FUZZ_TARGET_DIR) {
     std::vector<std::string> argv = {RF_CLI_PATH,
                                      "campaign",
                                      absl::StrCat("--variant=", kVariant),
@@ -259,29 +247,23 @@ TEST_F(CampaignResumeTest, KillNineThenRestartLosesNothing) {
   // 1. A long campaign, killed once it has grown its corpus and saved a
   //    finding (always-defer-v1's seeds give early-free at once).
   std::unique_ptr<Subprocess> first =
-      Start({"--duration=120s", "--jobs=2", "--nominimize_corpus"},
-            dir_ + "/first.log");
+      Start({"--duration=120s", "--jobs=2", "--nominimize_corpus"}, dir_ + "/first.log");
   ASSERT_NE(first, nullptr);
   const bool ready = WaitFor(*first, absl::Seconds(120), [&] {
-    return Files(vdir_ + "/corpus").size() >= 20 &&
-           !Files(vdir_ + "/crashes").empty() &&
+    return Files(vdir_ + "/corpus").size() >= 20 && !Files(vdir_ + "/crashes").empty() &&
            absl::StrContains(Read(vdir_ + "/findings.tsv"), "\t");
   });
-  ASSERT_FALSE(first->Poll().has_value())
-      << "the campaign ended before the kill:\n" << Read(dir_ + "/first.log");
+  ASSERT_FALSE(first->Poll().has_value()) << "the campaign ended before the kill:\n" << Read(dir_ + "/first.log");
   KillEverything(*first, out_);
-  ASSERT_TRUE(ready) << "no corpus growth and finding within 120 s:\n"
-                     << Read(dir_ + "/first.log");
+  ASSERT_TRUE(ready) << "no corpus growth and finding within 120 s:\n" << Read(dir_ + "/first.log");
   const Snapshot before = Take(vdir_);
   ASSERT_GE(before.index_lines.size(), 1u);
-  std::cout << "killed with " << before.files.size() << " files ("
-            << before.index_lines.size() << " findings, " << before.torn.size()
-            << " files cut short)\n";
+  std::cout << "killed with " << before.files.size() << " files (" << before.index_lines.size() << " findings, "
+            << before.torn.size() << " files cut short)\n";
 
   // 2. The same command again, briefly: it resumes.
   std::unique_ptr<Subprocess> second =
-      Start({"--duration=4s", "--jobs=2", "--nominimize_corpus"},
-            dir_ + "/second.log");
+      Start({"--duration=4s", "--jobs=2", "--nominimize_corpus"}, dir_ + "/second.log");
   ASSERT_NE(second, nullptr);
   const int rc = second->Wait();
   const std::string output = Read(dir_ + "/second.log");
@@ -293,18 +275,15 @@ TEST_F(CampaignResumeTest, KillNineThenRestartLosesNothing) {
   const std::vector<std::string> dups = Duplicates(before, output);
   EXPECT_TRUE(dups.empty()) << absl::StrJoin(dups, "\n") << "\n" << output;
   // Files a kill cut short are set aside, not left in the corpus.
-  for (const std::string& name : before.torn)
-    EXPECT_TRUE(fs::exists(vdir_ + "/quarantine/" + name)) << name;
+  for (const std::string& name : before.torn) EXPECT_TRUE(fs::exists(vdir_ + "/quarantine/" + name)) << name;
   EXPECT_TRUE(after.torn.empty());
   // The findings known before are still in the table.
   const std::string table = Read(out_ + "/verdict.txt");
   for (const std::string& line : before.index_lines) {
     const std::string finding = line.substr(0, line.find('\t'));
-    EXPECT_TRUE(absl::StrContains(table, absl::StrCat(kVariant, "  ", finding)))
-        << finding << "\n" << table;
+    EXPECT_TRUE(absl::StrContains(table, absl::StrCat(kVariant, "  ", finding))) << finding << "\n" << table;
   }
-  EXPECT_TRUE(absl::StrContains(table, "more known from earlier campaigns"))
-      << table;
+  EXPECT_TRUE(absl::StrContains(table, "more known from earlier campaigns")) << table;
 
   // 3. The checks can fail: a campaign that wiped its corpus and forgot its
   //    findings at start (done here by hand, then the same restart) is
@@ -314,9 +293,7 @@ TEST_F(CampaignResumeTest, KillNineThenRestartLosesNothing) {
   for (const std::string& name : Files(vdir_)) {
     if (absl::EndsWith(name, ".txt")) fs::remove(vdir_ + "/" + name);
   }
-  std::unique_ptr<Subprocess> wiped =
-      Start({"--duration=2s", "--jobs=1", "--nominimize_corpus"},
-            dir_ + "/wiped.log");
+  std::unique_ptr<Subprocess> wiped = Start({"--duration=2s", "--jobs=1", "--nominimize_corpus"}, dir_ + "/wiped.log");
   ASSERT_NE(wiped, nullptr);
   wiped->Wait();
   const std::string wiped_output = Read(dir_ + "/wiped.log");
@@ -334,8 +311,8 @@ void WriteRandomCorpus(const std::string& dir, int n) {
     std::string bytes(8 + rng() % 120, '\0');
     for (char& c : bytes) c = static_cast<char>(rng());
     bytes[0] = static_cast<char>(fuzz::kFormatVersion);
-    const fuzz::Program p = fuzz::DecodeBinary(absl::MakeConstSpan(
-        reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+    const fuzz::Program p =
+        fuzz::DecodeBinary(absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
     if (RunOnce(p, v).finding != "none") continue;
     const std::string path = dir + "/" + Sha1Hex(bytes);
     if (fs::exists(path)) continue;
@@ -347,9 +324,8 @@ void WriteRandomCorpus(const std::string& dir, int n) {
 // libFuzzer's feature count over a corpus folder ("INITED ... ft: N").
 int64_t Features(const std::string& corpus, const std::string& scratch) {
   const std::string log = scratch + "/ft.log";
-  absl::StatusOr<int> rc = RunLogged(
-      {RF_FUZZ_TARGET_DIR "/storage_always_defer_v1_fuzz", "-runs=0", corpus},
-      scratch, log);
+  absl::StatusOr<int> rc =
+      RunLogged({RF_FUZZ_TARGET_DIR "/storage_always_defer_v1_fuzz", "-runs=0", corpus}, scratch, log);
   if (!rc.ok() || *rc != 0) return -1;
   for (absl::string_view line : absl::StrSplit(Read(log), '\n')) {
     if (!absl::StrContains(line, "INITED")) continue;
@@ -368,8 +344,7 @@ int64_t Features(const std::string& corpus, const std::string& scratch) {
 // the process ran before (engine/sched/coverage.h), so a corpus has the
 // same feature count in every process: measured 3 times, the range must be
 // one value.
-std::pair<int64_t, int64_t> FeatureRange(const std::string& corpus,
-                                         const std::string& scratch) {
+std::pair<int64_t, int64_t> FeatureRange(const std::string& corpus, const std::string& scratch) {
   int64_t lo = INT64_MAX, hi = -1;
   for (int i = 0; i < 3; ++i) {
     const int64_t ft = Features(corpus, scratch);
@@ -389,8 +364,7 @@ TEST_F(CampaignResumeTest, MinimizationKilledHalfWayResumesAndKeepsFeatures) {
   EXPECT_EQ(before_lo, before_hi) << "the same corpus, different features in another process";
 
   // Killed while libFuzzer merges (its control file exists).
-  std::unique_ptr<Subprocess> first =
-      Start({"--duration=60s", "--jobs=1"}, dir_ + "/first.log");
+  std::unique_ptr<Subprocess> first = Start({"--duration=60s", "--jobs=1"}, dir_ + "/first.log");
   ASSERT_NE(first, nullptr);
   const bool merging = WaitFor(*first, absl::Seconds(60), [&] {
     std::error_code ec;
@@ -399,25 +373,21 @@ TEST_F(CampaignResumeTest, MinimizationKilledHalfWayResumesAndKeepsFeatures) {
   KillEverything(*first, out_);
   ASSERT_TRUE(merging) << Read(dir_ + "/first.log");
   const std::string first_output = Read(dir_ + "/first.log");
-  ASSERT_FALSE(absl::StrContains(first_output, "corpus minimized"))
-      << "the merge ended before the kill";
+  ASSERT_FALSE(absl::StrContains(first_output, "corpus minimized")) << "the merge ended before the kill";
   // The corpus is whole: not one file gone or changed.
   EXPECT_TRUE(Losses(before, Take(vdir_)).empty());
 
   // Restarted: the merge resumes from its control file and replaces the
   // corpus whole; killed again as soon as it has, before fuzzing adds to it.
-  std::unique_ptr<Subprocess> second =
-      Start({"--duration=60s", "--jobs=1"}, dir_ + "/second.log");
+  std::unique_ptr<Subprocess> second = Start({"--duration=60s", "--jobs=1"}, dir_ + "/second.log");
   ASSERT_NE(second, nullptr);
-  const bool merged = WaitFor(*second, absl::Seconds(120), [&] {
-    return absl::StrContains(Read(dir_ + "/second.log"), "corpus minimized");
-  });
+  const bool merged = WaitFor(*second, absl::Seconds(120),
+                              [&] { return absl::StrContains(Read(dir_ + "/second.log"), "corpus minimized"); });
   KillEverything(*second, out_);
   const std::string output = Read(dir_ + "/second.log");
   ASSERT_TRUE(merged) << output;
   EXPECT_TRUE(absl::StrContains(output, "resuming the minimization")) << output;
-  EXPECT_TRUE(absl::StrContains(Read(vdir_ + "/fuzzer.log"),
-                                "non-empty control file provided"));
+  EXPECT_TRUE(absl::StrContains(Read(vdir_ + "/fuzzer.log"), "non-empty control file provided"));
   const size_t kept = Files(vdir_ + "/corpus").size();
   EXPECT_LT(kept, 600u);
   EXPECT_GT(kept, 0u);
@@ -432,13 +402,11 @@ TEST_F(CampaignResumeTest, MinimizationKilledHalfWayResumesAndKeepsFeatures) {
   const std::string half = dir_ + "/half";
   fs::create_directories(half);
   std::vector<std::string> names = Files(vdir_ + "/corpus");
-  for (size_t i = 0; i < names.size(); i += 2)
-    fs::copy_file(vdir_ + "/corpus/" + names[i], half + "/" + names[i]);
+  for (size_t i = 0; i < names.size(); i += 2) fs::copy_file(vdir_ + "/corpus/" + names[i], half + "/" + names[i]);
   const auto [half_lo, half_hi] = FeatureRange(half, dir_);
   EXPECT_LT(half_hi, before_lo);
-  std::cout << "corpus minimized 600 -> " << kept << " files; features: "
-            << before_lo << ".." << before_hi << " before, " << after_lo
-            << ".." << after_hi << " after, " << half_lo << ".." << half_hi
+  std::cout << "corpus minimized 600 -> " << kept << " files; features: " << before_lo << ".." << before_hi
+            << " before, " << after_lo << ".." << after_hi << " after, " << half_lo << ".." << half_hi
             << " with half of it\n";
 }
 
@@ -453,9 +421,8 @@ TEST_F(CampaignResumeTest, AflEngine) {
                     "cmake --build build/afl --target "
                  << kTarget << "' to run this test";
   }
-  std::unique_ptr<Subprocess> first = Start(
-      {"--engine=afl", "--duration=10s", "--jobs=2", "--nobuild"},
-      dir_ + "/first.log", afl_dir);
+  std::unique_ptr<Subprocess> first =
+      Start({"--engine=afl", "--duration=10s", "--jobs=2", "--nobuild"}, dir_ + "/first.log", afl_dir);
   ASSERT_NE(first, nullptr);
   ASSERT_EQ(first->Wait(), 0) << Read(dir_ + "/first.log");
   const std::string output = Read(dir_ + "/first.log");
@@ -469,8 +436,7 @@ TEST_F(CampaignResumeTest, AflEngine) {
   int64_t execs = 0;
   int rows = 0;
   for (absl::string_view line : absl::StrSplit(table, '\n')) {
-    std::vector<std::string> cols =
-        absl::StrSplit(line, ' ', absl::SkipEmpty());
+    std::vector<std::string> cols = absl::StrSplit(line, ' ', absl::SkipEmpty());
     if (cols.empty() || cols[0] != kVariant) continue;
     if (cols.size() == 4) {
       ++rows;
@@ -478,8 +444,7 @@ TEST_F(CampaignResumeTest, AflEngine) {
       // Every finding's reproducer gives that finding.
       absl::StatusOr<fuzz::Program> p = LoadProgram(cols[3]);
       ASSERT_TRUE(p.ok()) << p.status();
-      EXPECT_EQ(RunOnce(*p, *ParseOneVariant(kVariant)).finding, cols[1])
-          << cols[3];
+      EXPECT_EQ(RunOnce(*p, *ParseOneVariant(kVariant)).finding, cols[1]) << cols[3];
     } else if (cols.size() == 7) {
       (void)absl::SimpleAtoi(cols[2], &execs);
     }
@@ -490,15 +455,12 @@ TEST_F(CampaignResumeTest, AflEngine) {
   const Snapshot before = Take(vdir_);
   EXPECT_TRUE(before.torn.empty());
   EXPECT_GT(Files(vdir_ + "/corpus").size(), 10u);
-  std::cout << "afl: " << execs << " executions, "
-            << Files(vdir_ + "/corpus").size() << " corpus files, "
-            << Files(vdir_ + "/crashes").size() << " crashes, "
-            << before.index_lines.size() << " findings\n"
+  std::cout << "afl: " << execs << " executions, " << Files(vdir_ + "/corpus").size() << " corpus files, "
+            << Files(vdir_ + "/crashes").size() << " crashes, " << before.index_lines.size() << " findings\n"
             << table;
 
-  std::unique_ptr<Subprocess> second = Start(
-      {"--engine=afl", "--duration=5s", "--jobs=2", "--nobuild"},
-      dir_ + "/second.log", afl_dir);
+  std::unique_ptr<Subprocess> second =
+      Start({"--engine=afl", "--duration=5s", "--jobs=2", "--nobuild"}, dir_ + "/second.log", afl_dir);
   ASSERT_NE(second, nullptr);
   ASSERT_EQ(second->Wait(), 0) << Read(dir_ + "/second.log");
   const std::string again = Read(dir_ + "/second.log");

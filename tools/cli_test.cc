@@ -78,10 +78,8 @@ schedule
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const ::testing::TestInfo* info =
-        ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = absl::StrCat(::testing::TempDir(), "/cli_test_", getpid(), "_",
-                        info->name());
+    const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = absl::StrCat(::testing::TempDir(), "/cli_test_", getpid(), "_", info->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -98,8 +96,7 @@ class CliTest : public ::testing::Test {
     int rc;
     std::string out, err;
   };
-  Outcome Run(int (*main)(const Args&, std::ostream&, std::ostream&),
-              const Args& args) {
+  Outcome Run(int (*main)(const Args&, std::ostream&, std::ostream&), const Args& args) {
     std::ostringstream out, err;
     const int rc = main(args, out, err);
     return {rc, out.str(), err.str()};
@@ -147,24 +144,18 @@ TEST_F(CliTest, SyntaxErrorNamesFileLineAndColumn) {
   };
   for (const Outcome& r : outcomes) {
     EXPECT_EQ(r.rc, kExitUsage);
-    EXPECT_TRUE(
-        absl::StrContains(r.err, bad + ":6:5: unknown keyword or op 'gte'"))
-        << r.err;
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1)
-        << r.err;  // one line
+    EXPECT_TRUE(absl::StrContains(r.err, bad + ":6:5: unknown keyword or op 'gte'")) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;  // one line
   }
 }
 
 // A fuzzer's binary input may start with a letter, which DecodeAny takes
 // for text: bytes no text holds still make it binary.
 TEST_F(CliTest, BinaryStartingWithALetterIsStillBinary) {
-  const std::string bin =
-      Write("crash-f", std::string("f\x00\x01\x9f\x06\x02", 6));
+  const std::string bin = Write("crash-f", std::string("f\x00\x01\x9f\x06\x02", 6));
   absl::StatusOr<fuzz::Program> p = LoadProgram(bin);
   ASSERT_TRUE(p.ok()) << p.status();
-  EXPECT_EQ(*p,
-            fuzz::DecodeBinary(absl::MakeConstSpan(
-                reinterpret_cast<const uint8_t*>("f\x00\x01\x9f\x06\x02"), 6)));
+  EXPECT_EQ(*p, fuzz::DecodeBinary(absl::MakeConstSpan(reinterpret_cast<const uint8_t*>("f\x00\x01\x9f\x06\x02"), 6)));
   const std::string text = Write("typo.txt", "vcpus 2  # UTF-8 \u2014 still text\nmapp m0 task\n");
   p = LoadProgram(text);
   ASSERT_FALSE(p.ok());
@@ -176,15 +167,13 @@ TEST_F(CliTest, BinaryStartingWithALetterIsStillBinary) {
 // without it, and "off" is an input error naming the line.
 TEST_F(CliTest, TraceImpliesRcuGpIsNotASetting) {
   const std::string plain = Write("plain.txt", kEarlyFree);
-  const std::string on =
-      Write("on.txt", absl::StrCat("trace_implies_rcu_gp on\n", kEarlyFree));
+  const std::string on = Write("on.txt", absl::StrCat("trace_implies_rcu_gp on\n", kEarlyFree));
   Outcome a = Run(&ReplayMain, {"--variant", "v4", plain});
   Outcome b = Run(&ReplayMain, {"--variant", "v4", on});
   EXPECT_EQ(a.rc, kExitOk) << a.out;
   EXPECT_EQ(b.rc, a.rc) << b.out;
   EXPECT_EQ(LastLine(b.out), LastLine(a.out)) << b.out;
-  const std::string off =
-      Write("off.txt", absl::StrCat("trace_implies_rcu_gp off\n", kEarlyFree));
+  const std::string off = Write("off.txt", absl::StrCat("trace_implies_rcu_gp off\n", kEarlyFree));
   Outcome c = Run(&ReplayMain, {"--variant", "v4", off});
   EXPECT_EQ(c.rc, kExitUsage) << c.out;
   EXPECT_TRUE(absl::StrContains(c.err, "'off' is not a setting")) << c.err;
@@ -195,13 +184,11 @@ TEST_F(CliTest, BadInputIsOneLineAndExitTwo) {
   Outcome r = Run(&ReplayMain, {"--variant", "v9", good});
   EXPECT_EQ(r.rc, kExitUsage);
   EXPECT_TRUE(absl::StrContains(r.err, "unknown variant 'v9'")) << r.err;
-  EXPECT_TRUE(absl::StrContains(r.err, "always-defer-v1"))
-      << r.err;  // lists the valid ones
+  EXPECT_TRUE(absl::StrContains(r.err, "always-defer-v1")) << r.err;  // lists the valid ones
 
   r = Run(&ReplayMain, {"--variant", "v4", dir_ + "/missing.txt"});
   EXPECT_EQ(r.rc, kExitUsage);
-  EXPECT_TRUE(absl::StrContains(r.err, "cannot read " + dir_ + "/missing.txt"))
-      << r.err;
+  EXPECT_TRUE(absl::StrContains(r.err, "cannot read " + dir_ + "/missing.txt")) << r.err;
 
   r = Run(&ReplayMain, {"--variant", "v4", dir_});  // a directory
   EXPECT_EQ(r.rc, kExitUsage);
@@ -211,17 +198,13 @@ TEST_F(CliTest, BadInputIsOneLineAndExitTwo) {
   EXPECT_EQ(r.rc, kExitUsage);
   EXPECT_TRUE(absl::StrContains(r.err, "--variant is required")) << r.err;
 
-  r = Run(&ReplayMain, {"--variant", "v4", "--duration=5s",
-                        good});  // another command's flag
+  r = Run(&ReplayMain, {"--variant", "v4", "--duration=5s", good});  // another command's flag
   EXPECT_EQ(r.rc, kExitUsage);
-  EXPECT_TRUE(
-      absl::StrContains(r.err, "unknown flag '--duration=5s' for replay"))
-      << r.err;
+  EXPECT_TRUE(absl::StrContains(r.err, "unknown flag '--duration=5s' for replay")) << r.err;
 
   r = Run(&CampaignMain, {"--duration=soon"});
   EXPECT_EQ(r.rc, kExitUsage);
-  EXPECT_TRUE(absl::StrContains(r.err, "bad value 'soon' for --duration"))
-      << r.err;
+  EXPECT_TRUE(absl::StrContains(r.err, "bad value 'soon' for --duration")) << r.err;
 
   r = Run(&EncodeMain, {good});
   EXPECT_EQ(r.rc, kExitUsage);
@@ -229,9 +212,7 @@ TEST_F(CliTest, BadInputIsOneLineAndExitTwo) {
 
   r = Run(&CampaignMain, {"--engine", "honggfuzz"});
   EXPECT_EQ(r.rc, kExitUsage);
-  EXPECT_TRUE(
-      absl::StrContains(r.err, "unknown engine 'honggfuzz' (libfuzzer, afl)"))
-      << r.err;
+  EXPECT_TRUE(absl::StrContains(r.err, "unknown engine 'honggfuzz' (libfuzzer, afl)")) << r.err;
 
   r = Run(&CampaignMain, {"--jobs=0"});
   EXPECT_EQ(r.rc, kExitUsage);
@@ -247,9 +228,7 @@ TEST_F(CliTest, BadInputIsOneLineAndExitTwo) {
 TEST_F(CliTest, HelpListsOnlyTheCommandsFlags) {
   Outcome r = Run(&ReplayMain, {"--help"});
   EXPECT_EQ(r.rc, 0);
-  EXPECT_TRUE(
-      absl::StrContains(r.out, "usage: reclaimfuzz replay --variant V FILE..."))
-      << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "usage: reclaimfuzz replay --variant V FILE...")) << r.out;
   EXPECT_TRUE(absl::StrContains(r.out, "--variant")) << r.out;
   EXPECT_FALSE(absl::StrContains(r.out, "--duration")) << r.out;
   r = Run(&CampaignMain, {"--help"});
@@ -263,10 +242,8 @@ TEST_F(CliTest, ReplayPrintsTimelineAndFindingAndExitStatus) {
   Outcome bad = Run(&ReplayMain, {"--variant", "always-defer-v1", p});
   EXPECT_EQ(bad.rc, kExitFinding) << bad.err;
   EXPECT_EQ(LastLine(bad.out), "finding: early-free") << bad.out;
-  EXPECT_TRUE(absl::StrContains(bad.out, "variant: always-defer-v1"))
-      << bad.out;
-  EXPECT_TRUE(absl::StrContains(bad.out, "cpu0"))
-      << bad.out;  // the per-vCPU timeline
+  EXPECT_TRUE(absl::StrContains(bad.out, "variant: always-defer-v1")) << bad.out;
+  EXPECT_TRUE(absl::StrContains(bad.out, "cpu0")) << bad.out;  // the per-vCPU timeline
 
   Outcome clean = Run(&ReplayMain, {"--variant", "v4", p});
   EXPECT_EQ(clean.rc, kExitOk) << clean.err;
@@ -278,31 +255,26 @@ TEST_F(CliTest, ReplayPrintsTimelineAndFindingAndExitStatus) {
   ASSERT_EQ(Run(&EncodeMain, {p, "-o", bin}).rc, 0);
   Outcome both = Run(&ReplayMain, {"--variant", "always-defer-v1", bin, p});
   EXPECT_EQ(both.rc, kExitFinding);
-  EXPECT_TRUE(absl::StrContains(both.out, "==== " + bin + " ====\n"))
-      << both.out;
+  EXPECT_TRUE(absl::StrContains(both.out, "==== " + bin + " ====\n")) << both.out;
   EXPECT_TRUE(absl::StrContains(both.out, "==== " + p + " ====\n")) << both.out;
   int last_lines = 0;
-  for (absl::string_view line : absl::StrSplit(both.out, '\n'))
-    last_lines += line == "finding: early-free";
+  for (absl::string_view line : absl::StrSplit(both.out, '\n')) last_lines += line == "finding: early-free";
   EXPECT_EQ(last_lines, 2) << both.out;
 }
 
 TEST_F(CliTest, MinimizeKeepsTheFindingAndShrinks) {
   absl::StatusOr<fuzz::Program> padded = fuzz::ParseText(kPadded);
   ASSERT_TRUE(padded.ok()) << padded.status();
-  ASSERT_EQ(RunOnce(*padded, storage::Variant::kAlwaysDeferV1).finding,
-            "early-free");
+  ASSERT_EQ(RunOnce(*padded, storage::Variant::kAlwaysDeferV1).finding, "early-free");
 
   const std::string in = Write("padded.txt", kPadded);
   Outcome r = Run(&MinimizeMain, {"--variant", "always-defer-v1", in});
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_TRUE(absl::StrContains(r.out, "finding: early-free")) << r.out;
   EXPECT_TRUE(absl::StrContains(r.out, "(fixpoint)")) << r.out;
-  absl::StatusOr<fuzz::Program> min =
-      LoadProgram(in + ".min.txt");  // the default OUT
+  absl::StatusOr<fuzz::Program> min = LoadProgram(in + ".min.txt");  // the default OUT
   ASSERT_TRUE(min.ok()) << min.status();
-  EXPECT_EQ(RunOnce(*min, storage::Variant::kAlwaysDeferV1).finding,
-            "early-free");
+  EXPECT_EQ(RunOnce(*min, storage::Variant::kAlwaysDeferV1).finding, "early-free");
 
   const ProgramSize before = SizeOf(*padded), after = SizeOf(*min);
   EXPECT_LE(after.tasks, before.tasks);
@@ -315,16 +287,14 @@ TEST_F(CliTest, MinimizeKeepsTheFindingAndShrinks) {
   EXPECT_LT(min->maps.size(), padded->maps.size());  // the cgroup map went
 
   // At a fixpoint, a second minimization changes nothing.
-  const MinimizeResult again =
-      Minimize(*min, storage::Variant::kAlwaysDeferV1, "early-free");
+  const MinimizeResult again = Minimize(*min, storage::Variant::kAlwaysDeferV1, "early-free");
   EXPECT_EQ(again.program, *min);
   EXPECT_FALSE(again.budget_spent);
 }
 
 TEST_F(CliTest, MinimizeRefusesAnInputWithoutFinding) {
   const std::string in = Write("clean.txt", kEarlyFree);
-  Outcome r =
-      Run(&MinimizeMain, {"--variant", "v4", in, "-o", dir_ + "/out.txt"});
+  Outcome r = Run(&MinimizeMain, {"--variant", "v4", in, "-o", dir_ + "/out.txt"});
   EXPECT_EQ(r.rc, kExitUsage);
   EXPECT_TRUE(absl::StrContains(r.err, "gives no finding on v4")) << r.err;
   EXPECT_FALSE(fs::exists(dir_ + "/out.txt"));
@@ -341,8 +311,7 @@ TEST_F(CliTest, TriageGroupsCopiesOfOneCrash) {
   Write("crashes/storage_v4_fuzz/fuzz-0.log", "not an input");
 
   int files = 0;
-  absl::StatusOr<std::vector<TriageGroup>> groups =
-      TriageDir(dir_ + "/crashes", {}, &files);
+  absl::StatusOr<std::vector<TriageGroup>> groups = TriageDir(dir_ + "/crashes", {}, &files);
   ASSERT_TRUE(groups.ok()) << groups.status();
   EXPECT_EQ(files, 3);
   ASSERT_EQ(groups->size(), 2u) << FormatTriageTable(*groups);
@@ -362,8 +331,7 @@ TEST_F(CliTest, TriageGroupsCopiesOfOneCrash) {
   EXPECT_EQ(LastLine(r.out), "3 files, 2 groups, 1 with a finding") << r.out;
 
   // --variant overrides the folder names: every file on both variants.
-  groups = TriageDir(dir_ + "/crashes", {storage::Variant::kAlwaysDeferV1,
-                                         storage::Variant::kAlwaysDeferFixed});
+  groups = TriageDir(dir_ + "/crashes", {storage::Variant::kAlwaysDeferV1, storage::Variant::kAlwaysDeferFixed});
   ASSERT_TRUE(groups.ok());
   ASSERT_EQ(groups->size(), 2u) << FormatTriageTable(*groups);
   EXPECT_EQ((*groups)[0].variant, "always-defer-fixed");
@@ -375,10 +343,10 @@ TEST_F(CliTest, TriageGroupsCopiesOfOneCrash) {
 
 TEST(LibFuzzerLog, ParsesForkAndInProcessStatusLines) {
   FuzzerProgress p;
-  EXPECT_TRUE(ParseLibFuzzerLine(
-      "#39001: cov: 1485 ft: 3049 corp: 212 exec/s 1312 oom/timeout/crash: "
-      "0/1/2 time: 13s job: 5 dft_time: 0",
-      &p));
+  EXPECT_TRUE(
+      ParseLibFuzzerLine("#39001: cov: 1485 ft: 3049 corp: 212 exec/s 1312 oom/timeout/crash: "
+                         "0/1/2 time: 13s job: 5 dft_time: 0",
+                         &p));
   EXPECT_EQ(p.execs, 39001u);
   EXPECT_EQ(p.cov, 1485u);
   EXPECT_EQ(p.features, 3049u);
@@ -388,21 +356,16 @@ TEST(LibFuzzerLog, ParsesForkAndInProcessStatusLines) {
   EXPECT_EQ(p.crashes, 2u);
   EXPECT_EQ(p.seconds, 13u);
 
-  EXPECT_TRUE(ParseLibFuzzerLine(
-      "#65536\tpulse  cov: 20 ft: 30 corp: 7/90b lim: 4 exec/s: 4096 rss: 45Mb",
-      &p));
+  EXPECT_TRUE(ParseLibFuzzerLine("#65536\tpulse  cov: 20 ft: 30 corp: 7/90b lim: 4 exec/s: 4096 rss: 45Mb", &p));
   EXPECT_EQ(p.execs, 65536u);
   EXPECT_EQ(p.corpus, 7u);
   EXPECT_EQ(p.exec_per_sec, 4096u);
   EXPECT_EQ(p.crashes, 2u);  // kept from before
 
   const FuzzerProgress before = p;
-  EXPECT_FALSE(ParseLibFuzzerLine(
-      "  NEW_FUNC: 0x561ce7a9c1e0 in LLVMFuzzerTestOneInput", &p));
-  EXPECT_FALSE(
-      ParseLibFuzzerLine("==21277== ERROR: libFuzzer: deadly signal", &p));
-  EXPECT_FALSE(
-      ParseLibFuzzerLine("INFO: -fork=2: fuzzing in separate process(s)", &p));
+  EXPECT_FALSE(ParseLibFuzzerLine("  NEW_FUNC: 0x561ce7a9c1e0 in LLVMFuzzerTestOneInput", &p));
+  EXPECT_FALSE(ParseLibFuzzerLine("==21277== ERROR: libFuzzer: deadly signal", &p));
+  EXPECT_FALSE(ParseLibFuzzerLine("INFO: -fork=2: fuzzing in separate process(s)", &p));
   EXPECT_FALSE(ParseLibFuzzerLine("#", &p));
   EXPECT_EQ(p.execs, before.execs);
 }
@@ -413,20 +376,20 @@ TEST(LibFuzzerLog, ParsesForkAndInProcessStatusLines) {
 // the rate shown is the executions over the seconds since the first line.
 TEST(LibFuzzerLog, ForkModeRateIsExecutionsOverSeconds) {
   FuzzerProgress p;
-  ASSERT_TRUE(ParseLibFuzzerLine(
-      "#135: cov: 3286 ft: 3286 corp: 9 exec/s 0 oom/timeout/crash: 0/0/0 "
-      "time: 0s job: 1 dft_time: 0",
-      &p));
+  ASSERT_TRUE(
+      ParseLibFuzzerLine("#135: cov: 3286 ft: 3286 corp: 9 exec/s 0 oom/timeout/crash: 0/0/0 "
+                         "time: 0s job: 1 dft_time: 0",
+                         &p));
   EXPECT_EQ(p.exec_per_sec, 135u);  // no second has passed: 135 in under one
-  ASSERT_TRUE(ParseLibFuzzerLine(
-      "#1593: cov: 5129 ft: 6552 corp: 289 exec/s 0 oom/timeout/crash: 0/0/2 "
-      "time: 1s job: 3 dft_time: 0",
-      &p));
+  ASSERT_TRUE(
+      ParseLibFuzzerLine("#1593: cov: 5129 ft: 6552 corp: 289 exec/s 0 oom/timeout/crash: 0/0/2 "
+                         "time: 1s job: 3 dft_time: 0",
+                         &p));
   EXPECT_EQ(p.exec_per_sec, (1593u - 135) / 1);
-  ASSERT_TRUE(ParseLibFuzzerLine(
-      "#192555: cov: 8974 ft: 12810 corp: 2966 exec/s 1827 "
-      "oom/timeout/crash: 0/0/1 time: 55s job: 13 dft_time: 0",
-      &p));
+  ASSERT_TRUE(
+      ParseLibFuzzerLine("#192555: cov: 8974 ft: 12810 corp: 2966 exec/s 1827 "
+                         "oom/timeout/crash: 0/0/1 time: 55s job: 13 dft_time: 0",
+                         &p));
   EXPECT_EQ(p.execs, 192555u);
   EXPECT_EQ(p.exec_per_sec, (192555u - 135) / 55);  // 3498: both jobs, not 1827
 }
@@ -473,11 +436,10 @@ TEST_F(CliTest, NameByTargetReadsTheFindingTheTargetWrites) {
   e.finding.function = "bpf_local_storage_update";
   Write("finding.json", fuzz::ExecutionToJson(e));
   // Its output says something else: the value, not the text, counts.
-  const NamedCrash asan = NameByTarget(
-      *lf,
-      target("asan", "echo '==1==ERROR: AddressSanitizer: SEGV' >&2; cp " + dir_ +
-                         "/finding.json \"$RECLAIMFUZZ_FINDING_OUT\"; exit 1\n"),
-      crash, dir_ + "/scratch");
+  const NamedCrash asan = NameByTarget(*lf,
+                                       target("asan", "echo '==1==ERROR: AddressSanitizer: SEGV' >&2; cp " + dir_ +
+                                                          "/finding.json \"$RECLAIMFUZZ_FINDING_OUT\"; exit 1\n"),
+                                       crash, dir_ + "/scratch");
   EXPECT_EQ(asan.name, "use-after-free");
   EXPECT_EQ(asan.where, "in bpf_local_storage_update");
   ASSERT_TRUE(asan.execution.has_value());
@@ -494,13 +456,10 @@ TEST_F(CliTest, PrepareCorpusConvertsTextSeedsToBinary) {
   Write("corpus/seeds/expected.txt", "# not a program\na.txt v4 none\n");
   Write("corpus/seeds/broken.txt", "vcpus 9\n");
   Write("corpus/storage_v4_fuzz/c.txt", kPadded);
-  Write("corpus/storage_v4_fuzz/regression/early-free.txt",
-        kEarlyFree + std::string("\n# regression\n"));
+  Write("corpus/storage_v4_fuzz/regression/early-free.txt", kEarlyFree + std::string("\n# regression\n"));
   std::vector<std::string> skipped;
-  absl::StatusOr<int> n =
-      PrepareCorpus({dir_ + "/corpus/seeds", dir_ + "/corpus/storage_v4_fuzz",
-                     dir_ + "/none"},
-                    dir_ + "/work", &skipped);
+  absl::StatusOr<int> n = PrepareCorpus({dir_ + "/corpus/seeds", dir_ + "/corpus/storage_v4_fuzz", dir_ + "/none"},
+                                        dir_ + "/work", &skipped);
   ASSERT_TRUE(n.ok()) << n.status();
   EXPECT_EQ(*n, 2);
   ASSERT_EQ(skipped.size(), 1u);
@@ -510,10 +469,9 @@ TEST_F(CliTest, PrepareCorpusConvertsTextSeedsToBinary) {
     absl::StatusOr<std::string> bytes = ReadFile(e.path().string());
     ASSERT_TRUE(bytes.ok());
     EXPECT_EQ((*bytes)[0], static_cast<char>(fuzz::kFormatVersion));
-    const fuzz::Program p = fuzz::DecodeBinary(absl::MakeConstSpan(
-        reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()));
-    found +=
-        p == *fuzz::ParseText(kEarlyFree) || p == *fuzz::ParseText(kPadded);
+    const fuzz::Program p =
+        fuzz::DecodeBinary(absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()));
+    found += p == *fuzz::ParseText(kEarlyFree) || p == *fuzz::ParseText(kPadded);
   }
   EXPECT_EQ(found, 2);
 }
@@ -524,19 +482,15 @@ TEST(VerdictTable, CleanVariantSaysNone) {
   clean.verdicts.push_back(Verdict{"none", 0, "-"});
   VariantOutcome buggy;
   buggy.variant = storage::Variant::kAlwaysDeferV1;
-  buggy.verdicts.push_back(
-      Verdict{"early-free", 7, "out/always-defer-v1/early-free.txt"});
+  buggy.verdicts.push_back(Verdict{"early-free", 7, "out/always-defer-v1/early-free.txt"});
   const std::string t = FormatVerdictTable({buggy, clean});
   std::vector<std::string> lines = absl::StrSplit(t, '\n');
   ASSERT_GE(lines.size(), 3u) << t;
   EXPECT_TRUE(absl::StartsWith(lines[0], "variant")) << t;
-  EXPECT_TRUE(absl::StrContains(lines[1], "early-free") &&
-              absl::StrContains(lines[1], "7") &&
+  EXPECT_TRUE(absl::StrContains(lines[1], "early-free") && absl::StrContains(lines[1], "7") &&
               absl::StrContains(lines[1], "out/always-defer-v1/early-free.txt"))
       << t;
-  EXPECT_TRUE(absl::StartsWith(lines[2], "always-defer-fixed") &&
-              absl::StrContains(lines[2], "none"))
-      << t;
+  EXPECT_TRUE(absl::StartsWith(lines[2], "always-defer-fixed") && absl::StrContains(lines[2], "none")) << t;
 }
 
 #ifdef RF_FUZZ_TARGET_DIR
@@ -544,14 +498,12 @@ TEST(VerdictTable, CleanVariantSaysNone) {
 // libFuzzer target: fork mode runs, progress is parsed, a table comes out.
 TEST_F(CliTest, CampaignSmoke) {
   Write("corpus/seeds/early.txt", kEarlyFree);
-  Outcome r = Run(&CampaignMain,
-                  {"--variant=always-defer-v1", "--duration=3s", "--jobs=1",
-                   "--out=" + dir_ + "/results", "--corpus=" + dir_ + "/corpus",
-                   "--fuzzer_dir=" RF_FUZZ_TARGET_DIR, "--max_runs=200"});
+  Outcome r =
+      Run(&CampaignMain, {"--variant=always-defer-v1", "--duration=3s", "--jobs=1", "--out=" + dir_ + "/results",
+                          "--corpus=" + dir_ + "/corpus", "--fuzzer_dir=" RF_FUZZ_TARGET_DIR, "--max_runs=200"});
   ASSERT_EQ(r.rc, 0) << r.out << r.err;
   EXPECT_TRUE(absl::StrContains(r.out, "1 seeds from")) << r.out;
-  EXPECT_TRUE(absl::StrContains(r.out, "[always-defer-v1"))
-      << r.out;  // a progress line
+  EXPECT_TRUE(absl::StrContains(r.out, "[always-defer-v1")) << r.out;  // a progress line
   EXPECT_TRUE(absl::StrContains(r.out, "\nverdict (")) << r.out;
   absl::StatusOr<std::string> table = ReadFile(dir_ + "/results/verdict.txt");
   ASSERT_TRUE(table.ok());
@@ -560,11 +512,8 @@ TEST_F(CliTest, CampaignSmoke) {
   EXPECT_TRUE(fs::exists(dir_ + "/results/always-defer-v1/fuzzer.log"));
   // Every reproducer the table names replays to its finding.
   for (absl::string_view line : absl::StrSplit(*table, '\n')) {
-    std::vector<std::string> cols =
-        absl::StrSplit(line, ' ', absl::SkipEmpty());
-    if (cols.size() != 4 || cols[0] != "always-defer-v1" ||
-        !absl::EndsWith(cols[3], ".txt"))
-      continue;
+    std::vector<std::string> cols = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    if (cols.size() != 4 || cols[0] != "always-defer-v1" || !absl::EndsWith(cols[3], ".txt")) continue;
     Outcome replay = Run(&ReplayMain, {"--variant=always-defer-v1", cols[3]});
     EXPECT_EQ(LastLine(replay.out), "finding: " + cols[1]) << replay.out;
   }
@@ -607,8 +556,7 @@ TEST(PatchComparison, SortsFindingsIntoAddedRemovedAndBoth) {
   int added = -1;
   const std::string out = FormatPatchComparison(base, patched, &added, replays);
   EXPECT_EQ(added, 1) << out;
-  const size_t a = out.find("added by the patches"), r = out.find("removed by the patches"),
-               b = out.find("in both");
+  const size_t a = out.find("added by the patches"), r = out.find("removed by the patches"), b = out.find("in both");
   ASSERT_TRUE(a != std::string::npos && r != std::string::npos && b != std::string::npos) << out;
   const size_t lc = out.find("list-corruption"), rsf = out.find("reader-saw-freed"),
                cv2 = out.find("call_rcu() called from NMI"), cv = out.find("kzalloc() called from NMI");

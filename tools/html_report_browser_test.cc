@@ -69,8 +69,7 @@ std::string Shell(const std::string& cmd, int* status) {
 }
 
 size_t Count(const std::string& s, const std::regex& re) {
-  return static_cast<size_t>(std::distance(std::sregex_iterator(s.begin(), s.end(), re),
-                                           std::sregex_iterator()));
+  return static_cast<size_t>(std::distance(std::sregex_iterator(s.begin(), s.end(), re), std::sregex_iterator()));
 }
 
 // Big-endian 32-bit at `at`.
@@ -105,8 +104,7 @@ class Browser : public ::testing::Test {
         absl::StrCat(SourceDir(), "/corpus/storage_always_defer_v1_fuzz/regression/", reproducer, ".txt");
     const std::string page = (out_ / (reproducer + ".html")).string();
     std::ostringstream out, err;
-    EXPECT_EQ(ReplayMain({"--variant", "always-defer-v1", "--html", page, input}, out, err), kExitFinding)
-        << err.str();
+    EXPECT_EQ(ReplayMain({"--variant", "always-defer-v1", "--html", page, input}, out, err), kExitFinding) << err.str();
     return page;
   }
 
@@ -121,8 +119,7 @@ class Browser : public ::testing::Test {
   // The DOM after the page's script ran.
   std::string Dom(const std::string& page) {
     int status = 0;
-    const std::string dom =
-        Chromium(absl::StrCat("--dump-dom ", Quote("file://" + page)), page + ".dom.log", &status);
+    const std::string dom = Chromium(absl::StrCat("--dump-dom ", Quote("file://" + page)), page + ".dom.log", &status);
     EXPECT_EQ(status, 0) << "chromium --dump-dom failed; see " << page << ".dom.log";
     std::ofstream(page + ".dom.html") << dom;
     return dom;
@@ -134,8 +131,8 @@ class Browser : public ::testing::Test {
     const std::string png = page.substr(0, page.size() - 5) + ".png";
     fs::remove(png);
     int status = 0;
-    Chromium(absl::StrCat("--hide-scrollbars --window-size=", kWidth, ",", kHeight, " --screenshot=",
-                          Quote(png), " ", Quote("file://" + page)),
+    Chromium(absl::StrCat("--hide-scrollbars --window-size=", kWidth, ",", kHeight, " --screenshot=", Quote(png), " ",
+                          Quote("file://" + page)),
              page + ".png.log", &status);
     EXPECT_EQ(status, 0) << "chromium --screenshot failed; see " << page << ".png.log";
     std::ifstream in(png, std::ios::binary);

@@ -29,8 +29,7 @@ size_t Count(const std::string& s, const std::string& part) {
 }
 
 ReplayResult Replay(const std::string& reproducer) {
-  const std::string path =
-      absl::StrCat(SourceDir(), "/corpus/storage_always_defer_v1_fuzz/regression/", reproducer);
+  const std::string path = absl::StrCat(SourceDir(), "/corpus/storage_always_defer_v1_fuzz/regression/", reproducer);
   absl::StatusOr<fuzz::Program> p = LoadProgram(path);
   EXPECT_TRUE(p.ok()) << p.status();
   ReplayResult r = CaptureReplay(*p, storage::Variant::kAlwaysDeferV1);
@@ -133,8 +132,7 @@ TEST(HtmlReport, EarlyFreeEvents) {
   const std::string page = RenderHtmlReport(r);
   const fuzz::FindingObject& o = *r.finding.object;
   EXPECT_TRUE(absl::StrContains(page, absl::StrCat("by bpf_selem_alloc at step ", o.alloc.step, " in T0")));
-  EXPECT_TRUE(absl::StrContains(
-      page, absl::StrCat("by bpf_selem_free_rcu at step ", o.free.step, " in ksoftirqd/1")));
+  EXPECT_TRUE(absl::StrContains(page, absl::StrCat("by bpf_selem_free_rcu at step ", o.free.step, " in ksoftirqd/1")));
   EXPECT_TRUE(absl::StrContains(page, "<span class=\"finding\" id=\"finding\">early-free</span>"));
 }
 
@@ -180,8 +178,7 @@ class ReplayHtml : public ::testing::Test {
 };
 
 TEST_F(ReplayHtml, WritesThePageAndKeepsTheTextOutput) {
-  const std::string input =
-      absl::StrCat(SourceDir(), "/corpus/storage_always_defer_v1_fuzz/regression/early-free.txt");
+  const std::string input = absl::StrCat(SourceDir(), "/corpus/storage_always_defer_v1_fuzz/regression/early-free.txt");
   const std::string page = (dir_ / "p.html").string();
   EXPECT_EQ(Run({"--variant", "always-defer-v1", "--html", page, input}), kExitFinding);
   EXPECT_TRUE(absl::EndsWith(out_.str(), "finding: early-free\n"));
@@ -194,20 +191,17 @@ TEST_F(ReplayHtml, WritesThePageAndKeepsTheTextOutput) {
 
 TEST_F(ReplayHtml, OneInputOnly) {
   const std::string seeds = absl::StrCat(SourceDir(), "/corpus/seeds/");
-  EXPECT_EQ(Run({"--variant", "v4", "--html", (dir_ / "p.html").string(),
-                 seeds + "lifecycle.txt", seeds + "nmi_delete.txt"}),
-            kExitUsage);
-  EXPECT_EQ(err_.str(),
-            "reclaimfuzz replay: --html writes one page: give exactly one input file (got 2)\n");
+  EXPECT_EQ(
+      Run({"--variant", "v4", "--html", (dir_ / "p.html").string(), seeds + "lifecycle.txt", seeds + "nmi_delete.txt"}),
+      kExitUsage);
+  EXPECT_EQ(err_.str(), "reclaimfuzz replay: --html writes one page: give exactly one input file (got 2)\n");
 }
 
 TEST_F(ReplayHtml, UnwritablePathIsOneLine) {
   const std::string page = (dir_ / "no" / "such" / "p.html").string();
-  EXPECT_EQ(Run({"--variant", "v4", "--html", page,
-                 absl::StrCat(SourceDir(), "/corpus/seeds/lifecycle.txt")}),
+  EXPECT_EQ(Run({"--variant", "v4", "--html", page, absl::StrCat(SourceDir(), "/corpus/seeds/lifecycle.txt")}),
             kExitUsage);
-  EXPECT_TRUE(absl::StartsWith(err_.str(), "reclaimfuzz replay: cannot write " + page + ": "))
-      << err_.str();
+  EXPECT_TRUE(absl::StartsWith(err_.str(), "reclaimfuzz replay: cannot write " + page + ": ")) << err_.str();
   EXPECT_EQ(Count(err_.str(), "\n"), 1u);
 }
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "engine/check/accounting.h"
 
-#include "engine/sched/coverage.h"
 #include "engine/report/report.h"
+#include "engine/sched/coverage.h"
 
 namespace reclaimfuzz::check {
 namespace {
@@ -50,8 +50,8 @@ void CheckAccountsBalanced() {
     const Account& a = g_accounts[i];
     if (a.balance != 0) {
       Report(kAccounting, a.object_id,
-             "%s #%lld: %lld bytes still charged after teardown (%s; %lld bytes charged in all)",
-             a.what, static_cast<long long>(a.object_id), static_cast<long long>(a.balance),
+             "%s #%lld: %lld bytes still charged after teardown (%s; %lld bytes charged in all)", a.what,
+             static_cast<long long>(a.object_id), static_cast<long long>(a.balance),
              a.balance > 0 ? "a charge was never returned" : "more was uncharged than charged",
              static_cast<long long>(a.charged));
     }

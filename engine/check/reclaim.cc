@@ -4,9 +4,9 @@
 #include <algorithm>
 #include <vector>
 
-#include "engine/report/report.h"
 #include "engine/kernel/slab.h"
 #include "engine/rcu/rcu.h"
+#include "engine/report/report.h"
 #include "engine/sched/coverage.h"
 #include "engine/sched/scheduler.h"
 
@@ -42,7 +42,7 @@ struct Deref {
   int64_t id = -1;
   unsigned domains = 0;  // bit 0: inside rcu_read_lock(); bit 1: rcu_read_lock_trace()
   uint64_t step = 0;
-  uint64_t rcu_gps = 0;    // grace periods completed when it was obtained
+  uint64_t rcu_gps = 0;  // grace periods completed when it was obtained
   uint64_t trace_gps = 0;
   const char* what = "";
 };
@@ -50,7 +50,7 @@ struct Deref {
 struct State {
   OracleOptions options;
   Deref derefs[kMaxDerefs];
-  int derefs_used = 0;  // slots past this one are clear
+  int derefs_used = 0;                 // slots past this one are clear
   std::vector<UnlinkRecord> unlinked;  // by object id; sized at Reset
   size_t unlinked_used = 0;            // records past this one are clear
   Held held[kMaxHeld];
@@ -71,12 +71,11 @@ void Where(int* task, int* depth, uint64_t* step) {
 void OnFree(int64_t id) {
   State& st = St();
   const kernel::slab::Object* o = kernel::slab::Get(id);
-  if (st.options.early_free && id >= 0 && static_cast<size_t>(id) < st.unlinked.size() &&
-      st.unlinked[id].set) {
+  if (st.options.early_free && id >= 0 && static_cast<size_t>(id) < st.unlinked.size() && st.unlinked[id].set) {
     const UnlinkRecord& r = st.unlinked[id];
     const bool trace_done = kernel::poll_state_synchronize_rcu_tasks_trace(r.trace_cookie);
-    const bool rcu_done = kernel::poll_state_synchronize_rcu(r.rcu_cookie) ||
-                          (kernel::rcu_trace_implies_rcu_gp() && trace_done);
+    const bool rcu_done =
+        kernel::poll_state_synchronize_rcu(r.rcu_cookie) || (kernel::rcu_trace_implies_rcu_gp() && trace_done);
     if (r.readers == Readers::kPrograms && !trace_done) {
       Report(kEarlyFree, id,
              "%s #%lld freed %llu steps after its unlink at step %llu, before any RCU Tasks "
@@ -92,8 +91,7 @@ void OnFree(int64_t id) {
       Report(kEarlyFree, id,
              "%s #%lld freed after its unlink at step %llu before any RCU grace period "
              "completed: an RCU reader may still hold it",
-             o ? o->type : "object", static_cast<long long>(id),
-             static_cast<unsigned long long>(r.step));
+             o ? o->type : "object", static_cast<long long>(id), static_cast<unsigned long long>(r.step));
     }
   }
   if (st.options.reader_saw_freed) {
@@ -101,9 +99,7 @@ void OnFree(int64_t id) {
       const Deref& d = st.derefs[i];
       if (d.domains == 0 || d.id != id) continue;
       sched::Scheduler* s = sched::Scheduler::Current();
-      const char* holder = s != nullptr && d.task >= 0 && d.task < s->num_tasks()
-                               ? s->task(d.task).name.c_str()
-                               : "?";
+      const char* holder = s != nullptr && d.task >= 0 && d.task < s->num_tasks() ? s->task(d.task).name.c_str() : "?";
       const int invoking = rcu::InvokingDomain();
       const uint64_t rcu_gps = rcu::CompletedGps(rcu::Domain::kRcu) - d.rcu_gps;
       const uint64_t trace_gps = rcu::CompletedGps(rcu::Domain::kTasksTrace) - d.trace_gps;
@@ -116,9 +112,12 @@ void OnFree(int64_t id) {
              invoking == 0   ? "in a regular RCU callback"
              : invoking == 1 ? "in an RCU Tasks Trace callback"
                              : "directly, in no RCU callback",
-             holder, d.depth == 2 ? " (NMI)" : d.depth == 1 ? " (hardirq)" : "",
+             holder,
+             d.depth == 2   ? " (NMI)"
+             : d.depth == 1 ? " (hardirq)"
+                            : "",
              static_cast<unsigned long long>(d.step), d.what,
-             trace_only        ? "rcu_read_lock_trace() only"
+             trace_only       ? "rcu_read_lock_trace() only"
              : d.domains == 1 ? "rcu_read_lock()"
                               : "rcu_read_lock() and rcu_read_lock_trace()",
              static_cast<unsigned long long>(rcu_gps), static_cast<unsigned long long>(trace_gps),
@@ -127,9 +126,8 @@ void OnFree(int64_t id) {
     for (const Held& h : st.held) {
       if (h.used && h.id == id) {
         sched::Scheduler* s = sched::Scheduler::Current();
-        const char* holder = s != nullptr && h.task >= 0 && h.task < s->num_tasks()
-                                 ? s->task(h.task).name.c_str()
-                                 : "?";
+        const char* holder =
+            s != nullptr && h.task >= 0 && h.task < s->num_tasks() ? s->task(h.task).name.c_str() : "?";
         Report(kReaderSawFreed, id,
                "%s #%lld freed while a program of %s%s that obtained it is still inside its "
                "read section",
@@ -217,8 +215,7 @@ void NoteReaderAccess(int64_t id, const char* what) {
   if (!St().options.reader_saw_freed || id < 0) return;
   const kernel::slab::Object* o = kernel::slab::Get(id);
   if (o != nullptr && o->freed) {
-    Report(kReaderSawFreed, id,
-           "a program %s %s #%lld, freed at step %llu, inside its read section", what, o->type,
+    Report(kReaderSawFreed, id, "a program %s %s #%lld, freed at step %llu, inside its read section", what, o->type,
            static_cast<long long>(id), static_cast<unsigned long long>(o->free_step));
   }
 }
@@ -254,14 +251,9 @@ void NoteRcuDeref(const void* p, const char* what) {
     if (st.derefs_used == kMaxDerefs) return;
     free_slot = st.derefs_used++;
   }
-  st.derefs[free_slot] = Deref{task,
-                               depth,
-                               id,
-                               domains,
-                               step,
-                               rcu::CompletedGps(rcu::Domain::kRcu),
-                               rcu::CompletedGps(rcu::Domain::kTasksTrace),
-                               what};
+  st.derefs[free_slot] = Deref{
+      task, depth, id, domains, step, rcu::CompletedGps(rcu::Domain::kRcu), rcu::CompletedGps(rcu::Domain::kTasksTrace),
+      what};
 }
 
 void NoteHelperReturn() {

@@ -4,8 +4,8 @@
 #include <cstdint>
 
 #include "engine/check/accounting.h"
-#include "engine/report/report.h"
 #include "engine/kernel/slab.h"
+#include "engine/report/report.h"
 
 namespace reclaimfuzz::check {
 

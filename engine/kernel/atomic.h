@@ -33,8 +33,7 @@ inline void atomic_dec(atomic_t* v) { atomic_add_return(-1, v); }
 inline bool atomic_dec_and_test(atomic_t* v) { return atomic_add_return(-1, v) == 0; }
 inline int atomic_cmpxchg(atomic_t* v, int old_v, int new_v) {
   ATOMIC_OP_POINT("atomic_cmpxchg");
-  __atomic_compare_exchange_n(&v->counter, &old_v, new_v, false, __ATOMIC_SEQ_CST,
-                              __ATOMIC_SEQ_CST);
+  __atomic_compare_exchange_n(&v->counter, &old_v, new_v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
   return old_v;
 }
 inline int atomic_xchg(atomic_t* v, int new_v) {
@@ -50,9 +49,7 @@ struct refcount_t {
   atomic_t refs;
 };
 inline void refcount_set(refcount_t* r, int n) { atomic_set(&r->refs, n); }
-inline unsigned refcount_read(const refcount_t* r) {
-  return static_cast<unsigned>(atomic_read(&r->refs));
-}
+inline unsigned refcount_read(const refcount_t* r) { return static_cast<unsigned>(atomic_read(&r->refs)); }
 inline bool refcount_inc_not_zero(refcount_t* r) {
   int old = atomic_read(&r->refs);
   while (old != 0) {

@@ -3,8 +3,8 @@
 
 #include <cstdio>
 
-#include "engine/report/report.h"
 #include "engine/kernel/lockdep.h"
+#include "engine/report/report.h"
 #include "engine/sched/scheduler.h"
 
 namespace reclaimfuzz::kernel {
@@ -27,8 +27,7 @@ void note_qs_if_quiescent() {
   Scheduler* s = S();
   sched::TaskKernelState* k = K();
   if (k == nullptr) return;
-  if (k->rcu_read_nesting == 0 && k->preempt_count == 0 && !s->irqs_disabled() &&
-      s->current_depth() == 0) {
+  if (k->rcu_read_nesting == 0 && k->preempt_count == 0 && !s->irqs_disabled() && s->current_depth() == 0) {
     ++k->rcu_qs;
   }
 }
@@ -143,7 +142,9 @@ void might_sleep(const char* what) {
   if (s->current_depth() > 0 || k->preempt_count != 0 || s->irqs_disabled()) {
     char key[96];
     snprintf(key, sizeof key, "%s called from %s", what,
-             s->in_nmi() ? "NMI context" : s->current_depth() > 0 ? "hardirq context" : "atomic context");
+             s->in_nmi()              ? "NMI context"
+             : s->current_depth() > 0 ? "hardirq context"
+                                      : "atomic context");
     check::ReportKeyed(check::kContextViolation, -1, key,
                        "BUG: sleeping function called from invalid context: %s "
                        "(in_atomic=%d irqs_disabled=%d in_nmi=%d in_hardirq=%d)",

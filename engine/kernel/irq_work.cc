@@ -4,8 +4,8 @@
 #include "absl/strings/str_cat.h"
 #include "engine/kernel/context.h"
 #include "engine/sched/coverage.h"
-#include "engine/sched/tsan_annotations.h"
 #include "engine/sched/scheduler.h"
+#include "engine/sched/tsan_annotations.h"
 
 namespace reclaimfuzz::kernel {
 namespace {
@@ -52,8 +52,7 @@ void IdleBody(int cpu) {
 bool irq_work_queue(irq_work* work) {
   preemption_point(sched::PointKind::kAtomic, "irq_work_queue");
   int expected = 0;
-  if (!__atomic_compare_exchange_n(&work->pending, &expected, 1, false, __ATOMIC_SEQ_CST,
-                                   __ATOMIC_SEQ_CST)) {
+  if (!__atomic_compare_exchange_n(&work->pending, &expected, 1, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
     return false;
   }
   tsan::Release(work);
@@ -72,8 +71,8 @@ RF_NO_COVERAGE absl::Status Reset(sched::Scheduler& s) {
   s.SetIrqWorkHandler(&RunList);
   for (int c = 0; c < s.num_vcpus(); ++c) {
     g_cpu_arg[c] = c;
-    absl::StatusOr<int> id = s.SpawnService(absl::StrCat("swapper/", c), sched::TaskKind::kKthread, c,
-                                            &Pending, &g_cpu_arg[c], [c] { IdleBody(c); });
+    absl::StatusOr<int> id = s.SpawnService(absl::StrCat("swapper/", c), sched::TaskKind::kKthread, c, &Pending,
+                                            &g_cpu_arg[c], [c] { IdleBody(c); });
     if (!id.ok()) return id.status();
   }
   return absl::OkStatus();

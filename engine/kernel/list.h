@@ -68,9 +68,7 @@ inline void INIT_HLIST_NODE(hlist_node* n) {
 inline bool hlist_unhashed(const hlist_node* n) { return n->pprev == nullptr; }
 inline bool hlist_unhashed_lockless(const hlist_node* n) { return READ_ONCE(n->pprev) == nullptr; }
 inline bool hlist_empty(const hlist_head* h) { return READ_ONCE(h->first) == nullptr; }
-inline bool hlist_is_singular_node(hlist_node* n, hlist_head* h) {
-  return n->next == nullptr && n->pprev == &h->first;
-}
+inline bool hlist_is_singular_node(hlist_node* n, hlist_head* h) { return n->next == nullptr && n->pprev == &h->first; }
 
 namespace internal {
 inline void hlist_add_check(hlist_node* n, hlist_head* h) {
@@ -163,15 +161,14 @@ inline void hlist_del_init_rcu(hlist_node* n) {
 // form must run inside an RCU read section of the right flavour.
 // Evaluates ptr once (a statement expression, as the kernel's): ptr is a
 // marked load, and a second load could see a different value.
-#define hlist_entry_safe(ptr, type, member)                          \
-  ({                                                                 \
-    auto* hlist_entry_safe_ptr_ = (ptr);                             \
-    hlist_entry_safe_ptr_ != nullptr                                 \
-        ? container_of(hlist_entry_safe_ptr_, type, member)          \
-        : static_cast<type*>(nullptr);                               \
+#define hlist_entry_safe(ptr, type, member)                                              \
+  ({                                                                                     \
+    auto* hlist_entry_safe_ptr_ = (ptr);                                                 \
+    hlist_entry_safe_ptr_ != nullptr ? container_of(hlist_entry_safe_ptr_, type, member) \
+                                     : static_cast<type*>(nullptr);                      \
   })
 
-#define hlist_for_each_entry(pos, head, type, member)                      \
+#define hlist_for_each_entry(pos, head, type, member)                       \
   for (pos = hlist_entry_safe(READ_ONCE((head)->first), type, member); pos; \
        pos = hlist_entry_safe(READ_ONCE((pos)->member.next), type, member))
 
@@ -189,19 +186,18 @@ inline hlist_node* deref_node(hlist_node* p, const char* what) {
   return p;
 }
 }  // namespace rcu_internal
-#define hlist_for_each_entry_rcu(pos, head, type, member)                                       \
-  for (pos = hlist_entry_safe(::reclaimfuzz::kernel::rcu_internal::deref_node(                   \
-                                  smp_load_acquire(&(head)->first), "hlist_first_rcu(" #head ")"), \
-                              type, member);                                                      \
-       pos; pos = hlist_entry_safe(::reclaimfuzz::kernel::rcu_internal::deref_node(               \
-                                       smp_load_acquire(&(pos)->member.next),                     \
-                                       "hlist_next_rcu(&" #pos "->" #member ")"),                 \
-                                   type, member))
+#define hlist_for_each_entry_rcu(pos, head, type, member)                                                           \
+  for (pos = hlist_entry_safe(::reclaimfuzz::kernel::rcu_internal::deref_node(smp_load_acquire(&(head)->first),     \
+                                                                              "hlist_first_rcu(" #head ")"),        \
+                              type, member);                                                                        \
+       pos;                                                                                                         \
+       pos = hlist_entry_safe(::reclaimfuzz::kernel::rcu_internal::deref_node(                                      \
+                                  smp_load_acquire(&(pos)->member.next), "hlist_next_rcu(&" #pos "->" #member ")"), \
+                              type, member))
 
-#define hlist_for_each_entry_safe(pos, n, head, type, member)                            \
-  for (pos = hlist_entry_safe(READ_ONCE((head)->first), type, member);                   \
-       pos && ((n = READ_ONCE((pos)->member.next)), true);                                \
-       pos = hlist_entry_safe(n, type, member))
+#define hlist_for_each_entry_safe(pos, n, head, type, member)          \
+  for (pos = hlist_entry_safe(READ_ONCE((head)->first), type, member); \
+       pos && ((n = READ_ONCE((pos)->member.next)), true); pos = hlist_entry_safe(n, type, member))
 
 // ---- list_head ----------------------------------------------------------------
 

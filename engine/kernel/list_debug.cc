@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: MIT
-#include "engine/report/report.h"
 #include "engine/kernel/list.h"
 #include "engine/kernel/slab.h"
+#include "engine/report/report.h"
 
 namespace reclaimfuzz::kernel::internal {
 
 void list_corruption(const char* what, const void* node) {
   const int64_t id = slab::IdContaining(node);
-  check::Report(check::kListCorruption, id, "list_debug: %s%s", what,
-                id >= 0 ? " (node inside the object below)" : "");
+  check::Report(check::kListCorruption, id, "list_debug: %s%s", what, id >= 0 ? " (node inside the object below)" : "");
 }
 
 void node_check_live(const void* p, const char* what) {
@@ -26,8 +25,8 @@ void hlist_add_check_first(const hlist_node* first, const hlist_head* h) {
   // preemption point may fall between the check and the store).
   hlist_node** pprev = __atomic_load_n(&first->pprev, __ATOMIC_RELAXED);
   if (pprev == &h->first) return;  // nobody relinked it
-  if (pprev != nullptr && pprev != reinterpret_cast<hlist_node**>(LIST_POISON2) &&
-      slab::IdContaining(pprev) >= 0 && __atomic_load_n(pprev, __ATOMIC_RELAXED) == first) {
+  if (pprev != nullptr && pprev != reinterpret_cast<hlist_node**>(LIST_POISON2) && slab::IdContaining(pprev) >= 0 &&
+      __atomic_load_n(pprev, __ATOMIC_RELAXED) == first) {
     return;  // another node was pushed in front of it: still on a list
   }
   list_corruption(

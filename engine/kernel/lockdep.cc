@@ -2,7 +2,6 @@
 #include "engine/kernel/lockdep.h"
 
 #include <algorithm>
-
 #include <cstdio>
 
 #include "engine/report/report.h"
@@ -21,11 +20,16 @@ sched::TaskKernelState* K() {
 
 const char* lockdep_wait_type_name(uint8_t t) {
   switch (t) {
-    case LD_WAIT_FREE: return "wait-free";
-    case LD_WAIT_SPIN: return "raw spin";
-    case LD_WAIT_CONFIG: return "spinlock_t (sleeps on PREEMPT_RT)";
-    case LD_WAIT_SLEEP: return "sleeping";
-    default: return "invalid";
+    case LD_WAIT_FREE:
+      return "wait-free";
+    case LD_WAIT_SPIN:
+      return "raw spin";
+    case LD_WAIT_CONFIG:
+      return "spinlock_t (sleeps on PREEMPT_RT)";
+    case LD_WAIT_SLEEP:
+      return "sleeping";
+    default:
+      return "invalid";
   }
 }
 
@@ -51,15 +55,13 @@ void lock_acquire(const void* lock, const char* name, uint8_t wait_type) {
     snprintf(key, sizeof key, "taking %s [%s] where [%s] is allowed", name, lockdep_wait_type_name(wait_type),
              lockdep_wait_type_name(curr_inner));
     check::ReportKeyed(check::kInvalidWaitContext, -1, key,
-                  "BUG: Invalid wait context: trying to take %s [%s] while %s%s [%s] allows at most "
-                  "[%s]",
-                  name, lockdep_wait_type_name(wait_type),
-                  (s->in_nmi() || s->in_hardirq()) && why != nullptr && curr_inner == LD_WAIT_SPIN &&
-                          k->nheld == 0
-                      ? "in "
-                      : "holding ",
-                  why ? why : "?", lockdep_wait_type_name(curr_inner),
-                  lockdep_wait_type_name(curr_inner));
+                       "BUG: Invalid wait context: trying to take %s [%s] while %s%s [%s] allows at most "
+                       "[%s]",
+                       name, lockdep_wait_type_name(wait_type),
+                       (s->in_nmi() || s->in_hardirq()) && why != nullptr && curr_inner == LD_WAIT_SPIN && k->nheld == 0
+                           ? "in "
+                           : "holding ",
+                       why ? why : "?", lockdep_wait_type_name(curr_inner), lockdep_wait_type_name(curr_inner));
   }
   if (k->nheld < sched::kMaxHeldLocks) {
     k->held[k->nheld++] = sched::HeldLock{lock, name, wait_type, static_cast<uint8_t>(s->current_depth())};
@@ -76,8 +78,7 @@ void lock_release(const void* lock, const char* name) {
       return;
     }
   }
-  check::Report(check::kLockOrder, -1, "releasing lock %s that the running context does not hold",
-                name);
+  check::Report(check::kLockOrder, -1, "releasing lock %s that the running context does not hold", name);
 }
 
 bool lock_is_held(const void* lock) {

@@ -3,10 +3,10 @@
 
 #include <algorithm>
 
-#include "engine/report/report.h"
 #include "engine/kernel/lockdep.h"
-#include "engine/sched/tsan_annotations.h"
+#include "engine/report/report.h"
 #include "engine/sched/scheduler.h"
+#include "engine/sched/tsan_annotations.h"
 
 namespace reclaimfuzz::kernel {
 namespace {
@@ -90,8 +90,7 @@ int res_spin_lock(rqspinlock_t* l) {
   }
   for (int spins = 0;; ++spins) {
     int expected = 0;
-    if (__atomic_compare_exchange_n(&l->locked, &expected, 1, false, __ATOMIC_SEQ_CST,
-                                    __ATOMIC_SEQ_CST)) {
+    if (__atomic_compare_exchange_n(&l->locked, &expected, 1, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
       l->owner_task = current_task_id();
       tsan::Acquire(l);
       lock_acquire(l, l->name, LD_WAIT_SPIN);
@@ -115,8 +114,7 @@ void res_spin_unlock(rqspinlock_t* l) {
   rqspinlock_held* t = &g_held[table_index()];
   const int n = std::min(t->cnt, RES_NR_HELD);
   if (n == 0 || t->locks[n - 1] != l) {
-    check::Report(check::kLockOrder, -1,
-                  "rqspinlock %s released out of LIFO order (newest held: %s)", l->name,
+    check::Report(check::kLockOrder, -1, "rqspinlock %s released out of LIFO order (newest held: %s)", l->name,
                   n == 0 ? "none" : static_cast<const rqspinlock_t*>(t->locks[n - 1])->name);
   }
   lock_release(l, l->name);

@@ -43,8 +43,7 @@ int res_spin_lock(rqspinlock_t* l);
 void res_spin_unlock(rqspinlock_t* l);
 int raw_res_spin_lock_irqsave_impl(rqspinlock_t* l, irqflags_t* flags);
 void raw_res_spin_unlock_irqrestore(rqspinlock_t* l, irqflags_t flags);
-#define raw_res_spin_lock_irqsave(l, flags) \
-  ::reclaimfuzz::kernel::raw_res_spin_lock_irqsave_impl((l), &(flags))
+#define raw_res_spin_lock_irqsave(l, flags) ::reclaimfuzz::kernel::raw_res_spin_lock_irqsave_impl((l), &(flags))
 
 // The held-lock table of a vCPU (for tests and oracles).
 const rqspinlock_held* rqspinlock_held_table(int cpu);

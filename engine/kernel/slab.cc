@@ -5,8 +5,8 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "engine/report/report.h"
 #include "engine/kernel/context.h"
+#include "engine/report/report.h"
 #include "engine/sched/coverage.h"
 #include "engine/sched/scheduler.h"
 #include "engine/sched/tsan_annotations.h"
@@ -28,7 +28,7 @@ namespace slab {
 namespace {
 
 struct Registry {
-  std::vector<Object> objects;          // by id; reserved to the budget
+  std::vector<Object> objects;  // by id; reserved to the budget
   size_t max_objects = kDefaultMaxObjects;
   // Live pointer -> id, open addressing (no allocation after Reset).
   std::vector<const void*> keys;
@@ -158,8 +158,8 @@ void Free(const void* p, bool nolock, const char* site) {
     for (const Object& o : r.objects) {
       if (o.ptr == p && o.freed) {
         check::Report(check::kDoubleFree, o.id, "%s of %s #%lld, already freed by %s at step %llu",
-                      nolock ? "kfree_nolock" : "kfree", o.type, static_cast<long long>(o.id),
-                      o.free_site, static_cast<unsigned long long>(o.free_step));
+                      nolock ? "kfree_nolock" : "kfree", o.type, static_cast<long long>(o.id), o.free_site,
+                      static_cast<unsigned long long>(o.free_step));
       }
     }
     check::Report(check::kDoubleFree, -1, "%s of a pointer the allocator never returned",
@@ -288,13 +288,14 @@ std::string Describe(int64_t id) {
     return "main";
   };
   std::string out = absl::StrCat(o->type, " #", o->id, " (", o->size, " bytes, ",
-                                 o->nolock ? "kmalloc_nolock" : "kzalloc", ")\n  allocated by ",
-                                 o->alloc_site, " at step ", o->alloc_step, " in ",
-                                 task_name(o->alloc_task), "\n");
+                                 o->nolock ? "kmalloc_nolock" : "kzalloc", ")\n  allocated by ", o->alloc_site,
+                                 " at step ", o->alloc_step, " in ", task_name(o->alloc_task), "\n");
   if (o->freed) {
-    absl::StrAppend(&out, "  freed by ", o->free_site, " at step ", o->free_step, " in ",
-                    task_name(o->free_task),
-                    o->free_depth == 2 ? " (NMI)" : o->free_depth == 1 ? " (hardirq)" : "", "\n");
+    absl::StrAppend(&out, "  freed by ", o->free_site, " at step ", o->free_step, " in ", task_name(o->free_task),
+                    o->free_depth == 2   ? " (NMI)"
+                    : o->free_depth == 1 ? " (hardirq)"
+                                         : "",
+                    "\n");
   } else {
     absl::StrAppend(&out, "  still live\n");
   }

@@ -35,8 +35,7 @@ inline constexpr gfp_t __GFP_ZERO = 1u << 3;
 inline constexpr int NUMA_NO_NODE = -1;
 
 // `type` names the object kind in reports; `site` defaults to the caller.
-void* kzalloc(size_t size, gfp_t flags, const char* type = "object",
-              const char* site = __builtin_FUNCTION());
+void* kzalloc(size_t size, gfp_t flags, const char* type = "object", const char* site = __builtin_FUNCTION());
 void kfree(const void* p, const char* site = __builtin_FUNCTION());
 void* kmalloc_nolock(size_t size, gfp_t flags, int node, const char* type = "object",
                      const char* site = __builtin_FUNCTION());
@@ -82,7 +81,7 @@ int64_t IdOfAnyContaining(const void* p);
 // such if its memory was reused (a stale pointer's target), or -1.
 int64_t FreedIdContaining(const void* p);
 const Object* Get(int64_t id);
-size_t NumObjects();                   // allocated this execution
+size_t NumObjects();  // allocated this execution
 std::vector<int64_t> LiveIds();
 // "type #id: allocated by SITE at step N (task T); freed by SITE at step M (task U)".
 std::string Describe(int64_t id);

@@ -30,8 +30,7 @@ bool raw_spin_trylock(raw_spinlock_t* l) {
   preempt_disable();
   preemption_point(sched::PointKind::kLock, "raw_spin_trylock");
   int expected = 0;
-  if (!__atomic_compare_exchange_n(&l->locked, &expected, 1, false, __ATOMIC_SEQ_CST,
-                                   __ATOMIC_SEQ_CST)) {
+  if (!__atomic_compare_exchange_n(&l->locked, &expected, 1, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
     preempt_enable();
     return false;
   }
@@ -47,13 +46,11 @@ void raw_spin_lock(raw_spinlock_t* l) {
   preemption_point(sched::PointKind::kLock, "raw_spin_lock");
   for (;;) {
     int expected = 0;
-    if (__atomic_compare_exchange_n(&l->locked, &expected, 1, false, __ATOMIC_SEQ_CST,
-                                    __ATOMIC_SEQ_CST)) {
+    if (__atomic_compare_exchange_n(&l->locked, &expected, 1, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
       break;
     }
     if (l->owner_task == current_task_id()) {
-      check::Report(check::kDeadlock, -1, "raw spinlock %s: acquired again by its owner (AA)",
-                    l->name);
+      check::Report(check::kDeadlock, -1, "raw spinlock %s: acquired again by its owner (AA)", l->name);
     }
     if (in_interrupt_handler() && l->owner_task != current_task_id()) {
       // MODEL: while a handler runs no other task runs, so a lock held by

@@ -40,15 +40,12 @@ void raw_spin_unlock(raw_spinlock_t* l);
 bool raw_spin_trylock(raw_spinlock_t* l);
 irqflags_t raw_spin_lock_irqsave_impl(raw_spinlock_t* l);
 void raw_spin_unlock_irqrestore(raw_spinlock_t* l, irqflags_t flags);
-#define raw_spin_lock_irqsave(l, flags) \
-  ((flags) = ::reclaimfuzz::kernel::raw_spin_lock_irqsave_impl(l))
+#define raw_spin_lock_irqsave(l, flags) ((flags) = ::reclaimfuzz::kernel::raw_spin_lock_irqsave_impl(l))
 
 inline void spin_lock(spinlock_t* l) { raw_spin_lock(&l->rlock); }
 inline void spin_unlock(spinlock_t* l) { raw_spin_unlock(&l->rlock); }
 inline irqflags_t spin_lock_irqsave_impl(spinlock_t* l) { return raw_spin_lock_irqsave_impl(&l->rlock); }
-inline void spin_unlock_irqrestore(spinlock_t* l, irqflags_t f) {
-  raw_spin_unlock_irqrestore(&l->rlock, f);
-}
+inline void spin_unlock_irqrestore(spinlock_t* l, irqflags_t f) { raw_spin_unlock_irqrestore(&l->rlock, f); }
 #define spin_lock_irqsave(l, flags) ((flags) = ::reclaimfuzz::kernel::spin_lock_irqsave_impl(l))
 
 }  // namespace reclaimfuzz::kernel

@@ -4,8 +4,8 @@
 #include "absl/strings/str_cat.h"
 #include "engine/kernel/context.h"
 #include "engine/sched/coverage.h"
-#include "engine/sched/tsan_annotations.h"
 #include "engine/sched/scheduler.h"
+#include "engine/sched/tsan_annotations.h"
 
 namespace reclaimfuzz::kernel {
 namespace {
@@ -81,8 +81,8 @@ namespace workqueue {
 RF_NO_COVERAGE absl::Status Reset(sched::Scheduler& s) {
   for (auto& p : g_pools) p = Pool{};
   for (int c = 0; c < s.num_vcpus(); ++c) {
-    absl::StatusOr<int> id = s.SpawnService(absl::StrCat("kworker/", c), sched::TaskKind::kKworker, c,
-                                            &HasWork, &g_pools[c], [c] { WorkerBody(c); });
+    absl::StatusOr<int> id = s.SpawnService(absl::StrCat("kworker/", c), sched::TaskKind::kKworker, c, &HasWork,
+                                            &g_pools[c], [c] { WorkerBody(c); });
     if (!id.ok()) return id.status();
   }
   return absl::OkStatus();

@@ -47,8 +47,7 @@ void LogFirst(std::atomic<bool>& logged, const char* suffix) {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
   char text[32];
-  const int n = snprintf(text, sizeof(text), "%lld\n",
-                         static_cast<long long>(ts.tv_sec) * 1000000000LL + ts.tv_nsec);
+  const int n = snprintf(text, sizeof(text), "%lld\n", static_cast<long long>(ts.tv_sec) * 1000000000LL + ts.tv_nsec);
   if (n > 0) (void)!write(fd, text, static_cast<size_t>(n));
   close(fd);
 }
@@ -77,8 +76,7 @@ void rf_bug_triggered(int cond) {
 int rf_bug_trace_readers(void) {
   reclaimfuzz::sched::Scheduler* s = reclaimfuzz::sched::Scheduler::Current();
   if (s == nullptr || s->current_depth() > 0) return -1;
-  return static_cast<int>(
-      reclaimfuzz::rcu::ActiveReaders(reclaimfuzz::rcu::Domain::kTasksTrace).size());
+  return static_cast<int>(reclaimfuzz::rcu::ActiveReaders(reclaimfuzz::rcu::Domain::kTasksTrace).size());
 }
 
 }  // extern "C"

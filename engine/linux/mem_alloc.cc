@@ -22,13 +22,13 @@
 #include <cstdint>
 #include <deque>
 
-#include "engine/report/report.h"
 #include "engine/kernel/context.h"
 #include "engine/kernel/irq_work.h"
 #include "engine/kernel/slab.h"
 #include "engine/linux/include/rf_hooks.h"
 #include "engine/linux/runtime.h"
 #include "engine/rcu/rcu.h"
+#include "engine/report/report.h"
 #include "engine/sched/scheduler.h"
 #include "engine/sched/tsan_annotations.h"
 

@@ -12,7 +12,6 @@
 #include <cstring>
 
 #include "engine/check/reclaim.h"
-#include "engine/report/report.h"
 #include "engine/kernel/context.h"
 #include "engine/kernel/irq_work.h"
 #include "engine/kernel/list.h"
@@ -21,10 +20,11 @@
 #include "engine/kernel/slab.h"
 #include "engine/kernel/spinlock.h"
 #include "engine/kernel/workqueue.h"
-#include "engine/rcu/rcu.h"
-#include "engine/sched/scheduler.h"
 #include "engine/linux/include/rf_hooks.h"
 #include "engine/linux/tree.h"
+#include "engine/rcu/rcu.h"
+#include "engine/report/report.h"
+#include "engine/sched/scheduler.h"
 
 // The per-CPU section of every tree linked into this binary (DEFINE_PER_CPU
 // in rf_shim.h); the anchor keeps it present in binaries without a tree.
@@ -79,8 +79,7 @@ Scheduler* S() { return Scheduler::Current(); }
 
 // Copies without instrumentation: the pristine section has ASan redzones
 // between its variables.
-__attribute__((no_sanitize("address", "thread"))) void CopyBytes(char* dst, const char* src,
-                                                                  size_t n) {
+__attribute__((no_sanitize("address", "thread"))) void CopyBytes(char* dst, const char* src, size_t n) {
   volatile char* d = dst;
   for (size_t i = 0; i < n; ++i) d[i] = src[i];
 }
@@ -287,8 +286,7 @@ void rf_call_rcu(struct rcu_head* head, void (*fn)(struct rcu_head*)) {
   kernel::call_rcu(reinterpret_cast<kernel::rcu_head*>(head), reinterpret_cast<kernel::rcu_callback_t>(fn));
 }
 void rf_call_rcu_tasks_trace(struct rcu_head* head, void (*fn)(struct rcu_head*)) {
-  kernel::call_rcu_tasks_trace(reinterpret_cast<kernel::rcu_head*>(head),
-                               reinterpret_cast<kernel::rcu_callback_t>(fn));
+  kernel::call_rcu_tasks_trace(reinterpret_cast<kernel::rcu_head*>(head), reinterpret_cast<kernel::rcu_callback_t>(fn));
 }
 void rf_synchronize_rcu(void) { kernel::synchronize_rcu(); }
 void rf_synchronize_rcu_tasks_trace(void) { kernel::synchronize_rcu_tasks_trace(); }

@@ -6,7 +6,11 @@
  * and the rf_tree table of entry points the harness calls.
  *
  * RF_TREE_SYMBOL names the table; RF_TREE_NAME the variant; RF_HAVE_RECUR
- * whether the tree has the _recur helpers. */
+ * whether the tree has the _recur helpers.
+ *
+ * Kernel C conventions, as the code it is compiled with (and the shim's
+ * headers, engine/linux/include/.clang-format): clang-format is off. */
+/* clang-format off */
 #include "tree.h"
 
 int btf_tracing_ids[MAX_BTF_TRACING_TYPE];

@@ -4,13 +4,13 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "engine/report/report.h"
 #include "engine/kernel/context.h"
 #include "engine/kernel/irq_work.h"
 #include "engine/kernel/spinlock.h"
+#include "engine/report/report.h"
 #include "engine/sched/coverage.h"
-#include "engine/sched/tsan_annotations.h"
 #include "engine/sched/scheduler.h"
+#include "engine/sched/tsan_annotations.h"
 
 namespace reclaimfuzz::rcu {
 namespace {
@@ -72,9 +72,7 @@ bool IsRcuReader(Scheduler& s, const sched::Task& t) {
   return t.vcpu >= 0 && s.vcpu(t.vcpu).curr == t.id && s.vcpu(t.vcpu).irqs_disabled;
 }
 
-bool IsTraceReader(const sched::Task& t) {
-  return t.state != sched::TaskState::kDone && t.k.rcu_trace_nesting > 0;
-}
+bool IsTraceReader(const sched::Task& t) { return t.state != sched::TaskState::kDone && t.k.rcu_trace_nesting > 0; }
 
 void Request(DomainState& d, uint64_t seq) { d.wanted = std::max(d.wanted, seq); }
 
@@ -181,9 +179,8 @@ void DepthEnd(int domain) {
 
 void InvokeReady(DomainState& d, int cpu) {
   for (;;) {
-    auto it = std::find_if(d.cbs.begin(), d.cbs.end(), [&](const Callback& c) {
-      return c.cpu == cpu && c.wait_seq <= d.gp_seq;
-    });
+    auto it = std::find_if(d.cbs.begin(), d.cbs.end(),
+                           [&](const Callback& c) { return c.cpu == cpu && c.wait_seq <= d.gp_seq; });
     if (it == d.cbs.end()) return;
     rcu_head* head = it->head;
     tsan::IgnoreBegin();  // erase() memmoves through an interceptor: bookkeeping, not model
@@ -278,16 +275,14 @@ RF_NO_COVERAGE absl::Status Reset(sched::Scheduler& s, const Settings& settings)
   kernel::raw_spin_lock_init(&g_srcu_raw_lock, "srcu_usage.lock (raw)");
   kernel::init_irq_work(&g_srcu_irq_work, &SrcuIrqWork);
   for (DomainState* d : {&g_dom[0], &g_dom[1]}) {
-    absl::StatusOr<int> id =
-        s.SpawnService(d->domain == Domain::kRcu ? "rcu_gp" : "rcu_tasks_trace_gp",
-                       sched::TaskKind::kKthread, -1, &GpWanted, d, [d] { GpKthread(d); });
+    absl::StatusOr<int> id = s.SpawnService(d->domain == Domain::kRcu ? "rcu_gp" : "rcu_tasks_trace_gp",
+                                            sched::TaskKind::kKthread, -1, &GpWanted, d, [d] { GpKthread(d); });
     if (!id.ok()) return id.status();
   }
   for (int c = 0; c < s.num_vcpus(); ++c) {
     g_cpu_arg[c] = c;
-    absl::StatusOr<int> id =
-        s.SpawnService(absl::StrCat("ksoftirqd/", c), sched::TaskKind::kSoftirq, c,
-                       &HasReadyCallbacks, &g_cpu_arg[c], [c] { SoftirqBody(c); });
+    absl::StatusOr<int> id = s.SpawnService(absl::StrCat("ksoftirqd/", c), sched::TaskKind::kSoftirq, c,
+                                            &HasReadyCallbacks, &g_cpu_arg[c], [c] { SoftirqBody(c); });
     if (!id.ok()) return id.status();
   }
   return absl::OkStatus();
@@ -318,9 +313,7 @@ unsigned ReaderDomainsHere() {
   return (n[0] > 0 ? 1u : 0u) | (n[1] > 0 ? 2u : 0u);
 }
 void SetSectionEndHook(void (*hook)(int domain)) { g_section_end_hook = hook; }
-void SetDerefHook(void (*hook)(const void* p, const char* what)) {
-  kernel::rcu_internal::g_deref_hook = hook;
-}
+void SetDerefHook(void (*hook)(const void* p, const char* what)) { kernel::rcu_internal::g_deref_hook = hook; }
 
 bool Idle() {
   for (const DomainState& d : g_dom) {
@@ -364,8 +357,7 @@ void rcu_read_unlock() {
 
 bool rcu_read_lock_held() {
   sched::TaskKernelState* k = rcu::K();
-  return k != nullptr && (k->rcu_read_nesting > 0 || k->preempt_count > 0 || irqs_disabled() ||
-                          in_interrupt());
+  return k != nullptr && (k->rcu_read_nesting > 0 || k->preempt_count > 0 || irqs_disabled() || in_interrupt());
 }
 
 void rcu_read_lock_trace() {
@@ -381,8 +373,7 @@ void rcu_read_unlock_trace() {
   sched::TaskKernelState* k = rcu::K();
   if (k == nullptr) return;
   if (k->rcu_trace_nesting == 0) {
-    check::Report(check::kContextViolation, -1,
-                  "rcu_read_unlock_trace() without rcu_read_lock_trace()");
+    check::Report(check::kContextViolation, -1, "rcu_read_unlock_trace() without rcu_read_lock_trace()");
   }
   if (--k->rcu_trace_nesting == 0) {
     tsan::Release(&D(Domain::kTasksTrace).tsan_readers);
@@ -431,22 +422,14 @@ void call_rcu_tasks_trace(rcu_head* head, rcu_callback_t func) {
 }
 
 void synchronize_rcu() { rcu::Synchronize(D(Domain::kRcu), "synchronize_rcu()"); }
-void synchronize_rcu_tasks_trace() {
-  rcu::Synchronize(D(Domain::kTasksTrace), "synchronize_rcu_tasks_trace()");
-}
+void synchronize_rcu_tasks_trace() { rcu::Synchronize(D(Domain::kTasksTrace), "synchronize_rcu_tasks_trace()"); }
 void rcu_barrier() { rcu::Barrier(D(Domain::kRcu), "rcu_barrier()"); }
-void rcu_barrier_tasks_trace() {
-  rcu::Barrier(D(Domain::kTasksTrace), "rcu_barrier_tasks_trace()");
-}
+void rcu_barrier_tasks_trace() { rcu::Barrier(D(Domain::kTasksTrace), "rcu_barrier_tasks_trace()"); }
 bool rcu_trace_implies_rcu_gp() { return rcu::g_settings.trace_implies_rcu_gp; }
 
 unsigned long get_state_synchronize_rcu() { return rcu::SeqSnap(D(Domain::kRcu).gp_seq); }
 bool poll_state_synchronize_rcu(unsigned long cookie) { return D(Domain::kRcu).gp_seq >= cookie; }
-unsigned long get_state_synchronize_rcu_tasks_trace() {
-  return rcu::SeqSnap(D(Domain::kTasksTrace).gp_seq);
-}
-bool poll_state_synchronize_rcu_tasks_trace(unsigned long cookie) {
-  return D(Domain::kTasksTrace).gp_seq >= cookie;
-}
+unsigned long get_state_synchronize_rcu_tasks_trace() { return rcu::SeqSnap(D(Domain::kTasksTrace).gp_seq); }
+bool poll_state_synchronize_rcu_tasks_trace(unsigned long cookie) { return D(Domain::kTasksTrace).gp_seq >= cookie; }
 
 }  // namespace reclaimfuzz::kernel

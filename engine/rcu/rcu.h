@@ -91,8 +91,7 @@ inline T deref(T p, const char* what) {
   return p;
 }
 }  // namespace rcu_internal
-#define rcu_dereference(p) \
-  ::reclaimfuzz::kernel::rcu_internal::deref(smp_load_acquire(&(p)), "rcu_dereference(" #p ")")
+#define rcu_dereference(p) ::reclaimfuzz::kernel::rcu_internal::deref(smp_load_acquire(&(p)), "rcu_dereference(" #p ")")
 #define rcu_dereference_check(p, c) \
   ::reclaimfuzz::kernel::rcu_internal::deref(smp_load_acquire(&(p)), "rcu_dereference(" #p ")")
 #define rcu_dereference_protected(p, c) READ_ONCE(p)
@@ -111,8 +110,8 @@ struct Settings {
   bool trace_implies_rcu_gp = true;
   // How call_rcu_tasks_trace() starts a grace period (B3).
   enum class TraceGpStart : uint8_t {
-    kSrcuSpinlock,     // v4: SRCU spinlock_t taken, GP started in the caller
-    kSrcuRawIrqWork,   // v4-srcu-fix: raw SRCU lock, GP started from irq_work
+    kSrcuSpinlock,    // v4: SRCU spinlock_t taken, GP started in the caller
+    kSrcuRawIrqWork,  // v4-srcu-fix: raw SRCU lock, GP started from irq_work
   };
   TraceGpStart trace_gp_start = TraceGpStart::kSrcuRawIrqWork;
 };

@@ -5,13 +5,20 @@ namespace reclaimfuzz::sched {
 
 const char* PointKindName(PointKind kind) {
   switch (kind) {
-    case PointKind::kAccess: return "access";
-    case PointKind::kAtomic: return "atomic";
-    case PointKind::kLock: return "lock";
-    case PointKind::kSpin: return "spin";
-    case PointKind::kPick: return "pick";
-    case PointKind::kIrq: return "irq";
-    case PointKind::kResched: return "resched";
+    case PointKind::kAccess:
+      return "access";
+    case PointKind::kAtomic:
+      return "atomic";
+    case PointKind::kLock:
+      return "lock";
+    case PointKind::kSpin:
+      return "spin";
+    case PointKind::kPick:
+      return "pick";
+    case PointKind::kIrq:
+      return "irq";
+    case PointKind::kResched:
+      return "resched";
   }
   return "?";
 }
@@ -19,8 +26,7 @@ const char* PointKindName(PointKind kind) {
 size_t DefaultChoice(const PointView& view) {
   const auto& opts = view.options;
   const PointKind kind = view.header.kind;
-  if (kind != PointKind::kSpin && kind != PointKind::kPick && !opts.empty() &&
-      opts[0].kind == Option::kContinue) {
+  if (kind != PointKind::kSpin && kind != PointKind::kPick && !opts.empty() && opts[0].kind == Option::kContinue) {
     return 0;
   }
   // Round-robin: the first task after the current one, cyclically.

@@ -26,14 +26,14 @@ namespace reclaimfuzz::sched {
 
 // What kind of code reached the preemption point.
 enum class PointKind : uint8_t {
-  kAccess,  // a READ_ONCE/WRITE_ONCE or list pointer write
-  kAtomic,  // an atomic read-modify-write
-  kLock,    // a lock acquire or release
-  kSpin,    // a spin-wait iteration: the caller cannot progress alone
-  kPick,    // the current task blocked or ended: another must be picked
-  kIrq,     // interrupts just became deliverable (local_irq_restore)
-  kResched, // cond_resched(), might_sleep(), an allocation that may sleep:
-            // same-CPU preemption is allowed here under every preemption model
+  kAccess,   // a READ_ONCE/WRITE_ONCE or list pointer write
+  kAtomic,   // an atomic read-modify-write
+  kLock,     // a lock acquire or release
+  kSpin,     // a spin-wait iteration: the caller cannot progress alone
+  kPick,     // the current task blocked or ended: another must be picked
+  kIrq,      // interrupts just became deliverable (local_irq_restore)
+  kResched,  // cond_resched(), might_sleep(), an allocation that may sleep:
+             // same-CPU preemption is allowed here under every preemption model
 };
 
 const char* PointKindName(PointKind kind);
@@ -46,16 +46,14 @@ struct Option {
   int8_t vcpu = -1;   // kRun: where it runs (its own vCPU, or an idle one it
                       // migrates to); -1 for housekeeping threads
 
-  bool operator==(const Option& o) const {
-    return kind == o.kind && task == o.task && irq == o.irq && vcpu == o.vcpu;
-  }
+  bool operator==(const Option& o) const { return kind == o.kind && task == o.task && irq == o.irq && vcpu == o.vcpu; }
 };
 
 // What a source learns cheaply at every point, before options are built.
 struct PointHeader {
   uint64_t step = 0;
-  int task = -1;   // the task at the point; -1 at a kPick point
-  int vcpu = -1;   // its vCPU (-1 for housekeeping threads)
+  int task = -1;  // the task at the point; -1 at a kPick point
+  int vcpu = -1;  // its vCPU (-1 for housekeeping threads)
   PointKind kind = PointKind::kAccess;
   bool in_interrupt = false;
   const char* label = "";  // static string naming the access (for features)

@@ -40,9 +40,7 @@ class BytesChoice : public ChoiceSource {
   static std::vector<uint8_t> Encode(const std::vector<ScheduleEvent>& events);
 
   void Begin(const ExecutionShape&) override { next_ = 0; }
-  bool Consult(const PointHeader& h) override {
-    return next_ < events_.size() && events_[next_].step <= h.step;
-  }
+  bool Consult(const PointHeader& h) override { return next_ < events_.size() && events_[next_].step <= h.step; }
   size_t Choose(const PointView& view) override;
   std::string Describe() const override;
 

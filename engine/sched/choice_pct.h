@@ -38,8 +38,8 @@ class PctChoice : public ChoiceSource {
   std::vector<int64_t> priority_;        // by task id
   std::vector<uint64_t> change_points_;  // sorted steps
   size_t next_change_ = 0;
-  int64_t low_ = 0;                      // next priority below all others
-  std::vector<uint64_t> irq_step_;       // by interrupt id
+  int64_t low_ = 0;                 // next priority below all others
+  std::vector<uint64_t> irq_step_;  // by interrupt id
 };
 
 }  // namespace reclaimfuzz::sched

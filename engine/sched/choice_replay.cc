@@ -21,9 +21,7 @@ size_t ReplayChoice::Choose(const PointView& view) {
   return DefaultChoice(view);
 }
 
-std::string ReplayChoice::Describe() const {
-  return absl::StrCat("replay(", decisions_.size(), " decisions)");
-}
+std::string ReplayChoice::Describe() const { return absl::StrCat("replay(", decisions_.size(), " decisions)"); }
 
 std::string ReplayChoice::Format(const std::vector<Decision>& decisions) {
   std::string out;
@@ -31,13 +29,19 @@ std::string ReplayChoice::Format(const std::vector<Decision>& decisions) {
     if (!out.empty()) out += ' ';
     absl::StrAppend(&out, "s", d.step, ":");
     switch (d.option.kind) {
-      case Option::kContinue: out += "cont"; break;
+      case Option::kContinue:
+        out += "cont";
+        break;
       case Option::kRun:
         absl::StrAppend(&out, "run", d.option.task);
         if (d.option.vcpu >= 0) absl::StrAppend(&out, "@", d.option.vcpu);
         break;
-      case Option::kInterrupt: absl::StrAppend(&out, "irq", d.option.irq); break;
-      case Option::kFail: out += "fail"; break;
+      case Option::kInterrupt:
+        absl::StrAppend(&out, "irq", d.option.irq);
+        break;
+      case Option::kFail:
+        out += "fail";
+        break;
     }
   }
   return out;
@@ -49,8 +53,7 @@ absl::StatusOr<std::vector<Decision>> ReplayChoice::Parse(absl::string_view text
   for (absl::string_view tok : absl::StrSplit(text, ' ', absl::SkipEmpty())) {
     ++index;
     auto bad = [&](absl::string_view why) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("schedule token ", index, " '", tok, "': ", why));
+      return absl::InvalidArgumentError(absl::StrCat("schedule token ", index, " '", tok, "': ", why));
     };
     std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(tok, absl::MaxSplits(':', 1));
     if (kv.first.size() < 2 || kv.first[0] != 's') return bad("expected s<step>:<action>");

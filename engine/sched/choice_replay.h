@@ -25,9 +25,7 @@ class ReplayChoice : public ChoiceSource {
     next_ = 0;
     mismatches_ = 0;
   }
-  bool Consult(const PointHeader& h) override {
-    return next_ < decisions_.size() && decisions_[next_].step <= h.step;
-  }
+  bool Consult(const PointHeader& h) override { return next_ < decisions_.size() && decisions_[next_].step <= h.step; }
   size_t Choose(const PointView& view) override;
   std::string Describe() const override;
 

@@ -20,9 +20,7 @@ Option RunOption(int task, int vcpu) {
   return Option{Option::kRun, static_cast<int16_t>(task), -1, static_cast<int8_t>(vcpu)};
 }
 
-Option InterruptOption(int irq) {
-  return Option{Option::kInterrupt, -1, static_cast<int16_t>(irq), -1};
-}
+Option InterruptOption(int irq) { return Option{Option::kInterrupt, -1, static_cast<int16_t>(irq), -1}; }
 
 void ScriptedChoice::Add(std::string label, int task, int nth, Option option) {
   rules_.push_back(Rule{std::move(label), task, nth, option});
@@ -72,8 +70,7 @@ size_t ScriptedChoice::Choose(const PointView& view) {
     }
     // Not legal here: the rule stays armed for its next match.
   }
-  const size_t chosen =
-      config_.fallback != nullptr ? config_.fallback->Choose(view) : DefaultChoice(view);
+  const size_t chosen = config_.fallback != nullptr ? config_.fallback->Choose(view) : DefaultChoice(view);
   return AvoidBackground(view, chosen);
 }
 
@@ -88,8 +85,7 @@ std::string ScriptedChoice::Describe() const {
 bool ScriptedChoice::Matches(const Rule& rule, const PointHeader& header) const {
   if (config_.points == Points::kTaskOwn && (header.in_interrupt || header.task < 0)) return false;
   if (rule.task >= 0 && rule.task != header.task) return false;
-  return rule.label.empty() ||
-         (header.label != nullptr && std::strstr(header.label, rule.label.c_str()) != nullptr);
+  return rule.label.empty() || (header.label != nullptr && std::strstr(header.label, rule.label.c_str()) != nullptr);
 }
 
 bool ScriptedChoice::IsBackground(int task) const {

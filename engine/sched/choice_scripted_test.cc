@@ -15,8 +15,7 @@ namespace {
 
 constexpr Option kCont{Option::kContinue, -1, -1, -1};
 
-PointHeader At(int task, const char* label, PointKind kind = PointKind::kAccess,
-               bool in_interrupt = false) {
+PointHeader At(int task, const char* label, PointKind kind = PointKind::kAccess, bool in_interrupt = false) {
   static uint64_t step = 0;
   return PointHeader{++step, task, task < 0 ? -1 : 0, kind, in_interrupt, label};
 }
@@ -83,15 +82,14 @@ TEST(ScriptedChoice, IllegalOptionIsRetriedAtEachLaterMatchUntilLegal) {
 
 TEST(ScriptedChoice, AnyVcpuTakesTheTasksFirstRunOptionAnExactVcpuOnlyThatOne) {
   // Task 2 in place on vCPU 0, or migrated to idle vCPU 1.
-  const std::vector<Option> opts = {kCont, RunOption(1, 0), RunOption(2, 0), RunOption(2, 1),
-                                    InterruptOption(0), InterruptOption(1)};
+  const std::vector<Option> opts = {kCont,           RunOption(1, 0),    RunOption(2, 0),
+                                    RunOption(2, 1), InterruptOption(0), InterruptOption(1)};
   struct Case {
     Option want;
     size_t picked;
   };
   for (const Case& k : {Case{RunOption(2), 2}, Case{RunOption(2, 1), 3}, Case{RunOption(2, 0), 2},
-                        Case{RunOption(2, 3), 0}, Case{RunOption(4), 0},
-                        Case{InterruptOption(1), 5}, Case{kCont, 0}}) {
+                        Case{RunOption(2, 3), 0}, Case{RunOption(4), 0}, Case{InterruptOption(1), 5}, Case{kCont, 0}}) {
     ScriptedChoice c;
     c.Add("p", 0, 1, k.want);
     c.Begin({});
@@ -167,8 +165,7 @@ TEST(ScriptedChoice, BackgroundTaskRunsOnlyWhenNothingElseCan) {
   // Round-robin after no task would pick 1; 2 runs instead.
   EXPECT_EQ(Point(c, At(-1, "pick", PointKind::kPick), {RunOption(1, 0), RunOption(2, 1)}), 1u);
   // At a spin point of 0 the default is the next task, 1: again 2.
-  EXPECT_EQ(Point(c, At(0, "spin", PointKind::kSpin), {kCont, RunOption(1, 0), RunOption(2, 1)}),
-            2u);
+  EXPECT_EQ(Point(c, At(0, "spin", PointKind::kSpin), {kCont, RunOption(1, 0), RunOption(2, 1)}), 2u);
   // Alone, it runs.
   EXPECT_EQ(Point(c, At(-1, "pick", PointKind::kPick), {RunOption(1, 0)}), 0u);
   EXPECT_EQ(Point(c, At(0, "spin", PointKind::kSpin), {kCont, RunOption(1, 0)}), 1u);

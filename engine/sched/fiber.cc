@@ -62,14 +62,13 @@ Fiber::~Fiber() {
 RF_NO_COVERAGE absl::Status Fiber::Init(const char* name, size_t stack_size) {
   if (stack_ != nullptr) return absl::FailedPreconditionError("fiber already initialized");
   if (stack_size < 64 * 1024) {
-    return absl::InvalidArgumentError(absl::StrCat("fiber stack of ", stack_size,
-                                                   " bytes is below the 64 KiB minimum"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("fiber stack of ", stack_size, " bytes is below the 64 KiB minimum"));
   }
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   stack_size = (stack_size + page - 1) / page * page;
   map_size_ = stack_size + page;
-  map_ = mmap(nullptr, map_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
-              -1, 0);
+  map_ = mmap(nullptr, map_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (map_ == MAP_FAILED) {
     map_ = nullptr;
     return absl::ResourceExhaustedError(absl::StrCat("mmap of fiber stack: ", strerror(errno)));

@@ -23,9 +23,10 @@
 #ifndef RECLAIMFUZZ_ENGINE_SCHED_FIBER_H_
 #define RECLAIMFUZZ_ENGINE_SCHED_FIBER_H_
 
+#include <ucontext.h>
+
 #include <csetjmp>
 #include <cstddef>
-#include <ucontext.h>
 
 #include "absl/status/status.h"
 
@@ -96,15 +97,15 @@ class Fiber {
   void Loop();
 
   const char* name_ = "";
-  void* map_ = nullptr;     // mapping including the guard page
+  void* map_ = nullptr;  // mapping including the guard page
   size_t map_size_ = 0;
-  char* stack_ = nullptr;   // lowest usable address
+  char* stack_ = nullptr;  // lowest usable address
   size_t stack_size_ = 0;
   ucontext_t uc_{};
   JumpBuf jmp_{};
-  bool started_ = false;    // Loop() is live on the stack
-  bool running_ = false;    // an entry is armed and has not returned
-  bool in_entry_ = false;   // the entry function is on the stack
+  bool started_ = false;   // Loop() is live on the stack
+  bool running_ = false;   // an entry is armed and has not returned
+  bool in_entry_ = false;  // the entry function is on the stack
   Entry entry_ = nullptr;
   void* arg_ = nullptr;
   [[maybe_unused]] void* tsan_fiber_ = nullptr;

@@ -47,10 +47,14 @@ const char* IrqKindName(IrqKind kind) { return kind == IrqKind::kNmi ? "nmi" : "
 
 const char* RunStatusName(RunStatus s) {
   switch (s) {
-    case RunStatus::kCompleted: return "completed";
-    case RunStatus::kHang: return "hang";
-    case RunStatus::kBudget: return "budget";
-    case RunStatus::kAbandoned: return "abandoned";
+    case RunStatus::kCompleted:
+      return "completed";
+    case RunStatus::kHang:
+      return "hang";
+    case RunStatus::kBudget:
+      return "budget";
+    case RunStatus::kAbandoned:
+      return "abandoned";
   }
   return "?";
 }
@@ -94,8 +98,8 @@ absl::Status Scheduler::Reset(const Options& options) {
   fail_offered_ = false;
   fail_chosen_ = false;
   if (options.num_vcpus < 1 || options.num_vcpus > kMaxVcpus) {
-    return absl::InvalidArgumentError(absl::StrCat("num_vcpus = ", options.num_vcpus,
-                                                   ": the machine has 1 to ", kMaxVcpus, " vCPUs"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("num_vcpus = ", options.num_vcpus, ": the machine has 1 to ", kMaxVcpus, " vCPUs"));
   }
   if (options.step_budget == 0) {
     return absl::InvalidArgumentError("step_budget = 0: an execution needs at least one step");
@@ -141,23 +145,21 @@ RF_NO_COVERAGE absl::Status Scheduler::EnsureTask(int id) {
   if (!fibers_[id]) {
     fibers_[id] = std::make_unique<Fiber>();
     static const char* const kFiberNames[kMaxTasks] = {
-        "task0",  "task1",  "task2",  "task3",  "task4",  "task5",  "task6",  "task7",
-        "task8",  "task9",  "task10", "task11", "task12", "task13", "task14", "task15",
-        "task16", "task17", "task18", "task19", "task20", "task21", "task22", "task23",
-        "task24", "task25", "task26", "task27", "task28", "task29", "task30", "task31"};
+        "task0",  "task1",  "task2",  "task3",  "task4",  "task5",  "task6",  "task7",  "task8",  "task9",  "task10",
+        "task11", "task12", "task13", "task14", "task15", "task16", "task17", "task18", "task19", "task20", "task21",
+        "task22", "task23", "task24", "task25", "task26", "task27", "task28", "task29", "task30", "task31"};
     if (absl::Status s = fibers_[id]->Init(kFiberNames[id]); !s.ok()) return s;
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<int> Scheduler::Spawn(std::string name, TaskKind kind, int vcpu,
-                                     std::function<void()> body) {
+absl::StatusOr<int> Scheduler::Spawn(std::string name, TaskKind kind, int vcpu, std::function<void()> body) {
   if (num_tasks_ >= kMaxTasks) {
     return absl::ResourceExhaustedError(absl::StrCat("more than kMaxTasks = ", kMaxTasks, " tasks"));
   }
   if (vcpu < -1 || vcpu >= num_vcpus_) {
-    return absl::InvalidArgumentError(absl::StrCat("task '", name, "' on vCPU ", vcpu,
-                                                   ", but the machine has ", num_vcpus_));
+    return absl::InvalidArgumentError(
+        absl::StrCat("task '", name, "' on vCPU ", vcpu, ", but the machine has ", num_vcpus_));
   }
   if (!body) return absl::InvalidArgumentError(absl::StrCat("task '", name, "' has no body"));
   const int id = num_tasks_;
@@ -185,8 +187,7 @@ absl::StatusOr<int> Scheduler::Spawn(std::string name, TaskKind kind, int vcpu,
   return id;
 }
 
-absl::StatusOr<int> Scheduler::SpawnService(std::string name, TaskKind kind, int vcpu,
-                                            WaitPredicate pred, void* arg,
+absl::StatusOr<int> Scheduler::SpawnService(std::string name, TaskKind kind, int vcpu, WaitPredicate pred, void* arg,
                                             std::function<void()> body) {
   if (pred == nullptr) return absl::InvalidArgumentError("service without a wait predicate");
   absl::StatusOr<int> id = Spawn(std::move(name), kind, vcpu, std::move(body));
@@ -202,15 +203,14 @@ absl::StatusOr<int> Scheduler::SpawnService(std::string name, TaskKind kind, int
   return id;
 }
 
-absl::StatusOr<int> Scheduler::AddInterrupt(IrqKind kind, int vcpu, std::string name,
-                                            std::function<void()> fn) {
+absl::StatusOr<int> Scheduler::AddInterrupt(IrqKind kind, int vcpu, std::string name, std::function<void()> fn) {
   if (num_irqs_ >= kMaxInterrupts) {
     return absl::ResourceExhaustedError(
         absl::StrCat("more than kMaxInterrupts = ", kMaxInterrupts, " interrupt programs"));
   }
   if (vcpu < 0 || vcpu >= num_vcpus_) {
-    return absl::InvalidArgumentError(absl::StrCat("interrupt '", name, "' on vCPU ", vcpu,
-                                                   ", but the machine has ", num_vcpus_));
+    return absl::InvalidArgumentError(
+        absl::StrCat("interrupt '", name, "' on vCPU ", vcpu, ", but the machine has ", num_vcpus_));
   }
   if (!fn) return absl::InvalidArgumentError(absl::StrCat("interrupt '", name, "' has no body"));
   InterruptProgram& p = irqs_[num_irqs_];
@@ -254,12 +254,8 @@ int Scheduler::current_depth() const {
 }
 bool Scheduler::in_nmi() const { return cur_vcpu().nmi_depth > 0; }
 bool Scheduler::in_hardirq() const { return cur_vcpu().hardirq_depth > 0; }
-bool Scheduler::in_softirq() const {
-  return current_ >= 0 && (tasks_[current_]->k.preempt_count & kSoftirqMask) != 0;
-}
-bool Scheduler::in_task() const {
-  return current_depth() == 0 && (current_ < 0 || !in_softirq());
-}
+bool Scheduler::in_softirq() const { return current_ >= 0 && (tasks_[current_]->k.preempt_count & kSoftirqMask) != 0; }
+bool Scheduler::in_task() const { return current_depth() == 0 && (current_ < 0 || !in_softirq()); }
 bool Scheduler::irqs_disabled() const { return cur_vcpu().irqs_disabled; }
 const char* PreemptModelName(PreemptModel m) {
   switch (m) {
@@ -315,9 +311,7 @@ void Scheduler::Record(EventKind kind, const char* label, int64_t arg, const cha
   trace_.Add(e);
 }
 
-void Scheduler::Note(const char* label, int64_t arg, const char* func) {
-  Record(EventKind::kNote, label, arg, func);
-}
+void Scheduler::Note(const char* label, int64_t arg, const char* func) { Record(EventKind::kNote, label, arg, func); }
 
 void Scheduler::SetOp(int16_t op) {
   if (current_ >= 0) tasks_[current_]->op[current_depth()] = op;
@@ -365,8 +359,7 @@ size_t Scheduler::BuildOptions(int at, bool pick, Option* out) const {
     const Task& t = *tasks_[u];
     if (Eligible(u, at)) out[n++] = Option{Option::kRun, static_cast<int16_t>(u), -1, static_cast<int8_t>(t.vcpu)};
     // Off-CPU and free to migrate: may also run on an idle vCPU.
-    if (t.migratable && t.state == TaskState::kRunnable && t.k.migrate_disable == 0 &&
-        vcpus_[t.vcpu].curr != u) {
+    if (t.migratable && t.state == TaskState::kRunnable && t.k.migrate_disable == 0 && vcpus_[t.vcpu].curr != u) {
       const int to = IdleVcpu(t.vcpu);
       if (to >= 0) out[n++] = Option{Option::kRun, static_cast<int16_t>(u), -1, static_cast<int8_t>(to)};
     }
@@ -391,8 +384,7 @@ size_t Scheduler::Decide(const PointHeader& header, const Option* options, size_
   size_t idx = options_.choice->Choose(view);
   tsan::IgnoreEnd();
   if (idx >= n) idx = n - 1;  // a source bug must not index out of range
-  if (options_.record_schedule && idx != DefaultChoice(view) &&
-      schedule_.size() < schedule_.capacity()) {
+  if (options_.record_schedule && idx != DefaultChoice(view) && schedule_.size() < schedule_.capacity()) {
     schedule_.push_back(Decision{header.step, options[idx]});
   }
   return idx;
@@ -507,8 +499,9 @@ void Scheduler::WakeBlocked() {
     Task& t = *tasks_[i];
     if (t.state == TaskState::kBlocked && t.wait_pred(t.wait_arg)) {
       t.state = TaskState::kRunnable;
-      Event e{step_, 0, t.wait_what, nullptr, static_cast<int16_t>(i), t.op[0],
-              static_cast<int8_t>(t.vcpu), 0, EventKind::kWake};
+      Event e{
+          step_,           0, t.wait_what, nullptr, static_cast<int16_t>(i), t.op[0], static_cast<int8_t>(t.vcpu), 0,
+          EventKind::kWake};
       trace_.Add(e);
     }
   }
@@ -683,16 +676,24 @@ RunStatus Scheduler::Run() {
     }
     Task& t = *tasks_[next];
     if (t.vcpu >= 0 && next_vcpu >= 0 && next_vcpu != t.vcpu) {
-      Event e{step_, next_vcpu, "migrate", nullptr, static_cast<int16_t>(next), t.op[0],
-              static_cast<int8_t>(t.vcpu), 0, EventKind::kNote};
+      Event e{
+          step_, next_vcpu,       "migrate", nullptr, static_cast<int16_t>(next), t.op[0], static_cast<int8_t>(t.vcpu),
+          0,     EventKind::kNote};
       trace_.Add(e);
       t.vcpu = next_vcpu;
     }
     if (t.vcpu >= 0 && vcpus_[t.vcpu].curr != next) {
       const int prev = vcpus_[t.vcpu].curr;
       if (prev >= 0 && tasks_[prev]->state == TaskState::kRunnable) {
-        Event e{step_, next, "preempted", nullptr, static_cast<int16_t>(prev), tasks_[prev]->op[0],
-                static_cast<int8_t>(t.vcpu), 0, EventKind::kPreempt};
+        Event e{step_,
+                next,
+                "preempted",
+                nullptr,
+                static_cast<int16_t>(prev),
+                tasks_[prev]->op[0],
+                static_cast<int8_t>(t.vcpu),
+                0,
+                EventKind::kPreempt};
         trace_.Add(e);
       }
       vcpus_[t.vcpu].curr = next;

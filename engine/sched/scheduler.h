@@ -32,11 +32,11 @@
 
 #include <csetjmp>
 #include <cstdint>
-#include <optional>
-#include <string_view>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -48,10 +48,10 @@
 namespace reclaimfuzz::sched {
 
 // Limits: named so that errors can cite them.
-inline constexpr int kMaxVcpus = 4;         // docs/design.md §5: 1-4 vCPUs
-inline constexpr int kMaxTasks = 32;        // user tasks + machine threads
-inline constexpr int kMaxInterrupts = 32;   // interrupt programs per execution
-inline constexpr int kMaxHeldLocks = 31;    // per-task lock stack (lockdep)
+inline constexpr int kMaxVcpus = 4;               // docs/design.md §5: 1-4 vCPUs
+inline constexpr int kMaxTasks = 32;              // user tasks + machine threads
+inline constexpr int kMaxInterrupts = 32;         // interrupt programs per execution
+inline constexpr int kMaxHeldLocks = 31;          // per-task lock stack (lockdep)
 inline constexpr size_t kScheduleReserve = 4096;  // recorded decisions kept per run
 
 // preempt_count layout, as the kernel's (include/linux/preempt.h). Hardirq
@@ -61,10 +61,10 @@ inline constexpr int kSoftirqOffset = 0x100;
 inline constexpr int kSoftirqMask = 0xff00;
 
 enum class TaskKind : uint8_t {
-  kProcess,   // a user/process-context thread running BPF programs
-  kKworker,   // the per-vCPU workqueue worker
-  kSoftirq,   // the per-vCPU softirq thread (RCU callbacks): in_softirq()
-  kKthread,   // a housekeeping kernel thread (RCU grace periods)
+  kProcess,  // a user/process-context thread running BPF programs
+  kKworker,  // the per-vCPU workqueue worker
+  kSoftirq,  // the per-vCPU softirq thread (RCU callbacks): in_softirq()
+  kKthread,  // a housekeeping kernel thread (RCU grace periods)
 };
 
 enum class TaskState : uint8_t { kRunnable, kBlocked, kDone };
@@ -86,12 +86,12 @@ struct HeldLock {
 struct TaskKernelState {
   int preempt_count = 0;
   int migrate_disable = 0;
-  int rcu_read_nesting = 0;        // regular RCU readers
-  int rcu_trace_nesting = 0;       // RCU Tasks Trace readers
-  uint64_t rcu_reader_start = 0;   // step the outermost regular reader began
+  int rcu_read_nesting = 0;       // regular RCU readers
+  int rcu_trace_nesting = 0;      // RCU Tasks Trace readers
+  uint64_t rcu_reader_start = 0;  // step the outermost regular reader began
   uint64_t trace_reader_start = 0;
-  uint64_t rcu_qs = 0;             // bumped when a regular reader section ends
-  uint64_t trace_qs = 0;           // bumped when a trace reader section ends
+  uint64_t rcu_qs = 0;    // bumped when a regular reader section ends
+  uint64_t trace_qs = 0;  // bumped when a trace reader section ends
   HeldLock held[kMaxHeldLocks];
   int nheld = 0;
 };
@@ -102,9 +102,9 @@ struct Task {
   int id = -1;
   std::string name;
   TaskKind kind = TaskKind::kProcess;
-  int vcpu = -1;          // -1: housekeeping, runs without a vCPU
+  int vcpu = -1;            // -1: housekeeping, runs without a vCPU
   bool migratable = false;  // may move to an idle vCPU when not migrate_disable()d
-  bool service = false;   // a machine thread: not waited for at completion
+  bool service = false;     // a machine thread: not waited for at completion
   TaskState state = TaskState::kRunnable;
   std::function<void()> body;
   WaitPredicate wait_pred = nullptr;
@@ -120,7 +120,7 @@ struct Task {
 };
 
 struct Vcpu {
-  int curr = -1;             // task that owns the vCPU
+  int curr = -1;  // task that owns the vCPU
   bool irqs_disabled = false;
   int hardirq_depth = 0;
   int nmi_depth = 0;
@@ -165,9 +165,9 @@ struct Options {
   int num_vcpus = 2;
   PreemptModel preempt = PreemptModel::kFull;
   uint64_t step_budget = 100000;
-  ChoiceSource* choice = nullptr;   // required
+  ChoiceSource* choice = nullptr;                   // required
   size_t trace_capacity = Trace::kDefaultCapacity;  // 0: hash only
-  bool record_schedule = false;     // keep non-default decisions for replay
+  bool record_schedule = false;                     // keep non-default decisions for replay
 };
 
 // One non-default decision, enough to replay a run (choice_replay.h).
@@ -201,13 +201,12 @@ class Scheduler {
   // Adds a machine thread that first waits for pred(arg), then runs body.
   // Its body loops with WaitFor() and returns when WaitFor() says the
   // execution is over.
-  absl::StatusOr<int> SpawnService(std::string name, TaskKind kind, int vcpu, WaitPredicate pred,
-                                   void* arg, std::function<void()> body);
+  absl::StatusOr<int> SpawnService(std::string name, TaskKind kind, int vcpu, WaitPredicate pred, void* arg,
+                                   std::function<void()> body);
 
   // Registers an interrupt program for a vCPU; the choice source decides
   // when (and whether) it is delivered.
-  absl::StatusOr<int> AddInterrupt(IrqKind kind, int vcpu, std::string name,
-                                   std::function<void()> fn);
+  absl::StatusOr<int> AddInterrupt(IrqKind kind, int vcpu, std::string name, std::function<void()> fn);
 
   // Runs until every user task is done and machine threads are idle, the
   // budget is spent, nothing can run, or a finding abandons the execution.
@@ -327,11 +326,11 @@ class Scheduler {
   int num_vcpus_ = 1;
   uint64_t step_ = 0;
   uint64_t budget_ = 0;
-  int current_ = -1;            // task whose fiber is executing, or -1 (main)
-  int next_ = -1;               // requested by a task at a point
-  int next_vcpu_ = -1;          // where next_ runs (migration target or its own)
+  int current_ = -1;                           // task whose fiber is executing, or -1 (main)
+  int next_ = -1;                              // requested by a task at a point
+  int next_vcpu_ = -1;                         // where next_ runs (migration target or its own)
   PointKind point_kind_ = PointKind::kAccess;  // of the point being decided
-  bool fail_offered_ = false;  // inside FailPoint()
+  bool fail_offered_ = false;                  // inside FailPoint()
   bool fail_chosen_ = false;
   bool in_run_ = false;
   bool shutting_down_ = false;
@@ -356,7 +355,7 @@ class Scheduler {
   std::vector<Decision> schedule_;
   char tsan_spawn_ = 0;  // sync objects: harness -> tasks, tasks -> harness
   char tsan_join_ = 0;
-  jmp_buf main_abandon_jmp_;    // Abandon() from main-context code
+  jmp_buf main_abandon_jmp_;  // Abandon() from main-context code
   bool main_guard_ = false;
 };
 

@@ -125,8 +125,7 @@ std::vector<int> Interleaving(ChoiceSource* c) {
     EXPECT_TRUE(s->Spawn("t", TaskKind::kProcess, cpu, [] {
                    for (int i = 0; i < 30; ++i) {
                      const int slot = __atomic_fetch_add(&n, 1, __ATOMIC_RELAXED);
-                     __atomic_store_n(&order[slot], Scheduler::Current()->current_task(),
-                                      __ATOMIC_RELAXED);
+                     __atomic_store_n(&order[slot], Scheduler::Current()->current_task(), __ATOMIC_RELAXED);
                      Scheduler::Current()->Point(PointKind::kAccess, "p");
                    }
                  }).ok());

@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <cstring>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine/sched/coverage.h"
 
@@ -28,17 +28,28 @@ inline uint64_t Mix(uint64_t h, uint64_t v) {
 
 const char* EventKindName(EventKind kind) {
   switch (kind) {
-    case EventKind::kPoint: return "point";
-    case EventKind::kRun: return "run";
-    case EventKind::kPreempt: return "preempt";
-    case EventKind::kBlock: return "block";
-    case EventKind::kWake: return "wake";
-    case EventKind::kDone: return "done";
-    case EventKind::kIrqPending: return "irq-pending";
-    case EventKind::kIrqEnter: return "irq-enter";
-    case EventKind::kIrqExit: return "irq-exit";
-    case EventKind::kNote: return "note";
-    case EventKind::kFinding: return "finding";
+    case EventKind::kPoint:
+      return "point";
+    case EventKind::kRun:
+      return "run";
+    case EventKind::kPreempt:
+      return "preempt";
+    case EventKind::kBlock:
+      return "block";
+    case EventKind::kWake:
+      return "wake";
+    case EventKind::kDone:
+      return "done";
+    case EventKind::kIrqPending:
+      return "irq-pending";
+    case EventKind::kIrqEnter:
+      return "irq-enter";
+    case EventKind::kIrqExit:
+      return "irq-exit";
+    case EventKind::kNote:
+      return "note";
+    case EventKind::kFinding:
+      return "finding";
   }
   return "?";
 }
@@ -78,8 +89,8 @@ void Trace::Add(const Event& e) {
   uint64_t h = Mix(hash_, e.step);
   h = Mix(h, static_cast<uint64_t>(e.arg));
   h = Mix(h, (static_cast<uint64_t>(static_cast<uint16_t>(e.task)) << 24) |
-                 (static_cast<uint64_t>(static_cast<uint8_t>(e.vcpu)) << 16) |
-                 (static_cast<uint64_t>(e.depth) << 8) | static_cast<uint64_t>(e.kind));
+                 (static_cast<uint64_t>(static_cast<uint8_t>(e.vcpu)) << 16) | (static_cast<uint64_t>(e.depth) << 8) |
+                 static_cast<uint64_t>(e.kind));
   hash_ = Mix(h, LabelHash(e.label));
   ++total_;
   if (ring_.empty()) return;
@@ -230,11 +241,9 @@ std::string FormatTimeline(absl::Span<const Event> events, const TimelineOptions
     const std::string indent(2 * e.depth, ' ');
     const std::string who = WhoOf(e, options);
     // A context starting a BPF operation: one row naming it.
-    if (!options.op_names.empty() && e.op >= 0 && op_of[slot(e)] != e.op &&
-        e.kind != EventKind::kIrqExit) {
+    if (!options.op_names.empty() && e.op >= 0 && op_of[slot(e)] != e.op && e.kind != EventKind::kIrqExit) {
       op_of[slot(e)] = e.op;
-      rows.push_back({e.step, col, absl::StrCat(indent, who, " > ", OpText(e.op, options)), 3, e.task, e.depth,
-                      false});
+      rows.push_back({e.step, col, absl::StrCat(indent, who, " > ", OpText(e.op, options)), 3, e.task, e.depth, false});
     }
     if (e.kind == EventKind::kPoint) {
       if (!options.show_points) continue;
@@ -244,9 +253,8 @@ std::string FormatTimeline(absl::Span<const Event> events, const TimelineOptions
       int folded = 1;
       // Runs of points of one context in one function fold into one row
       // (the short form folds a function's points whatever their labels).
-      while (j + 1 < events.size() && events[j + 1].kind == EventKind::kPoint &&
-             events[j + 1].task == e.task && events[j + 1].depth == e.depth &&
-             events[j + 1].vcpu == e.vcpu && events[j + 1].op == events[j].op &&
+      while (j + 1 < events.size() && events[j + 1].kind == EventKind::kPoint && events[j + 1].task == e.task &&
+             events[j + 1].depth == e.depth && events[j + 1].vcpu == e.vcpu && events[j + 1].op == events[j].op &&
              (events[j + 1].func == nullptr || (fn != nullptr && strcmp(events[j + 1].func, fn) == 0))) {
         ++j;
         ++folded;

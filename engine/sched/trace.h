@@ -30,8 +30,8 @@ enum class EventKind : uint8_t {
   kIrqPending,  // a hardirq raised while IRQs were off: held until restore
   kIrqEnter,    // an interrupt handler started (via the signal)
   kIrqExit,
-  kNote,        // a model event worth showing (alloc, free, unlink, GP end)
-  kFinding,     // an oracle fired
+  kNote,     // a model event worth showing (alloc, free, unlink, GP end)
+  kFinding,  // an oracle fired
 };
 
 const char* EventKindName(EventKind kind);
@@ -45,10 +45,10 @@ struct Event {
   // from the label's place in the code.
   const char* func;
   int16_t task;
-  int16_t op;         // the BPF operation the context was running (an index
-                      // the front end assigned, Scheduler::SetOp), -1 none
-  int8_t vcpu;        // -1: housekeeping (no vCPU)
-  uint8_t depth;      // 0 task, 1 hardirq, 2 NMI (nesting on the vCPU)
+  int16_t op;     // the BPF operation the context was running (an index
+                  // the front end assigned, Scheduler::SetOp), -1 none
+  int8_t vcpu;    // -1: housekeeping (no vCPU)
+  uint8_t depth;  // 0 task, 1 hardirq, 2 NMI (nesting on the vCPU)
   EventKind kind;
 };
 
@@ -70,8 +70,8 @@ class Trace {
   struct TimelineOptions {
     int num_vcpus = 1;
     absl::Span<const std::string> task_names;
-    size_t max_rows = 80;        // newest rows kept
-    bool show_points = true;     // runs of kPoint from one task are folded
+    size_t max_rows = 80;     // newest rows kept
+    bool show_points = true;  // runs of kPoint from one task are folded
     // Texts of the BPF operations (Event::op indexes it): a row shows the
     // operation a context starts. Empty: operations are not shown.
     absl::Span<const std::string> op_names;

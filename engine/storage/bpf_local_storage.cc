@@ -5,8 +5,8 @@
 
 #include "engine/check/accounting.h"
 #include "engine/check/reclaim.h"
-#include "engine/report/report.h"
 #include "engine/kernel/context.h"
+#include "engine/report/report.h"
 #include "engine/sched/scheduler.h"
 #include "engine/storage/defer.h"
 #include "engine/storage/invariants.h"
@@ -22,8 +22,7 @@ void Note(const char* label, const void* obj) {
 
 // WARN_ON_ONCE(!bpf_rcu_lock_held()) and friends: a lockdep-RCU splat.
 void rcu_lockdep_assert_bpf_held(const char* where) {
-  if (sched::Scheduler::Current() != nullptr && kernel::current_task_id() >= 0 &&
-      !kernel::bpf_rcu_lock_held()) {
+  if (sched::Scheduler::Current() != nullptr && kernel::current_task_id() >= 0 && !kernel::bpf_rcu_lock_held()) {
     check::Report(check::kContextViolation, -1,
                   "%s called outside any RCU read-side critical section (bpf_rcu_lock_held() "
                   "is false)",
@@ -32,17 +31,13 @@ void rcu_lockdep_assert_bpf_held(const char* where) {
 }
 
 // hash_64() (include/linux/hash.h).
-u32 hash_64(u64 val, u32 bits) {
-  return static_cast<u32>((val * 0x61C8864680B583EBull) >> (64 - bits));
-}
+u32 hash_64(u64 val, u32 bits) { return static_cast<u32>((val * 0x61C8864680B583EBull) >> (64 - bits)); }
 
 bool selem_linked_to_storage_lockless(const bpf_local_storage_elem* selem) {
   return !kernel::hlist_unhashed_lockless(&selem->snode);
 }
 
-bool selem_linked_to_storage(const bpf_local_storage_elem* selem) {
-  return !kernel::hlist_unhashed(&selem->snode);
-}
+bool selem_linked_to_storage(const bpf_local_storage_elem* selem) { return !kernel::hlist_unhashed(&selem->snode); }
 
 int check_flags(const bpf_local_storage_data* old_sdata, u64 map_flags) {
   if (old_sdata != nullptr && (map_flags & ~BPF_F_LOCK) == BPF_NOEXIST) return -EEXIST;
@@ -54,9 +49,7 @@ void bpf_selem_link_map_nolock(bpf_local_storage_map_bucket* b, bpf_local_storag
   kernel::hlist_add_head_rcu(&selem->map_node, &b->list);
 }
 
-void bpf_selem_unlink_map_nolock(bpf_local_storage_elem* selem) {
-  kernel::hlist_del_init_rcu(&selem->map_node);
-}
+void bpf_selem_unlink_map_nolock(bpf_local_storage_elem* selem) { kernel::hlist_del_init_rcu(&selem->map_node); }
 
 int bpf_selem_unlink_map(bpf_local_storage_elem* selem) {
   bpf_local_storage* local_storage = rcu_dereference_check(selem->local_storage, 1);
@@ -84,8 +77,7 @@ int mem_charge(bpf_local_storage_map* smap, void* owner, u32 size) {
 
 void mem_uncharge(bpf_local_storage_map* smap, void* owner, u32 size) {
   const bpf_map_ops* ops = smap->map.ops;
-  if (ops->map_local_storage_uncharge != nullptr)
-    ops->map_local_storage_uncharge(smap, owner, size);
+  if (ops->map_local_storage_uncharge != nullptr) ops->map_local_storage_uncharge(smap, owner, size);
   check::Charge(ops->model_owner_account(owner), -static_cast<int64_t>(size));
 }
 
@@ -93,8 +85,7 @@ bpf_local_storage** owner_storage(bpf_local_storage_map* smap, void* owner) {
   return smap->map.ops->map_owner_storage_ptr(owner);
 }
 
-bpf_local_storage_map_bucket* select_bucket(bpf_local_storage_map* smap,
-                                            bpf_local_storage* local_storage) {
+bpf_local_storage_map_bucket* select_bucket(bpf_local_storage_map* smap, bpf_local_storage* local_storage) {
   // MODEL: the kernel hashes the storage pointer; we hash its id so that
   // runs are deterministic.
   return &smap->buckets[hash_64(static_cast<u64>(local_storage->model_id), smap->bucket_log)];
@@ -105,18 +96,17 @@ void bpf_local_storage_unlock(bpf_local_storage* local_storage, irqflags_t flags
   kernel::raw_res_spin_unlock_irqrestore(&local_storage->lock, flags);
 }
 
-bpf_local_storage_elem* bpf_selem_alloc(bpf_local_storage_map* smap, void* owner, const u64* value,
-                                        bool swap_uptrs, gfp_t gfp_flags) {
+bpf_local_storage_elem* bpf_selem_alloc(bpf_local_storage_map* smap, void* owner, const u64* value, bool swap_uptrs,
+                                        gfp_t gfp_flags) {
   (void)swap_uptrs;  // MODEL: no uptr fields
   if (mem_charge(smap, owner, smap->elem_size)) return nullptr;
 
   bpf_local_storage_elem* selem;
   if (smap->use_kmalloc_nolock) {
-    selem = static_cast<bpf_local_storage_elem*>(kernel::kmalloc_nolock(
-        smap->elem_size, kernel::__GFP_ZERO, kernel::NUMA_NO_NODE, kSelemObjectType));
-  } else {
     selem = static_cast<bpf_local_storage_elem*>(
-        kernel::kzalloc(smap->elem_size, gfp_flags, kSelemObjectType));
+        kernel::kmalloc_nolock(smap->elem_size, kernel::__GFP_ZERO, kernel::NUMA_NO_NODE, kSelemObjectType));
+  } else {
+    selem = static_cast<bpf_local_storage_elem*>(kernel::kzalloc(smap->elem_size, gfp_flags, kSelemObjectType));
   }
 
   if (selem != nullptr) {
@@ -133,10 +123,8 @@ bpf_local_storage_elem* bpf_selem_alloc(bpf_local_storage_map* smap, void* owner
 }
 
 // Requires L_s held and selem->local_storage == local_storage; smap valid.
-void bpf_selem_unlink_storage_nolock_misc(bpf_local_storage_elem* selem,
-                                          bpf_local_storage_map* smap,
-                                          bpf_local_storage* local_storage, bool free_local_storage,
-                                          bool pin_owner) {
+void bpf_selem_unlink_storage_nolock_misc(bpf_local_storage_elem* selem, bpf_local_storage_map* smap,
+                                          bpf_local_storage* local_storage, bool free_local_storage, bool pin_owner) {
   void* owner = local_storage->owner;
   u32 uncharge = smap->elem_size;
 
@@ -159,19 +147,17 @@ void bpf_selem_unlink_storage_nolock_misc(bpf_local_storage_elem* selem,
   if (pin_owner) kernel::atomic_dec(&local_storage->owner_refcnt.refs);  // refcount_dec()
 }
 
-bool bpf_selem_unlink_storage_nolock(bpf_local_storage* local_storage,
-                                     bpf_local_storage_elem* selem, hlist_head* free_selem_list) {
+bool bpf_selem_unlink_storage_nolock(bpf_local_storage* local_storage, bpf_local_storage_elem* selem,
+                                     hlist_head* free_selem_list) {
   bpf_local_storage_map* smap = rcu_dereference_check(SDATA(selem)->smap, 1);
-  const bool free_local_storage =
-      kernel::hlist_is_singular_node(&selem->snode, &local_storage->list);
+  const bool free_local_storage = kernel::hlist_is_singular_node(&selem->snode, &local_storage->list);
   bpf_selem_unlink_storage_nolock_misc(selem, smap, local_storage, free_local_storage, false);
   kernel::hlist_del_init_rcu(&selem->snode);
   kernel::hlist_add_head(&selem->free_node, free_selem_list);
   return free_local_storage;
 }
 
-void bpf_selem_link_storage_nolock(bpf_local_storage* local_storage,
-                                   bpf_local_storage_elem* selem) {
+void bpf_selem_link_storage_nolock(bpf_local_storage* local_storage, bpf_local_storage_elem* selem) {
   bpf_local_storage_map* smap = rcu_dereference_check(SDATA(selem)->smap, 1);
   local_storage->mem_charge += smap->elem_size;
   RCU_INIT_POINTER(selem->local_storage, local_storage);
@@ -223,8 +209,8 @@ void bpf_local_storage_insert_cache(bpf_local_storage* local_storage, bpf_local_
 
 }  // namespace internal
 
-bpf_local_storage_data* bpf_local_storage_lookup(bpf_local_storage* local_storage,
-                                                 bpf_local_storage_map* smap, bool cacheit_lockit) {
+bpf_local_storage_data* bpf_local_storage_lookup(bpf_local_storage* local_storage, bpf_local_storage_map* smap,
+                                                 bool cacheit_lockit) {
   rcu_lockdep_assert_bpf_held("bpf_local_storage_lookup()");
   // Fast path (cache hit). Slots are shared between maps: check smap.
   bpf_local_storage_data* sdata = rcu_dereference_check(local_storage->cache[smap->cache_idx], 1);
@@ -240,8 +226,8 @@ bpf_local_storage_data* bpf_local_storage_lookup(bpf_local_storage* local_storag
   return SDATA(selem);
 }
 
-int bpf_local_storage_alloc(void* owner, bpf_local_storage_map* smap,
-                            bpf_local_storage_elem* first_selem, gfp_t gfp_flags) {
+int bpf_local_storage_alloc(void* owner, bpf_local_storage_map* smap, bpf_local_storage_elem* first_selem,
+                            gfp_t gfp_flags) {
   bpf_local_storage* prev_storage;
   bpf_local_storage* storage = nullptr;
   bpf_local_storage** owner_storage_ptr;
@@ -252,11 +238,10 @@ int bpf_local_storage_alloc(void* owner, bpf_local_storage_map* smap,
   if (err) return err;
 
   if (smap->use_kmalloc_nolock) {
-    storage = static_cast<bpf_local_storage*>(kernel::kmalloc_nolock(
-        sizeof(*storage), kernel::__GFP_ZERO, kernel::NUMA_NO_NODE, kStorageObjectType));
-  } else {
     storage = static_cast<bpf_local_storage*>(
-        kernel::kzalloc(sizeof(*storage), gfp_flags, kStorageObjectType));
+        kernel::kmalloc_nolock(sizeof(*storage), kernel::__GFP_ZERO, kernel::NUMA_NO_NODE, kStorageObjectType));
+  } else {
+    storage = static_cast<bpf_local_storage*>(kernel::kzalloc(sizeof(*storage), gfp_flags, kStorageObjectType));
   }
   if (storage == nullptr) {
     err = -ENOMEM;
@@ -302,9 +287,8 @@ uncharge:
 }
 
 // The caller guarantees the owner is not going away (its creation guard).
-bpf_local_storage_data* bpf_local_storage_update(void* owner, bpf_local_storage_map* smap,
-                                                 const u64* value, u64 map_flags, bool swap_uptrs,
-                                                 gfp_t gfp_flags) {
+bpf_local_storage_data* bpf_local_storage_update(void* owner, bpf_local_storage_map* smap, const u64* value,
+                                                 u64 map_flags, bool swap_uptrs, gfp_t gfp_flags) {
   bpf_local_storage_data* old_sdata = nullptr;
   bpf_local_storage_elem* alloc_selem;
   bpf_local_storage_elem* selem = nullptr;
@@ -318,8 +302,7 @@ bpf_local_storage_data* bpf_local_storage_update(void* owner, bpf_local_storage_
   rcu_lockdep_assert_bpf_held("bpf_local_storage_update()");
   // BPF_EXIST and BPF_NOEXIST cannot be both set; BPF_F_LOCK needs a
   // bpf_spin_lock in the value.
-  if ((map_flags & ~BPF_F_LOCK) > BPF_EXIST ||
-      ((map_flags & BPF_F_LOCK) && !smap->map.record->has_spin_lock)) {
+  if ((map_flags & ~BPF_F_LOCK) > BPF_EXIST || ((map_flags & BPF_F_LOCK) && !smap->map.record->has_spin_lock)) {
     return ERR_PTR<bpf_local_storage_data>(-EINVAL);
   }
   if (gfp_flags == kernel::GFP_KERNEL && (map_flags & ~BPF_F_LOCK) != BPF_NOEXIST) {
@@ -394,8 +377,7 @@ bpf_local_storage_data* bpf_local_storage_update(void* owner, bpf_local_storage_
   // Third, remove the old selem.
   if (old_sdata != nullptr) {
     bpf_selem_unlink_map_nolock(SELEM(old_sdata));
-    free_old_storage =
-        bpf_selem_unlink_storage_nolock(local_storage, SELEM(old_sdata), &old_selem_free_list);
+    free_old_storage = bpf_selem_unlink_storage_nolock(local_storage, SELEM(old_sdata), &old_selem_free_list);
     check::NoteUnlinked(SELEM(old_sdata), check::Readers::kPrograms);
   }
   kernel::raw_res_spin_unlock_irqrestore(&b->lock, b_flags);

@@ -83,9 +83,7 @@ template <typename T>
 inline T* ERR_PTR(long err) {
   return reinterpret_cast<T*>(static_cast<intptr_t>(err));
 }
-inline bool IS_ERR(const void* p) {
-  return reinterpret_cast<uintptr_t>(p) >= static_cast<uintptr_t>(-MAX_ERRNO);
-}
+inline bool IS_ERR(const void* p) { return reinterpret_cast<uintptr_t>(p) >= static_cast<uintptr_t>(-MAX_ERRNO); }
 inline bool IS_ERR_OR_NULL(const void* p) { return p == nullptr || IS_ERR(p); }
 inline long PTR_ERR(const void* p) { return static_cast<long>(reinterpret_cast<intptr_t>(p)); }
 inline long PTR_ERR_OR_ZERO(const void* p) { return IS_ERR(p) ? PTR_ERR(p) : 0; }
@@ -220,36 +218,32 @@ struct bpf_local_storage {
 // runs in the owner's free path under rcu_read_lock(); map_free in process
 // context, and it sleeps.
 
-bpf_local_storage_map* bpf_local_storage_map_alloc(u32 value_size, u32 map_flags,
-                                                   const btf_record& record,
+bpf_local_storage_map* bpf_local_storage_map_alloc(u32 value_size, u32 map_flags, const btf_record& record,
                                                    const bpf_map_ops* ops);
 void bpf_local_storage_map_free(bpf_map* map, bpf_local_storage_cache* cache);
 
-bpf_local_storage_elem* bpf_selem_alloc(bpf_local_storage_map* smap, void* owner, const u64* value,
-                                        bool swap_uptrs, gfp_t gfp_flags);
+bpf_local_storage_elem* bpf_selem_alloc(bpf_local_storage_map* smap, void* owner, const u64* value, bool swap_uptrs,
+                                        gfp_t gfp_flags);
 void bpf_selem_free(bpf_local_storage_elem* selem, bool reuse_now);
 void bpf_selem_free_list(hlist_head* list, bool reuse_now);
 void bpf_local_storage_free(bpf_local_storage* local_storage, bool reuse_now);
 
-int bpf_local_storage_alloc(void* owner, bpf_local_storage_map* smap,
-                            bpf_local_storage_elem* first_selem, gfp_t gfp_flags);
-bpf_local_storage_data* bpf_local_storage_update(void* owner, bpf_local_storage_map* smap,
-                                                 const u64* value, u64 map_flags, bool swap_uptrs,
-                                                 gfp_t gfp_flags);
-bpf_local_storage_data* bpf_local_storage_lookup(bpf_local_storage* local_storage,
-                                                 bpf_local_storage_map* smap, bool cacheit_lockit);
+int bpf_local_storage_alloc(void* owner, bpf_local_storage_map* smap, bpf_local_storage_elem* first_selem,
+                            gfp_t gfp_flags);
+bpf_local_storage_data* bpf_local_storage_update(void* owner, bpf_local_storage_map* smap, const u64* value,
+                                                 u64 map_flags, bool swap_uptrs, gfp_t gfp_flags);
+bpf_local_storage_data* bpf_local_storage_lookup(bpf_local_storage* local_storage, bpf_local_storage_map* smap,
+                                                 bool cacheit_lockit);
 
 void bpf_selem_link_storage_nolock(bpf_local_storage* local_storage, bpf_local_storage_elem* selem);
 // L_s held. Clears the cache slot; with pin_owner (map_free only) pins the
 // owner through owner_refcnt or, if destroy already passed its wait,
 // returns before uncharging; uncharges; if free_local_storage, clears
 // ls->owner and owner->storage.
-void bpf_selem_unlink_storage_nolock_misc(bpf_local_storage_elem* selem,
-                                          bpf_local_storage_map* smap,
-                                          bpf_local_storage* local_storage, bool free_local_storage,
-                                          bool pin_owner);
-bool bpf_selem_unlink_storage_nolock(bpf_local_storage* local_storage,
-                                     bpf_local_storage_elem* selem, hlist_head* free_selem_list);
+void bpf_selem_unlink_storage_nolock_misc(bpf_local_storage_elem* selem, bpf_local_storage_map* smap,
+                                          bpf_local_storage* local_storage, bool free_local_storage, bool pin_owner);
+bool bpf_selem_unlink_storage_nolock(bpf_local_storage* local_storage, bpf_local_storage_elem* selem,
+                                     hlist_head* free_selem_list);
 int bpf_selem_unlink(bpf_local_storage_elem* selem);
 void bpf_selem_unlink_nofail(bpf_local_storage_elem* selem, bpf_local_storage_map_bucket* b);
 u32 bpf_local_storage_destroy(bpf_local_storage* local_storage);
@@ -268,8 +262,7 @@ void bpf_obj_free_fields(const btf_record* rec, u8* data);
 // Small shared helpers. mem_(un)charge also keep the accounting ledger.
 int mem_charge(bpf_local_storage_map* smap, void* owner, u32 size);
 void mem_uncharge(bpf_local_storage_map* smap, void* owner, u32 size);
-bpf_local_storage_map_bucket* select_bucket(bpf_local_storage_map* smap,
-                                            bpf_local_storage* local_storage);
+bpf_local_storage_map_bucket* select_bucket(bpf_local_storage_map* smap, bpf_local_storage* local_storage);
 bpf_local_storage** owner_storage(bpf_local_storage_map* smap, void* owner);
 inline u32 value_words(const bpf_map* map) { return map->value_size / 8; }
 

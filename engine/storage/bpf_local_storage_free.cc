@@ -33,9 +33,7 @@ void bpf_local_storage_free_trace_rcu(rcu_head* rcu) {
 }
 
 // kfree_rcu(local_storage, rcu). MODEL: call_rcu() + kfree().
-void bpf_local_storage_kfree_rcu(rcu_head* rcu) {
-  kernel::kfree(container_of(rcu, bpf_local_storage, rcu));
-}
+void bpf_local_storage_kfree_rcu(rcu_head* rcu) { kernel::kfree(container_of(rcu, bpf_local_storage, rcu)); }
 
 // use_kmalloc_nolock == false
 void bpf_local_storage_free(bpf_local_storage* local_storage, bool vanilla_rcu) {
@@ -73,9 +71,7 @@ void bpf_selem_free(bpf_local_storage_elem* selem, bool vanilla_rcu) {
 
 namespace {
 
-void bpf_local_storage_free_rcu(rcu_head* rcu) {
-  kernel::kfree_nolock(container_of(rcu, bpf_local_storage, rcu));
-}
+void bpf_local_storage_free_rcu(rcu_head* rcu) { kernel::kfree_nolock(container_of(rcu, bpf_local_storage, rcu)); }
 
 void bpf_local_storage_free_trace_rcu(rcu_head* rcu) { bpf_local_storage_free_rcu(rcu); }
 
@@ -125,9 +121,7 @@ void bpf_selem_free_list(hlist_head* list, bool reuse_now) {
   bpf_local_storage_elem* selem;
   hlist_node* n;
   // _safe: bpf_selem_free() reuses free_node's memory as the rcu_head.
-  hlist_for_each_entry_safe(selem, n, list, bpf_local_storage_elem, free_node) {
-    bpf_selem_free(selem, reuse_now);
-  }
+  hlist_for_each_entry_safe(selem, n, list, bpf_local_storage_elem, free_node) { bpf_selem_free(selem, reuse_now); }
 }
 
 // ---- map values ----------------------------------------------------------------

@@ -14,8 +14,8 @@
 //
 // Exactly one of the two frees each selem (INV: a selem is freed once).
 #include "engine/check/reclaim.h"
-#include "engine/report/report.h"
 #include "engine/kernel/context.h"
+#include "engine/report/report.h"
 #include "engine/sched/scheduler.h"
 #include "engine/storage/bpf_local_storage.h"
 #include "engine/storage/defer.h"
@@ -31,13 +31,9 @@ void Note(const char* label, int64_t arg) {
   if (sched::Scheduler* s = sched::Scheduler::Current()) s->Note(label, arg);
 }
 
-bool selem_linked_to_storage(const bpf_local_storage_elem* selem) {
-  return !kernel::hlist_unhashed(&selem->snode);
-}
+bool selem_linked_to_storage(const bpf_local_storage_elem* selem) { return !kernel::hlist_unhashed(&selem->snode); }
 
-bool selem_linked_to_map(const bpf_local_storage_elem* selem) {
-  return !kernel::hlist_unhashed(&selem->map_node);
-}
+bool selem_linked_to_map(const bpf_local_storage_elem* selem) { return !kernel::hlist_unhashed(&selem->map_node); }
 
 u16 bpf_local_storage_cache_idx_get(bpf_local_storage_cache* cache) {
   u64 min_usage = UINT64_MAX;
@@ -134,8 +130,7 @@ void bpf_selem_unlink_nofail(bpf_local_storage_elem* selem, bpf_local_storage_ma
   // Normally both sides are unlinked here and the selem is freed after a GP.
   // If destroy and map_free race, or a lock failed, the second of the two
   // to see the selem frees it.
-  if (unlink == 2 ||
-      kernel::atomic_cmpxchg(&selem->state, SELEM_UNLINKED, SELEM_TOFREE) == SELEM_UNLINKED) {
+  if (unlink == 2 || kernel::atomic_cmpxchg(&selem->state, SELEM_UNLINKED, SELEM_TOFREE) == SELEM_UNLINKED) {
     // V4: only RCU walkers (destroy, map_free) can still reach it. With
     // the map_free fix, map_free's element waits for Tasks Trace: a
     // sleepable program of another map walking the owner's list may hold it.
@@ -178,8 +173,7 @@ u32 bpf_local_storage_destroy(bpf_local_storage* local_storage) {
   return static_cast<u32>(local_storage->mem_charge);
 }
 
-bpf_local_storage_map* bpf_local_storage_map_alloc(u32 value_size, u32 map_flags,
-                                                   const btf_record& record,
+bpf_local_storage_map* bpf_local_storage_map_alloc(u32 value_size, u32 map_flags, const btf_record& record,
                                                    const bpf_map_ops* ops) {
   auto* smap = static_cast<bpf_local_storage_map*>(
       kernel::kzalloc(sizeof(bpf_local_storage_map), kernel::GFP_KERNEL, kMapObjectType));
@@ -196,8 +190,8 @@ bpf_local_storage_map* bpf_local_storage_map_alloc(u32 value_size, u32 map_flags
   // At least 2 buckets: select_bucket() is undefined with 1.
   nbuckets = nbuckets < 2 ? 2 : nbuckets;
   smap->bucket_log = ilog2(nbuckets);
-  smap->buckets = static_cast<bpf_local_storage_map_bucket*>(kernel::kzalloc(
-      sizeof(bpf_local_storage_map_bucket) * nbuckets, kernel::GFP_KERNEL, kBucketsObjectType));
+  smap->buckets = static_cast<bpf_local_storage_map_bucket*>(
+      kernel::kzalloc(sizeof(bpf_local_storage_map_bucket) * nbuckets, kernel::GFP_KERNEL, kBucketsObjectType));
   if (smap->buckets == nullptr) {
     kernel::kfree(smap);
     return nullptr;
@@ -207,8 +201,8 @@ bpf_local_storage_map* bpf_local_storage_map_alloc(u32 value_size, u32 map_flags
     kernel::raw_res_spin_lock_init(&smap->buckets[i].lock, kBucketLockName);
   }
 
-  smap->elem_size = static_cast<u16>(offsetof(bpf_local_storage_elem, sdata) +
-                                     offsetof(bpf_local_storage_data, data) + value_size);
+  smap->elem_size =
+      static_cast<u16>(offsetof(bpf_local_storage_elem, sdata) + offsetof(bpf_local_storage_data, data) + value_size);
   smap->use_kmalloc_nolock = ops->use_kmalloc_nolock;
   smap->cache_idx = bpf_local_storage_cache_idx_get(ops->cache);
   return smap;
@@ -229,9 +223,7 @@ void bpf_local_storage_map_free(bpf_map* map, bpf_local_storage_cache* cache) {
     bpf_local_storage_elem* selem;
     kernel::rcu_read_lock();
     // MODEL: no need_resched()/cond_resched_rcu() restart.
-    hlist_for_each_entry_rcu(selem, &b->list, bpf_local_storage_elem, map_node) {
-      bpf_selem_unlink_nofail(selem, b);
-    }
+    hlist_for_each_entry_rcu(selem, &b->list, bpf_local_storage_elem, map_node) { bpf_selem_unlink_nofail(selem, b); }
     kernel::rcu_read_unlock();
   }
 

@@ -20,8 +20,8 @@ using kernel::this_cpu_ptr;
 // v4: free now, in the caller's context.
 // ============================================================================
 
-void free_now(hlist_head* selem_free_list, bpf_local_storage* local_storage, bool free_local_storage,
-              bool reuse_now, FreeSite) {
+void free_now(hlist_head* selem_free_list, bpf_local_storage* local_storage, bool free_local_storage, bool reuse_now,
+              FreeSite) {
   bpf_selem_free_list(selem_free_list, reuse_now);
   if (free_local_storage) bpf_local_storage_free(local_storage, reuse_now);
 }

@@ -25,8 +25,8 @@
 
 #include "absl/status/status.h"
 #include "engine/check/reclaim.h"
-#include "engine/report/report.h"
 #include "engine/kernel/slab.h"
+#include "engine/report/report.h"
 #include "engine/sched/scheduler.h"
 #include "engine/storage/variant.h"
 #include "engine/vm/machine.h"

@@ -2,8 +2,8 @@
 #include "engine/storage/invariants.h"
 
 #include "engine/check/reclaim.h"
-#include "engine/report/report.h"
 #include "engine/kernel/lockdep.h"
+#include "engine/report/report.h"
 #include "engine/sched/scheduler.h"
 
 namespace reclaimfuzz::storage::invariants {
@@ -54,8 +54,7 @@ void CheckStorageBeforeUnlock(bpf_local_storage* ls) {
     if (empty || published != ls) {
       check::Report("invariant:owner-storage", id,
                     "bpf_local_storage #%lld: owner is set but %s when its lock is released",
-                    static_cast<long long>(id),
-                    empty ? "the list is empty" : "owner->storage points elsewhere");
+                    static_cast<long long>(id), empty ? "the list is empty" : "owner->storage points elsewhere");
     }
   }
 

@@ -2,8 +2,8 @@
 #include "engine/storage/owners.h"
 
 #include "engine/check/accounting.h"
-#include "engine/report/report.h"
 #include "engine/kernel/context.h"
+#include "engine/report/report.h"
 #include "engine/storage/world.h"
 
 namespace reclaimfuzz::storage {
@@ -18,8 +18,7 @@ void* sdata_value(bpf_local_storage_data* sdata) {
   return IS_ERR_OR_NULL(sdata) ? nullptr : static_cast<void*>(sdata->data);
 }
 
-bpf_local_storage_data* storage_lookup(bpf_local_storage** storage_ptr, bpf_map* map,
-                                       bool cacheit_lockit) {
+bpf_local_storage_data* storage_lookup(bpf_local_storage** storage_ptr, bpf_map* map, bool cacheit_lockit) {
   bpf_local_storage* local_storage = rcu_dereference_check(*storage_ptr, 1);
   if (local_storage == nullptr) return nullptr;
   return bpf_local_storage_lookup(local_storage, SMAP(map), cacheit_lockit);
@@ -49,12 +48,9 @@ u32 storage_free(bpf_local_storage** storage_ptr) {
 
 // ---- task ----
 
-bpf_local_storage** task_storage_ptr(void* owner) {
-  return &static_cast<task_struct*>(owner)->bpf_storage;
-}
+bpf_local_storage** task_storage_ptr(void* owner) { return &static_cast<task_struct*>(owner)->bpf_storage; }
 bool task_dying(void* owner) {
-  return __atomic_load_n(&static_cast<task_struct*>(owner)->usage.refs.counter, __ATOMIC_RELAXED) ==
-         0;
+  return __atomic_load_n(&static_cast<task_struct*>(owner)->usage.refs.counter, __ATOMIC_RELAXED) == 0;
 }
 int task_account(void* owner) { return static_cast<task_struct*>(owner)->model_account; }
 
@@ -62,9 +58,7 @@ bpf_local_storage_cache task_cache;
 
 // ---- sk ----
 
-bpf_local_storage** bpf_sk_storage_ptr(void* owner) {
-  return &static_cast<sock*>(owner)->sk_bpf_storage;
-}
+bpf_local_storage** bpf_sk_storage_ptr(void* owner) { return &static_cast<sock*>(owner)->sk_bpf_storage; }
 bool sk_dying(void* owner) {
   return __atomic_load_n(&static_cast<sock*>(owner)->sk_refcnt.refs.counter, __ATOMIC_RELAXED) == 0;
 }
@@ -90,9 +84,7 @@ bpf_local_storage_cache sk_cache;
 
 // ---- inode ----
 
-bpf_local_storage** inode_storage_ptr(void* owner) {
-  return &static_cast<inode*>(owner)->i_security_bpf.storage;
-}
+bpf_local_storage** inode_storage_ptr(void* owner) { return &static_cast<inode*>(owner)->i_security_bpf.storage; }
 bool inode_dying(void* owner) {
   return __atomic_load_n(&static_cast<inode*>(owner)->i_count.counter, __ATOMIC_RELAXED) == 0;
 }
@@ -102,12 +94,9 @@ bpf_local_storage_cache inode_cache;
 
 // ---- cgroup ----
 
-bpf_local_storage** cgroup_storage_ptr(void* owner) {
-  return &static_cast<cgroup*>(owner)->bpf_cgrp_storage;
-}
+bpf_local_storage** cgroup_storage_ptr(void* owner) { return &static_cast<cgroup*>(owner)->bpf_cgrp_storage; }
 bool cgroup_dying(void* owner) {
-  return __atomic_load_n(&static_cast<cgroup*>(owner)->self_refcnt_dying.counter,
-                         __ATOMIC_RELAXED) != 0;
+  return __atomic_load_n(&static_cast<cgroup*>(owner)->self_refcnt_dying.counter, __ATOMIC_RELAXED) != 0;
 }
 int cgroup_account(void* owner) { return static_cast<cgroup*>(owner)->model_account; }
 
@@ -203,15 +192,13 @@ void ResetCaches() {
 
 // ---- task ---------------------------------------------------------------------
 
-void* bpf_task_storage_get(bpf_map* map, task_struct* task, const u64* value, u64 flags,
-                           gfp_t gfp_flags) {
+void* bpf_task_storage_get(bpf_map* map, task_struct* task, const u64* value, u64 flags, gfp_t gfp_flags) {
   if ((flags & ~BPF_LOCAL_STORAGE_GET_F_CREATE) || task == nullptr) return nullptr;
   bpf_local_storage_data* sdata = storage_lookup(&task->bpf_storage, map, true);
   if (sdata != nullptr) return sdata->data;
   // Only allocate new storage when the task is refcounted.
   if (kernel::refcount_read(&task->usage) && (flags & BPF_LOCAL_STORAGE_GET_F_CREATE)) {
-    return sdata_value(
-        bpf_local_storage_update(task, SMAP(map), value, BPF_NOEXIST, false, gfp_flags));
+    return sdata_value(bpf_local_storage_update(task, SMAP(map), value, BPF_NOEXIST, false, gfp_flags));
   }
   return nullptr;
 }
@@ -227,10 +214,8 @@ void* bpf_pid_task_storage_lookup_elem(bpf_map* map, task_struct* task) {
   return sdata != nullptr ? sdata->data : nullptr;
 }
 
-long bpf_pid_task_storage_update_elem(bpf_map* map, task_struct* task, const u64* value,
-                                      u64 map_flags) {
-  return PTR_ERR_OR_ZERO(
-      bpf_local_storage_update(task, SMAP(map), value, map_flags, true, kernel::GFP_ATOMIC));
+long bpf_pid_task_storage_update_elem(bpf_map* map, task_struct* task, const u64* value, u64 map_flags) {
+  return PTR_ERR_OR_ZERO(bpf_local_storage_update(task, SMAP(map), value, map_flags, true, kernel::GFP_ATOMIC));
 }
 
 long bpf_pid_task_storage_delete_elem(bpf_map* map, task_struct* task) {
@@ -272,8 +257,7 @@ long bpf_sk_storage_delete(bpf_map* map, sock* sk) {
   return -ENOENT;
 }
 
-void* bpf_sk_storage_get_tracing(bpf_map* map, sock* sk, const u64* value, u64 flags,
-                                 gfp_t gfp_flags) {
+void* bpf_sk_storage_get_tracing(bpf_map* map, sock* sk, const u64* value, u64 flags, gfp_t gfp_flags) {
   if (kernel::in_hardirq() || kernel::in_nmi()) return nullptr;
   return bpf_sk_storage_get(map, sk, value, flags, gfp_flags);
 }
@@ -289,13 +273,10 @@ void* bpf_fd_sk_storage_lookup_elem(bpf_map* map, sock* sk) {
 }
 
 long bpf_fd_sk_storage_update_elem(bpf_map* map, sock* sk, const u64* value, u64 map_flags) {
-  return PTR_ERR_OR_ZERO(
-      bpf_local_storage_update(sk, SMAP(map), value, map_flags, false, kernel::GFP_ATOMIC));
+  return PTR_ERR_OR_ZERO(bpf_local_storage_update(sk, SMAP(map), value, map_flags, false, kernel::GFP_ATOMIC));
 }
 
-long bpf_fd_sk_storage_delete_elem(bpf_map* map, sock* sk) {
-  return storage_delete(&sk->sk_bpf_storage, map);
-}
+long bpf_fd_sk_storage_delete_elem(bpf_map* map, sock* sk) { return storage_delete(&sk->sk_bpf_storage, map); }
 
 void bpf_sk_storage_free(sock* sk) {
   const u32 uncharge = storage_free(&sk->sk_bpf_storage);
@@ -309,23 +290,21 @@ void sock_put(sock* sk) {
   bpf_sk_storage_free(sk);
   const int left = kernel::atomic_read(&sk->sk_omem_alloc);
   if (left != 0) {
-    check::Report(check::kAccounting, kernel::slab::IdOf(sk),
-                  "__sk_destruct: optmem leakage (%d bytes) detected", left);
+    check::Report(check::kAccounting, kernel::slab::IdOf(sk), "__sk_destruct: optmem leakage (%d bytes) detected",
+                  left);
   }
 }
 
 // ---- inode --------------------------------------------------------------------
 
-void* bpf_inode_storage_get(bpf_map* map, inode* inode, const u64* value, u64 flags,
-                            gfp_t gfp_flags) {
+void* bpf_inode_storage_get(bpf_map* map, inode* inode, const u64* value, u64 flags, gfp_t gfp_flags) {
   if (flags & ~BPF_LOCAL_STORAGE_GET_F_CREATE) return nullptr;
   if (inode == nullptr) return nullptr;
   bpf_local_storage_data* sdata = storage_lookup(inode_storage_ptr(inode), map, true);
   if (sdata != nullptr) return sdata->data;
   // Only allocate new storage when the inode is refcounted.
   if (kernel::atomic_read(&inode->i_count) && (flags & BPF_LOCAL_STORAGE_GET_F_CREATE)) {
-    return sdata_value(
-        bpf_local_storage_update(inode, SMAP(map), value, BPF_NOEXIST, false, gfp_flags));
+    return sdata_value(bpf_local_storage_update(inode, SMAP(map), value, BPF_NOEXIST, false, gfp_flags));
   }
   return nullptr;
 }
@@ -341,8 +320,7 @@ void* bpf_fd_inode_storage_lookup_elem(bpf_map* map, inode* inode) {
 }
 
 long bpf_fd_inode_storage_update_elem(bpf_map* map, inode* inode, const u64* value, u64 map_flags) {
-  return PTR_ERR_OR_ZERO(
-      bpf_local_storage_update(inode, SMAP(map), value, map_flags, false, kernel::GFP_ATOMIC));
+  return PTR_ERR_OR_ZERO(bpf_local_storage_update(inode, SMAP(map), value, map_flags, false, kernel::GFP_ATOMIC));
 }
 
 long bpf_fd_inode_storage_delete_elem(bpf_map* map, inode* inode) {
@@ -350,8 +328,7 @@ long bpf_fd_inode_storage_delete_elem(bpf_map* map, inode* inode) {
 }
 
 void bpf_inode_storage_free(inode* inode) {
-  check::Charge(inode->model_account,
-                -static_cast<int64_t>(storage_free(inode_storage_ptr(inode))));
+  check::Charge(inode->model_account, -static_cast<int64_t>(storage_free(inode_storage_ptr(inode))));
 }
 
 void iput(inode* inode) {
@@ -360,8 +337,7 @@ void iput(inode* inode) {
 
 // ---- cgroup -------------------------------------------------------------------
 
-void* bpf_cgrp_storage_get(bpf_map* map, cgroup* cgroup, const u64* value, u64 flags,
-                           gfp_t gfp_flags) {
+void* bpf_cgrp_storage_get(bpf_map* map, cgroup* cgroup, const u64* value, u64 flags, gfp_t gfp_flags) {
   if (flags & ~BPF_LOCAL_STORAGE_GET_F_CREATE) return nullptr;
   if (cgroup == nullptr) return nullptr;
   bpf_local_storage_data* sdata = storage_lookup(&cgroup->bpf_cgrp_storage, map, true);
@@ -384,8 +360,7 @@ void* bpf_cgrp_storage_lookup_elem(bpf_map* map, cgroup* cgroup) {
 }
 
 long bpf_cgrp_storage_update_elem(bpf_map* map, cgroup* cgroup, const u64* value, u64 map_flags) {
-  return PTR_ERR_OR_ZERO(
-      bpf_local_storage_update(cgroup, SMAP(map), value, map_flags, false, kernel::GFP_ATOMIC));
+  return PTR_ERR_OR_ZERO(bpf_local_storage_update(cgroup, SMAP(map), value, map_flags, false, kernel::GFP_ATOMIC));
 }
 
 long bpf_cgrp_storage_delete_elem(bpf_map* map, cgroup* cgroup) {
@@ -393,8 +368,7 @@ long bpf_cgrp_storage_delete_elem(bpf_map* map, cgroup* cgroup) {
 }
 
 void bpf_cgrp_storage_free(cgroup* cgroup) {
-  check::Charge(cgroup->model_account,
-                -static_cast<int64_t>(storage_free(&cgroup->bpf_cgrp_storage)));
+  check::Charge(cgroup->model_account, -static_cast<int64_t>(storage_free(&cgroup->bpf_cgrp_storage)));
 }
 
 void cgroup_kill(cgroup* cgroup) {

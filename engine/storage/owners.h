@@ -77,20 +77,17 @@ const bpf_map_ops* owner_map_ops(OwnerKind kind);
 // sleepable programs, GFP_ATOMIC elsewhere.
 
 // ---- task ----
-void* bpf_task_storage_get(bpf_map* map, task_struct* task, const u64* value, u64 flags,
-                           gfp_t gfp_flags);
+void* bpf_task_storage_get(bpf_map* map, task_struct* task, const u64* value, u64 flags, gfp_t gfp_flags);
 long bpf_task_storage_delete(bpf_map* map, task_struct* task);
 void* bpf_pid_task_storage_lookup_elem(bpf_map* map, task_struct* task);
-long bpf_pid_task_storage_update_elem(bpf_map* map, task_struct* task, const u64* value,
-                                      u64 map_flags);
+long bpf_pid_task_storage_update_elem(bpf_map* map, task_struct* task, const u64* value, u64 map_flags);
 long bpf_pid_task_storage_delete_elem(bpf_map* map, task_struct* task);
 void bpf_task_storage_free(task_struct* task);
 
 // ---- sk ----
 void* bpf_sk_storage_get(bpf_map* map, sock* sk, const u64* value, u64 flags, gfp_t gfp_flags);
 long bpf_sk_storage_delete(bpf_map* map, sock* sk);
-void* bpf_sk_storage_get_tracing(bpf_map* map, sock* sk, const u64* value, u64 flags,
-                                 gfp_t gfp_flags);
+void* bpf_sk_storage_get_tracing(bpf_map* map, sock* sk, const u64* value, u64 flags, gfp_t gfp_flags);
 long bpf_sk_storage_delete_tracing(bpf_map* map, sock* sk);
 void* bpf_fd_sk_storage_lookup_elem(bpf_map* map, sock* sk);
 long bpf_fd_sk_storage_update_elem(bpf_map* map, sock* sk, const u64* value, u64 map_flags);
@@ -98,8 +95,7 @@ long bpf_fd_sk_storage_delete_elem(bpf_map* map, sock* sk);
 void bpf_sk_storage_free(sock* sk);
 
 // ---- inode ----
-void* bpf_inode_storage_get(bpf_map* map, inode* inode, const u64* value, u64 flags,
-                            gfp_t gfp_flags);
+void* bpf_inode_storage_get(bpf_map* map, inode* inode, const u64* value, u64 flags, gfp_t gfp_flags);
 long bpf_inode_storage_delete(bpf_map* map, inode* inode);
 void* bpf_fd_inode_storage_lookup_elem(bpf_map* map, inode* inode);
 long bpf_fd_inode_storage_update_elem(bpf_map* map, inode* inode, const u64* value, u64 map_flags);
@@ -107,8 +103,7 @@ long bpf_fd_inode_storage_delete_elem(bpf_map* map, inode* inode);
 void bpf_inode_storage_free(inode* inode);
 
 // ---- cgroup ----
-void* bpf_cgrp_storage_get(bpf_map* map, cgroup* cgroup, const u64* value, u64 flags,
-                           gfp_t gfp_flags);
+void* bpf_cgrp_storage_get(bpf_map* map, cgroup* cgroup, const u64* value, u64 flags, gfp_t gfp_flags);
 long bpf_cgrp_storage_delete(bpf_map* map, cgroup* cgroup);
 void* bpf_cgrp_storage_lookup_elem(bpf_map* map, cgroup* cgroup);
 long bpf_cgrp_storage_update_elem(bpf_map* map, cgroup* cgroup, const u64* value, u64 map_flags);

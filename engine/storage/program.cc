@@ -70,16 +70,13 @@ void bpf_prog_exit(const ProgState& state) {
   }
 }
 
-gfp_t bpf_prog_gfp(ProgKind kind) {
-  return kind == ProgKind::kSleepable ? kernel::GFP_KERNEL : kernel::GFP_ATOMIC;
-}
+gfp_t bpf_prog_gfp(ProgKind kind) { return kind == ProgKind::kSleepable ? kernel::GFP_KERNEL : kernel::GFP_ATOMIC; }
 
 ValueRef bpf_value_ref(void* data) {
   ValueRef v;
   if (data == nullptr) return v;
   v.data = data;
-  bpf_local_storage_elem* selem =
-      SELEM(container_of(static_cast<u8*>(data), bpf_local_storage_data, data));
+  bpf_local_storage_elem* selem = SELEM(container_of(static_cast<u8*>(data), bpf_local_storage_data, data));
   v.id = check::NoteReaderGot(selem, "bpf_*_storage_get() value");
   return v;
 }

@@ -54,12 +54,10 @@ const Registry& Get() {
 #undef RF_VARIANT
     };
     for (const Row& row : rows) {
-      VariantInfo info{row.name, row.is_tree != 0, row.built != 0, row.registered != 0,
-                       KnownList(row.known), row.about, row.is_bug != 0, row.bug_base,
-                       row.bug_class};
+      VariantInfo info{row.name,  row.is_tree != 0, row.built != 0, row.registered != 0, KnownList(row.known),
+                       row.about, row.is_bug != 0,  row.bug_base,   row.bug_class};
       if (info.is_tree) {
-        const Variant v =
-            static_cast<Variant>(static_cast<int>(Variant::kFirstTree) + reg->trees.size());
+        const Variant v = static_cast<Variant>(static_cast<int>(Variant::kFirstTree) + reg->trees.size());
         (info.bug ? reg->bugs : reg->all).push_back(v);
         reg->trees.push_back(std::move(info));
         continue;
@@ -120,8 +118,7 @@ absl::StatusOr<Variant> ParseVariant(absl::string_view name) {
   }
   std::string known;
   for (Variant v : AllVariants()) absl::StrAppend(&known, known.empty() ? "" : ", ", VariantName(v));
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown variant '", name, "' (known: ", known, ")"));
+  return absl::InvalidArgumentError(absl::StrCat("unknown variant '", name, "' (known: ", known, ")"));
 }
 
 rcu::Settings RcuSettingsFor(Variant v) {

@@ -55,12 +55,12 @@ inline bool IsRealTree(Variant v) { return v >= Variant::kFirstTree; }
 
 // What the registry says of a variant.
 struct VariantInfo {
-  const char* name;   // "v4", "linux-6.12+map-free-fix", "tree"
-  bool is_tree;       // engine tree (engine/linux)
-  bool built;         // model: always; a tree: compiled into this build
-  bool registered;    // in engine/variants.txt (false: a user's tree)
+  const char* name;                // "v4", "linux-6.12+map-free-fix", "tree"
+  bool is_tree;                    // engine tree (engine/linux)
+  bool built;                      // model: always; a tree: compiled into this build
+  bool registered;                 // in engine/variants.txt (false: a user's tree)
   std::vector<std::string> known;  // the findings it is expected to have; empty: clean
-  const char* about;  // one line
+  const char* about;               // one line
   // Bug variants (patches/bugs/bugs.txt): known holds the expected finding,
   // about what the bug breaks.
   bool bug = false;

@@ -98,8 +98,7 @@ bpf_map* CreateMap(const MapSpec& spec) {
   u32 words = spec.value_words;
   if (words < 2 && (spec.spin_lock || spec.kptr)) words = 2;
   if (words == 0) words = 1;
-  bpf_local_storage_map* smap =
-      bpf_local_storage_map_alloc(words * 8, spec.map_flags, rec, owner_map_ops(spec.owner));
+  bpf_local_storage_map* smap = bpf_local_storage_map_alloc(words * 8, spec.map_flags, rec, owner_map_ops(spec.owner));
   if (smap == nullptr) return nullptr;
   world::AddMap(&smap->map);
   return &smap->map;

@@ -36,13 +36,11 @@ sched::RunStatus Machine::Run() {
     for (int i = 0; i < sched_.num_tasks(); ++i) {
       const sched::Task& t = sched_.task(i);
       if (!t.service && t.state == sched::TaskState::kBlocked) {
-        absl::StrAppend(&waits, waits.empty() ? "" : ", ", t.name, " waits for ",
-                        t.wait_what ? t.wait_what : "?");
+        absl::StrAppend(&waits, waits.empty() ? "" : ", ", t.name, " waits for ", t.wait_what ? t.wait_what : "?");
       }
     }
-    const bool stopped = sched_.GuardMain([&] {
-      check::Report(check::kHang, -1, "all tasks blocked: %s", waits.c_str());
-    });
+    const bool stopped =
+        sched_.GuardMain([&] { check::Report(check::kHang, -1, "all tasks blocked: %s", waits.c_str()); });
     if (!stopped) st = sched::RunStatus::kAbandoned;
   }
   return st;

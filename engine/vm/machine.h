@@ -14,9 +14,9 @@
 #include <cstddef>
 
 #include "absl/status/status.h"
-#include "engine/report/report.h"
 #include "engine/kernel/slab.h"
 #include "engine/rcu/rcu.h"
+#include "engine/report/report.h"
 #include "engine/sched/scheduler.h"
 
 namespace reclaimfuzz::vm {

@@ -23,9 +23,11 @@ void BM_FiberSwitchRoundTrip(benchmark::State& state) {
   stop = false;
   static sched::Fiber* self;
   self = &f;
-  f.Arm([](void*) {
-    while (!stop) self->SwitchToMain();
-  }, nullptr);
+  f.Arm(
+      [](void*) {
+        while (!stop) self->SwitchToMain();
+      },
+      nullptr);
   for (auto _ : state) f.Enter();
   stop = true;
   f.Enter();
@@ -84,8 +86,8 @@ void BM_LitmusExecution(benchmark::State& state) {
     m.Run();
     steps += m.sched().step();
   }
-  state.counters["executions/s"] = benchmark::Counter(static_cast<double>(state.iterations()),
-                                                      benchmark::Counter::kIsRate);
+  state.counters["executions/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
   state.counters["steps/execution"] =
       static_cast<double>(steps) / static_cast<double>(std::max<int64_t>(state.iterations(), 1));
 }

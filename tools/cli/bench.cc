@@ -23,7 +23,6 @@
 // 4 off unless asked for), each run with RECLAIMFUZZ_BUG_LOG set so that
 // the bug's hooks record when it was reached and triggered, and writes
 // bugs.csv and survival curves per bug class.
-#include <cstdlib>
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -31,6 +30,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -84,7 +84,6 @@ namespace fs = std::filesystem;
 using bench::Run;
 using bench::Summary;
 using bench::Target;
-
 
 // bench --bugs --quick: sized so that the whole benchmark stays under 15
 // minutes on two cores with every bug of patches/bugs/bugs.txt (the worst
@@ -142,9 +141,7 @@ struct Options {
   double throughput_seconds = 3;
 };
 
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double Now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 bool FlagIsDefault(const char* name) {
   const absl::CommandLineFlag* f = absl::FindCommandLineFlag(name);
@@ -204,12 +201,11 @@ absl::Status EnsureBinaries(const Options& o, std::ostream& out) {
       if (access(Bin(o, n.preset, t).c_str(), X_OK) != 0) absent.push_back(t);
     }
     const std::string build_dir = absl::StrCat(o.src, "/build/", n.preset);
-    const std::string cmd = absl::StrCat("cmake --preset ", n.preset, " && cmake --build build/",
-                                         n.preset, " --target ", absl::StrJoin(n.targets, " "));
+    const std::string cmd = absl::StrCat("cmake --preset ", n.preset, " && cmake --build build/", n.preset,
+                                         " --target ", absl::StrJoin(n.targets, " "));
     if (!o.build) {
       if (absent.empty()) continue;
-      return absl::NotFoundError(absl::StrCat("missing ", build_dir, "/fuzz/", absent[0],
-                                              "; build with: ", cmd));
+      return absl::NotFoundError(absl::StrCat("missing ", build_dir, "/fuzz/", absent[0], "; build with: ", cmd));
     }
     if (n.preset == "afl" && !InPath("afl-clang-fast++")) {
       if (absent.empty()) continue;  // built before: use them as they are
@@ -233,8 +229,7 @@ absl::Status EnsureBinaries(const Options& o, std::ostream& out) {
       argv.insert(argv.end(), {"cmake", "--preset", n.preset});
       absl::StatusOr<int> rc = RunLogged(argv, o.src, log + ".configure");
       if (!rc.ok() || *rc != 0) {
-        return absl::InternalError(absl::StrCat("'cmake --preset ", n.preset, "' failed; see ",
-                                                log, ".configure"));
+        return absl::InternalError(absl::StrCat("'cmake --preset ", n.preset, "' failed; see ", log, ".configure"));
       }
     }
     std::vector<std::string> argv = lock;
@@ -271,8 +266,7 @@ struct Throughput {
 // file named once, so the list is repeated; *seconds is the wall clock of
 // the whole process.
 absl::Status TimeSeeds(const std::string& bin, bool libfuzzer, const std::string& seed_dir,
-                       const std::vector<std::string>& seeds, int rounds, const std::string& log,
-                       double* seconds) {
+                       const std::vector<std::string>& seeds, int rounds, const std::string& log, double* seconds) {
   std::vector<std::string> argv = {bin};
   if (libfuzzer) {
     argv.push_back(absl::StrCat("-runs=", rounds));
@@ -299,8 +293,7 @@ absl::Status TimeSeeds(const std::string& bin, bool libfuzzer, const std::string
       if (!absl::ConsumePrefix(&line, "Executed ")) continue;
       const size_t in = line.rfind(" in ");
       uint64_t n = 0;
-      if (in == absl::string_view::npos ||
-          !absl::SimpleAtoi(line.substr(in + 4, line.find(" ms", in) - in - 4), &n)) {
+      if (in == absl::string_view::npos || !absl::SimpleAtoi(line.substr(in + 4, line.find(" ms", in) - in - 4), &n)) {
         continue;
       }
       ms += n;
@@ -314,8 +307,8 @@ absl::Status TimeSeeds(const std::string& bin, bool libfuzzer, const std::string
   return absl::OkStatus();
 }
 
-Throughput MeasureOne(const Options& o, const std::string& preset, storage::Variant v,
-                      const std::string& seed_dir, const std::vector<std::string>& seeds) {
+Throughput MeasureOne(const Options& o, const std::string& preset, storage::Variant v, const std::string& seed_dir,
+                      const std::vector<std::string>& seeds) {
   Throughput t;
   t.preset = preset;
   t.variant = storage::VariantName(v);
@@ -330,8 +323,7 @@ Throughput MeasureOne(const Options& o, const std::string& preset, storage::Vari
     double cal = 0;
     s = TimeSeeds(bin, true, seed_dir, seeds, 10, log, &cal);
     if (s.ok()) {
-      const int r = static_cast<int>(
-          std::clamp(o.throughput_seconds / std::max(cal / 10, 1e-5), 10.0, 1e6));
+      const int r = static_cast<int>(std::clamp(o.throughput_seconds / std::max(cal / 10, 1e-5), 10.0, 1e6));
       s = TimeSeeds(bin, true, seed_dir, seeds, r, log, &secs);
       rounds = r;
     }
@@ -388,8 +380,8 @@ std::vector<Throughput> MeasureThroughput(const Options& o, std::ostream& out) {
     out << "bench: throughput skipped: no seeds in " << o.src << "/corpus/seeds\n";
     return results;
   }
-  out << "bench: executions/second on the " << seeds.size() << " checked-in seeds (about "
-      << o.throughput_seconds << " s per figure)\n";
+  out << "bench: executions/second on the " << seeds.size() << " checked-in seeds (about " << o.throughput_seconds
+      << " s per figure)\n";
   fs::create_directories(o.out + "/logs", ec);
   for (const char* preset : kPresets) {
     for (storage::Variant v : ThroughputVariants()) {
@@ -420,7 +412,7 @@ struct Job {
   bool bug = false;                   // --bugs: RECLAIMFUZZ_BUG_LOG=<dir>/bug
   std::string dir;                    // <out>/runs/<name>/
   double start = 0;
-  double start_epoch = 0;             // start, in seconds since the epoch
+  double start_epoch = 0;  // start, in seconds since the epoch
   std::unique_ptr<Subprocess> proc;
   // AFL++: crash files already looked at, and the one being verified.
   std::set<std::string> seen_crashes;
@@ -452,8 +444,7 @@ absl::Status StartJob(const Options& o, Job& j) {
   so.append = restart;
   j.log_offset = restart ? static_cast<size_t>(fs::file_size(so.output_file, ec)) : 0;
   if (ec) j.log_offset = 0;
-  so.env_set = {abort, "RECLAIMFUZZ_IGNORE=",
-                absl::StrCat("RECLAIMFUZZ_BUG_LOG=", j.bug ? j.dir + "/bug" : "")};
+  so.env_set = {abort, "RECLAIMFUZZ_IGNORE=", absl::StrCat("RECLAIMFUZZ_BUG_LOG=", j.bug ? j.dir + "/bug" : "")};
   // The time to find ends when the process does: no symbolized stack
   // traces on the way out (llvm-symbolizer's start-up alone took 0.13 s,
   // more than a whole run of some findings). The report's "finding:" line
@@ -472,8 +463,7 @@ absl::Status StartJob(const Options& o, Job& j) {
     j.start = now;
     j.start_epoch = absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch());
   }
-  const int cap = restart ? std::max(1, static_cast<int>(std::ceil(o.cap - (now - j.start))))
-                          : static_cast<int>(o.cap);
+  const int cap = restart ? std::max(1, static_cast<int>(std::ceil(o.cap - (now - j.start)))) : static_cast<int>(o.cap);
   const uint64_t seed = j.run.seed + 1000000ull * j.segment;
   if (s == bench::kProduct) {
     // False-finding runs start from the checked-in seeds (a stronger check),
@@ -486,15 +476,23 @@ absl::Status StartJob(const Options& o, Job& j) {
         fs::copy_file(e.path(), corpus + "/" + e.path().filename().string(), ec);
       }
     }
-    argv = {Bin(o, "asan", FuzzTargetName(j.variant)), absl::StrCat("-seed=", seed),
-            absl::StrCat("-max_total_time=", cap), "-print_final_stats=1",
+    argv = {Bin(o, "asan", FuzzTargetName(j.variant)),     absl::StrCat("-seed=", seed),
+            absl::StrCat("-max_total_time=", cap),         "-print_final_stats=1",
             absl::StrCat("-artifact_prefix=", j.dir, "/"), corpus};
   } else if (s == "afl") {
-    argv = {"afl-fuzz", "-i", j.bug ? o.out + "/seeds" : AflSeedDir(o), "-o", j.dir + "/out", "-s",
-            absl::StrCat(j.run.seed), "-V", absl::StrCat(cap), "--",
+    argv = {"afl-fuzz",
+            "-i",
+            j.bug ? o.out + "/seeds" : AflSeedDir(o),
+            "-o",
+            j.dir + "/out",
+            "-s",
+            absl::StrCat(j.run.seed),
+            "-V",
+            absl::StrCat(cap),
+            "--",
             Bin(o, "afl", FuzzTargetName(j.variant))};
-    for (const char* e : {"AFL_NO_UI=1", "AFL_SKIP_CPUFREQ=1",
-                          "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1", "AFL_NO_AFFINITY=1"}) {
+    for (const char* e :
+         {"AFL_NO_UI=1", "AFL_SKIP_CPUFREQ=1", "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1", "AFL_NO_AFFINITY=1"}) {
       so.env_set.push_back(e);
     }
   } else {
@@ -503,7 +501,8 @@ absl::Status StartJob(const Options& o, Job& j) {
             absl::StrCat("--variant=", storage::VariantName(j.variant)),
             absl::StrCat("--strategy=", pct ? "pct" : "random"),
             absl::StrCat("--depth=", pct ? s.substr(3) : "1"),
-            absl::StrCat("--seed=", seed), absl::StrCat("--cap=", cap),
+            absl::StrCat("--seed=", seed),
+            absl::StrCat("--cap=", cap),
             absl::StrCat("--abort_on=", absl::StrJoin(j.abort_on, ","))};
   }
   j.run.log = fs::relative(j.dir + "/log", o.out, ec).string();
@@ -557,10 +556,8 @@ void FinishProcessJob(const Options& o, Job& j, double end) {
   j.run.execs = j.execs_before + execs;
   j.run.execs_known = known && !j.execs_unknown_before;
   j.run.found = AbortsOn(j, j.run.finding);
-  if (!j.run.found && j.run.finding != "none" && !j.false_check && !Interrupted() &&
-      o.cap - (end - j.start) >= 1) {
-    absl::StrAppend(&j.run.restarted_after, j.run.restarted_after.empty() ? "" : "+",
-                    j.run.finding);
+  if (!j.run.found && j.run.finding != "none" && !j.false_check && !Interrupted() && o.cap - (end - j.start) >= 1) {
+    absl::StrAppend(&j.run.restarted_after, j.run.restarted_after.empty() ? "" : "+", j.run.finding);
     j.execs_before = j.run.execs;
     j.execs_unknown_before = !j.run.execs_known;
     ++j.segment;
@@ -579,8 +576,7 @@ void PumpAfl(const Options& o, Job& j) {
   if (j.verifier) {
     if (!j.verifier->Poll().has_value()) return;
     j.verifier.reset();
-    const std::string name =
-        bench::FindingFromLog(ReadFile(j.dir + "/verify.log").value_or(""));
+    const std::string name = bench::FindingFromLog(ReadFile(j.dir + "/verify.log").value_or(""));
     std::ofstream(j.dir + "/crashes.txt", std::ios::app) << j.verifying << " " << name << "\n";
     if (AbortsOn(j, name)) {
       j.run.found = true;
@@ -675,8 +671,7 @@ void RunPool(const Options& o, std::vector<Job>& jobs, std::ostream& out) {
         j->run.error = std::string(s.message());
         j->done = true;
         ++finished;
-        out << absl::StrFormat("[%d/%d] %s: could not start: %s\n", finished, jobs.size(),
-                               Describe(*j), j->run.error);
+        out << absl::StrFormat("[%d/%d] %s: could not start: %s\n", finished, jobs.size(), Describe(*j), j->run.error);
         continue;
       }
       running.push_back(j);
@@ -733,34 +728,31 @@ void RunPool(const Options& o, std::vector<Job>& jobs, std::ostream& out) {
       if (!r.error.empty()) {
         what = "error: " + r.error;
       } else if (r.found) {
-        what = absl::StrFormat("found %s in %s s (%s execs%s)", r.finding,
-                               bench::FormatSeconds(r.seconds),
+        what = absl::StrFormat("found %s in %s s (%s execs%s)", r.finding, bench::FormatSeconds(r.seconds),
                                r.execs_known ? bench::FormatCount(r.execs) : "?",
-                               r.restarted_after.empty()
-                                   ? ""
-                                   : absl::StrCat("; restarted after ", r.restarted_after));
+                               r.restarted_after.empty() ? "" : absl::StrCat("; restarted after ", r.restarted_after));
       } else {
-        what = absl::StrFormat("%s in %s s (%s execs)%s",
-                               j->false_check ? "no finding" : "not found",
-                               bench::FormatSeconds(r.seconds),
-                               r.execs_known ? bench::FormatCount(r.execs) : "?",
-                               r.finding != "none" ? absl::StrCat("; ended by ", r.finding)
-                               : r.restarted_after.empty()
-                                   ? ""
-                                   : absl::StrCat("; restarted after ", r.restarted_after));
+        what = absl::StrFormat("%s in %s s (%s execs)%s", j->false_check ? "no finding" : "not found",
+                               bench::FormatSeconds(r.seconds), r.execs_known ? bench::FormatCount(r.execs) : "?",
+                               r.finding != "none"         ? absl::StrCat("; ended by ", r.finding)
+                               : r.restarted_after.empty() ? ""
+                                                           : absl::StrCat("; restarted after ", r.restarted_after));
       }
       if (j->bug) {
-        absl::StrAppend(&what, r.reached ? absl::StrCat("; reached at ", bench::FormatSeconds(r.reached_seconds), " s") : "; not reached",
-                        r.triggered ? absl::StrCat(", triggered at ", bench::FormatSeconds(r.triggered_seconds), " s") : r.reached ? ", not triggered" : "");
+        absl::StrAppend(
+            &what,
+            r.reached ? absl::StrCat("; reached at ", bench::FormatSeconds(r.reached_seconds), " s") : "; not reached",
+            r.triggered ? absl::StrCat(", triggered at ", bench::FormatSeconds(r.triggered_seconds), " s")
+            : r.reached ? ", not triggered"
+                        : "");
       }
-      out << absl::StrFormat("[%d/%d] %s: %s\n", finished, jobs.size(), Describe(*j), what)
-          << std::flush;
+      out << absl::StrFormat("[%d/%d] %s: %s\n", finished, jobs.size(), Describe(*j), what) << std::flush;
       it = running.erase(it);
     }
     if (now - last_status >= 30) {
       last_status = now;
-      out << absl::StrFormat("bench: %d of %d runs done, %d running, %.0f s elapsed\n", finished,
-                             jobs.size(), running.size(), now - t0)
+      out << absl::StrFormat("bench: %d of %d runs done, %d running, %.0f s elapsed\n", finished, jobs.size(),
+                             running.size(), now - t0)
           << std::flush;
     }
   }
@@ -770,9 +762,7 @@ uint64_t SeedFor(size_t target_index, int run) { return 1000 * (target_index + 1
 
 // ---- phase 5: output ---------------------------------------------------------
 
-absl::Status Write(const std::string& path, const std::string& text) {
-  return WriteFile(path, text);
-}
+absl::Status Write(const std::string& path, const std::string& text) { return WriteFile(path, text); }
 
 std::string DefaultOut(const std::string& src, bool bugs) {
   return absl::StrCat(src, bugs ? "/results/bench-bugs-" : "/results/bench-",
@@ -802,16 +792,16 @@ int WriteBugResults(const Options& o, const std::vector<Run>& runs, double t0, s
   std::string plot_note;
   if (InPath("gnuplot")) {
     absl::StatusOr<int> rc = RunLogged({"gnuplot", "survival.gp"}, o.out, o.out + "/gnuplot.log");
-    plot_note = rc.ok() && *rc == 0
-                    ? absl::StrCat("survival curves per bug class: ", o.out, "/survival.png")
-                    : absl::StrCat("gnuplot failed; see ", o.out, "/gnuplot.log");
+    plot_note = rc.ok() && *rc == 0 ? absl::StrCat("survival curves per bug class: ", o.out, "/survival.png")
+                                    : absl::StrCat("gnuplot failed; see ", o.out, "/gnuplot.log");
   } else {
-    plot_note = "no gnuplot in PATH (Debian: gnuplot-nox): survival.png not drawn; run "
-                "'gnuplot survival.gp' in the results folder";
+    plot_note =
+        "no gnuplot in PATH (Debian: gnuplot-nox): survival.png not drawn; run "
+        "'gnuplot survival.gp' in the results folder";
   }
   const double took = Now() - t0;
-  absl::StrAppend(&table, "\n", plot_note, "\nper run: ", o.out, "/runs.csv; per bug: ", o.out,
-                  "/bugs.csv\n", absl::StrFormat("bench --bugs took %.0f s\n", took));
+  absl::StrAppend(&table, "\n", plot_note, "\nper run: ", o.out, "/runs.csv; per bug: ", o.out, "/bugs.csv\n",
+                  absl::StrFormat("bench --bugs took %.0f s\n", took));
   (void)Write(o.out + "/table.txt", table);
   (void)Write(o.out + "/summary.txt", summary);
   out << "\n" << table << std::flush;
@@ -863,23 +853,22 @@ int BenchMain(const Args& args, std::ostream& out, std::ostream& err) {
   std::vector<std::string> ids;
   for (const Target& t : o.bugs ? bench::BugTargets() : bench::Targets()) ids.push_back(t.id);
   if (o.bugs && ids.empty()) {
-    return fail("this build has no bug variant (patches/bugs/bugs.txt; built unless "
-                "-DRF_BUG_VARIANTS=OFF, where linux-source-6.12 is installed)");
+    return fail(
+        "this build has no bug variant (patches/bugs/bugs.txt; built unless "
+        "-DRF_BUG_VARIANTS=OFF, where linux-source-6.12 is installed)");
   }
   std::string findings = absl::GetFlag(FLAGS_findings);
   if (o.bugs && FlagIsDefault("findings")) findings = absl::StrJoin(ids, ",");
-  absl::StatusOr<std::vector<std::string>> targets =
-      bench::ParseList(findings, ids, o.bugs ? "bug" : "finding");
+  absl::StatusOr<std::vector<std::string>> targets = bench::ParseList(findings, ids, o.bugs ? "bug" : "finding");
   if (!targets.ok()) return fail(targets.status().message());
-  absl::StatusOr<std::vector<std::string>> strats =
-      bench::ParseList(strategies, bench::AllStrategies(), "strategy");
+  absl::StatusOr<std::vector<std::string>> strats = bench::ParseList(strategies, bench::AllStrategies(), "strategy");
   if (!strats.ok()) return fail(strats.status().message());
   o.targets = *targets;
   o.strategies = *strats;
-  if (std::find(o.strategies.begin(), o.strategies.end(), "afl") != o.strategies.end() &&
-      !InPath("afl-fuzz")) {
-    return fail("afl-fuzz is not in PATH (Debian package afl++: tools/reclaimfuzz deps), or "
-                "leave afl out of --strategies");
+  if (std::find(o.strategies.begin(), o.strategies.end(), "afl") != o.strategies.end() && !InPath("afl-fuzz")) {
+    return fail(
+        "afl-fuzz is not in PATH (Debian package afl++: tools/reclaimfuzz deps), or "
+        "leave afl out of --strategies");
   }
   o.out = absl::GetFlag(FLAGS_out).empty() ? DefaultOut(o.src, o.bugs) : absl::GetFlag(FLAGS_out);
   std::error_code ec;
@@ -892,8 +881,8 @@ int BenchMain(const Args& args, std::ostream& out, std::ostream& err) {
   out << absl::StrFormat(
              "bench: %s %s; strategies %s; %d runs each, cap %g s, %d at a time; "
              "results in %s\n",
-             o.bugs ? "bugs" : "findings", absl::StrJoin(o.targets, ","), absl::StrJoin(o.strategies, ","), o.runs, o.cap,
-             o.jobs, o.out)
+             o.bugs ? "bugs" : "findings", absl::StrJoin(o.targets, ","), absl::StrJoin(o.strategies, ","), o.runs,
+             o.cap, o.jobs, o.out)
       << std::flush;
   if (absl::Status s = EnsureBinaries(o, out); !s.ok()) {
     err << "reclaimfuzz bench: " << s.message() << "\n";
@@ -907,8 +896,7 @@ int BenchMain(const Args& args, std::ostream& out, std::ostream& err) {
   }
   // The seeds in binary form (throughput; false-finding runs start from them).
   std::vector<std::string> skipped;
-  if (absl::StatusOr<int> n = PrepareCorpus({o.src + "/corpus/seeds"}, o.out + "/seeds", &skipped);
-      !n.ok()) {
+  if (absl::StatusOr<int> n = PrepareCorpus({o.src + "/corpus/seeds"}, o.out + "/seeds", &skipped); !n.ok()) {
     return fail(n.status().message());
   }
 
@@ -996,15 +984,15 @@ int BenchMain(const Args& args, std::ostream& out, std::ostream& err) {
       }
     }
     for (const std::string& s : o.strategies) {
-      ratios.push_back(s == bench::kProduct && product && !others.empty()
-                           ? bench::Ratio(*product, others, o.cap, nullptr)
-                           : "");
+      ratios.push_back(
+          s == bench::kProduct && product && !others.empty() ? bench::Ratio(*product, others, o.cap, nullptr) : "");
     }
   }
   std::string table = bench::FormatTable(summaries, o.strategies, o.runs, o.cap);
 
   if (!throughput.empty()) {
-    absl::StrAppend(&table, "\nexecutions/second on the checked-in seeds (asan, tsan: timed by "
+    absl::StrAppend(&table,
+                    "\nexecutions/second on the checked-in seeds (asan, tsan: timed by "
                     "libFuzzer in-process; release, afl: wall clock less start-up)\n");
     std::string csv = "build,variant,execs,seconds,execs_per_sec,method,error\n";
     for (const Throughput& t : throughput) {
@@ -1014,17 +1002,16 @@ int BenchMain(const Args& args, std::ostream& out, std::ostream& err) {
       } else {
         absl::StrAppendFormat(&table, "  %-8s %-16s failed: %s\n", t.preset, t.variant, t.error);
       }
-      absl::StrAppendFormat(&csv, "%s,%s,%d,%.3f,%.1f,%s,%s\n", t.preset, t.variant, t.execs,
-                            t.seconds, t.seconds > 0 ? t.execs / t.seconds : 0.0, t.method,
-                            t.error);
+      absl::StrAppendFormat(&csv, "%s,%s,%d,%.3f,%.1f,%s,%s\n", t.preset, t.variant, t.execs, t.seconds,
+                            t.seconds > 0 ? t.execs / t.seconds : 0.0, t.method, t.error);
     }
     (void)Write(o.out + "/throughput.csv", csv);
   }
   bool false_ok = true;
   if (!checks.empty()) {
     std::string csv = "variant,run,seed,seconds,execs,finding,counts,error,log\n";
-    absl::StrAppend(&table, "\nfalse findings (product, from the seeds, ", o.runs, " runs x ",
-                    o.cap, " s per variant)\n");
+    absl::StrAppend(&table, "\nfalse findings (product, from the seeds, ", o.runs, " runs x ", o.cap,
+                    " s per variant)\n");
     for (const FalseCheck& c : FalseCheckVariants()) {
       const std::string name = storage::VariantName(c.variant);
       double secs = 0;
@@ -1033,9 +1020,8 @@ int BenchMain(const Args& args, std::ostream& out, std::ostream& err) {
       std::set<std::string> found, other;  // counted; ended a run but not counted
       for (const Job& j : checks) {
         if (j.run.target != name) continue;
-        absl::StrAppendFormat(&csv, "%s,%d,%d,%.3f,%d,%s,%d,%s,%s\n", name, j.run.index, j.run.seed,
-                              j.run.seconds, j.run.execs, j.run.finding, j.run.found ? 1 : 0,
-                              j.run.error, j.run.log);
+        absl::StrAppendFormat(&csv, "%s,%d,%d,%.3f,%d,%s,%d,%s,%s\n", name, j.run.index, j.run.seed, j.run.seconds,
+                              j.run.execs, j.run.finding, j.run.found ? 1 : 0, j.run.error, j.run.log);
         if (!j.run.error.empty()) {
           ++errors;
           continue;
@@ -1050,14 +1036,14 @@ int BenchMain(const Args& args, std::ostream& out, std::ostream& err) {
       }
       false_ok &= found.empty() && errors == 0;
       const bool all = c.all;
-      absl::StrAppendFormat(
-          &table, "  %-32s %s: %s s, %s execs%s%s\n", name,
-          found.empty() ? (errors ? "INCOMPLETE"
-                                  : all ? "ok, no finding" : "ok, none of B1-B3's findings (its known ones not counted)")
-                        : absl::StrCat("FALSE FINDING ", absl::StrJoin(found, ",")),
-          bench::FormatSeconds(secs), bench::FormatCount(execs),
-          errors ? absl::StrCat(" (", errors, " runs failed)") : "",
-          other.empty() ? "" : absl::StrCat("; runs ended by ", absl::StrJoin(other, ",")));
+      absl::StrAppendFormat(&table, "  %-32s %s: %s s, %s execs%s%s\n", name,
+                            found.empty() ? (errors ? "INCOMPLETE"
+                                             : all  ? "ok, no finding"
+                                                    : "ok, none of B1-B3's findings (its known ones not counted)")
+                                          : absl::StrCat("FALSE FINDING ", absl::StrJoin(found, ",")),
+                            bench::FormatSeconds(secs), bench::FormatCount(execs),
+                            errors ? absl::StrCat(" (", errors, " runs failed)") : "",
+                            other.empty() ? "" : absl::StrCat("; runs ended by ", absl::StrJoin(other, ",")));
     }
     (void)Write(o.out + "/false_findings.csv", csv);
   }
@@ -1080,15 +1066,14 @@ int BenchMain(const Args& args, std::ostream& out, std::ostream& err) {
   std::string plot_note;
   if (InPath("gnuplot")) {
     absl::StatusOr<int> rc = RunLogged({"gnuplot", "survival.gp"}, o.out, o.out + "/gnuplot.log");
-    plot_note = rc.ok() && *rc == 0
-                    ? absl::StrCat("survival curves: ", o.out, "/survival.png")
-                    : absl::StrCat("gnuplot failed; see ", o.out, "/gnuplot.log");
+    plot_note = rc.ok() && *rc == 0 ? absl::StrCat("survival curves: ", o.out, "/survival.png")
+                                    : absl::StrCat("gnuplot failed; see ", o.out, "/gnuplot.log");
   } else {
-    plot_note = "no gnuplot in PATH (Debian: gnuplot-nox): survival.png not drawn; run "
-                "'gnuplot survival.gp' in the results folder";
+    plot_note =
+        "no gnuplot in PATH (Debian: gnuplot-nox): survival.png not drawn; run "
+        "'gnuplot survival.gp' in the results folder";
   }
-  absl::StrAppend(&table, "\n", plot_note, "\nper run: ", o.out, "/runs.csv; summary: ", o.out,
-                  "/summary.csv\n");
+  absl::StrAppend(&table, "\n", plot_note, "\nper run: ", o.out, "/runs.csv; summary: ", o.out, "/summary.csv\n");
   (void)Write(o.out + "/table.txt", table);
   out << "\n" << table;
   out << absl::StrFormat("bench: done in %.0f s\n", Now() - t0) << std::flush;

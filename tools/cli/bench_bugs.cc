@@ -61,8 +61,7 @@ std::optional<double> ParseBugLogTime(absl::string_view text, double start_epoch
   return std::max(0.0, ns / 1e9 - start_epoch_seconds);
 }
 
-BugSummary SummarizeBug(const std::string& bug, const std::string& strategy,
-                        const std::vector<Run>& runs) {
+BugSummary SummarizeBug(const std::string& bug, const std::string& strategy, const std::vector<Run>& runs) {
   BugSummary b;
   b.detect = Summarize(bug, strategy, runs);
   for (const Run& r : runs) {
@@ -82,11 +81,9 @@ std::vector<std::string> BugClasses(const std::vector<std::string>& bugs) {
   return out;
 }
 
-std::optional<double> GeomeanSpeedup(const std::vector<Run>& runs,
-                                     const std::vector<std::string>& bugs,
+std::optional<double> GeomeanSpeedup(const std::vector<Run>& runs, const std::vector<std::string>& bugs,
                                      const std::vector<std::string>& strategies, double cap) {
-  const bool product =
-      std::find(strategies.begin(), strategies.end(), kProduct) != strategies.end();
+  const bool product = std::find(strategies.begin(), strategies.end(), kProduct) != strategies.end();
   if (!product || strategies.size() < 2 || bugs.empty()) return std::nullopt;
   double log_sum = 0;
   for (const std::string& bug : bugs) {
@@ -110,9 +107,8 @@ std::string FormatBugTable(const std::vector<Run>& runs, const std::vector<std::
       "reached: the bug's code ran; triggered: its broken state held; detected: the oracles "
       "reported its finding\n(median '%s': more than half the runs missed)\n\n",
       bugs.size(), runs_per, cap, over);
-  const std::string head = absl::StrFormat("  %-8s %8s %9s %8s %10s %14s %8s %8s\n", "strategy",
-                                           "reached", "triggered", "detected", "median s",
-                                           "median execs", "min s", "max s");
+  const std::string head = absl::StrFormat("  %-8s %8s %9s %8s %10s %14s %8s %8s\n", "strategy", "reached", "triggered",
+                                           "detected", "median s", "median execs", "min s", "max s");
   std::map<std::string, int> reached_bugs, triggered_bugs, detected_bugs, always_bugs;
   std::vector<std::string> only_product, nobody;
   std::vector<std::string> ratios;
@@ -120,21 +116,19 @@ std::string FormatBugTable(const std::vector<Run>& runs, const std::vector<std::
     const Target* t = FindBugTarget(bug);
     if (t == nullptr) continue;
     const storage::VariantInfo& info = storage::Info(t->variant);
-    absl::StrAppend(&out, bug, " [", info.bug_class, "] ", absl::StrJoin(t->names, " | "), ": ",
-                    info.about, "\n", head);
+    absl::StrAppend(&out, bug, " [", info.bug_class, "] ", absl::StrJoin(t->names, " | "), ": ", info.about, "\n",
+                    head);
     std::optional<Summary> product;
     std::vector<Summary> others;
     bool other_found = false, any_found = false;
     for (const std::string& s : strategies) {
       const BugSummary b = SummarizeBug(bug, s, runs);
       const Summary& m = b.detect;
-      absl::StrAppendFormat(&out, "  %-8s %8s %9s %8s %10s %14s %8s %8s\n", s,
-                            Frac(b.reached, m.runs), Frac(b.triggered, m.runs),
-                            Frac(m.found, m.runs),
-                            m.median_seconds ? FormatSeconds(*m.median_seconds) : over,
-                            m.median_execs ? FormatCount(*m.median_execs) : "-",
-                            m.min_seconds ? FormatSeconds(*m.min_seconds) : "-",
-                            m.max_seconds ? FormatSeconds(*m.max_seconds) : over);
+      absl::StrAppendFormat(
+          &out, "  %-8s %8s %9s %8s %10s %14s %8s %8s\n", s, Frac(b.reached, m.runs), Frac(b.triggered, m.runs),
+          Frac(m.found, m.runs), m.median_seconds ? FormatSeconds(*m.median_seconds) : over,
+          m.median_execs ? FormatCount(*m.median_execs) : "-", m.min_seconds ? FormatSeconds(*m.min_seconds) : "-",
+          m.max_seconds ? FormatSeconds(*m.max_seconds) : over);
       reached_bugs[s] += b.reached > 0;
       triggered_bugs[s] += b.triggered > 0;
       detected_bugs[s] += m.found > 0;
@@ -156,26 +150,22 @@ std::string FormatBugTable(const std::vector<Run>& runs, const std::vector<std::
     if (!any_found) nobody.push_back(bug);
     absl::StrAppend(&out, "\n");
   }
-  std::string sum = absl::StrFormat("summary: %d bugs, %d runs per strategy, cap %g s\n",
-                                    bugs.size(), runs_per, cap);
-  absl::StrAppendFormat(&sum, "  %-8s %13s %15s %14s %16s\n", "strategy", "bugs reached",
-                        "bugs triggered", "bugs detected", "in every run");
+  std::string sum = absl::StrFormat("summary: %d bugs, %d runs per strategy, cap %g s\n", bugs.size(), runs_per, cap);
+  absl::StrAppendFormat(&sum, "  %-8s %13s %15s %14s %16s\n", "strategy", "bugs reached", "bugs triggered",
+                        "bugs detected", "in every run");
   for (const std::string& s : strategies) {
-    absl::StrAppendFormat(&sum, "  %-8s %13d %15d %14d %16d\n", s, reached_bugs[s],
-                          triggered_bugs[s], detected_bugs[s], always_bugs[s]);
+    absl::StrAppendFormat(&sum, "  %-8s %13d %15d %14d %16d\n", s, reached_bugs[s], triggered_bugs[s], detected_bugs[s],
+                          always_bugs[s]);
   }
   if (std::optional<double> g = GeomeanSpeedup(runs, bugs, strategies, cap)) {
-    absl::StrAppendFormat(
-        &sum,
-        "  product speedup over the best other strategy of each bug, geometric mean over %d "
-        "bugs of\n  median time to detection (best other / product; a median that is not known, "
-        "i.e. more than half\n  the runs missed, counts as the cap, %g s, so a bug both miss "
-        "counts 1x): %.2fx\n",
-        bugs.size(), cap, *g);
-    absl::StrAppendFormat(&sum, "  bugs only the product detected within the cap: %d%s\n",
-                          only_product.size(),
-                          only_product.empty() ? ""
-                                               : absl::StrCat(" (", absl::StrJoin(only_product, ", "), ")"));
+    absl::StrAppendFormat(&sum,
+                          "  product speedup over the best other strategy of each bug, geometric mean over %d "
+                          "bugs of\n  median time to detection (best other / product; a median that is not known, "
+                          "i.e. more than half\n  the runs missed, counts as the cap, %g s, so a bug both miss "
+                          "counts 1x): %.2fx\n",
+                          bugs.size(), cap, *g);
+    absl::StrAppendFormat(&sum, "  bugs only the product detected within the cap: %d%s\n", only_product.size(),
+                          only_product.empty() ? "" : absl::StrCat(" (", absl::StrJoin(only_product, ", "), ")"));
   }
   absl::StrAppendFormat(&sum, "  bugs no strategy detected: %d%s\n", nobody.size(),
                         nobody.empty() ? "" : absl::StrCat(" (", absl::StrJoin(nobody, ", "), ")"));
@@ -188,26 +178,22 @@ std::string BugsCsv(const std::vector<Run>& runs, const std::vector<std::string>
   std::string out =
       "bug,class,expected,strategy,runs,reached,triggered,detected,median_seconds,median_execs,"
       "min_seconds,max_seconds\n";
-  const auto num = [](const std::optional<double>& v) {
-    return v ? absl::StrFormat("%.3f", *v) : std::string("");
-  };
+  const auto num = [](const std::optional<double>& v) { return v ? absl::StrFormat("%.3f", *v) : std::string(""); };
   for (const std::string& bug : bugs) {
     const Target* t = FindBugTarget(bug);
     for (const std::string& s : strategies) {
       const BugSummary b = SummarizeBug(bug, s, runs);
       absl::StrAppendFormat(&out, "%s,%s,%s,%s,%d,%d,%d,%d,%s,%s,%s,%s\n", bug, BugClass(bug),
-                            t != nullptr ? absl::StrJoin(t->names, "|") : "", s, b.detect.runs,
-                            b.reached, b.triggered, b.detect.found, num(b.detect.median_seconds),
-                            num(b.detect.median_execs), num(b.detect.min_seconds),
-                            num(b.detect.max_seconds));
+                            t != nullptr ? absl::StrJoin(t->names, "|") : "", s, b.detect.runs, b.reached, b.triggered,
+                            b.detect.found, num(b.detect.median_seconds), num(b.detect.median_execs),
+                            num(b.detect.min_seconds), num(b.detect.max_seconds));
     }
   }
   return out;
 }
 
-std::string BugGnuplotScript(const std::vector<std::string>& classes,
-                             const std::vector<std::string>& strategies, double cap,
-                             double start) {
+std::string BugGnuplotScript(const std::vector<std::string>& classes, const std::vector<std::string>& strategies,
+                             double cap, double start) {
   const size_t n = std::max<size_t>(classes.size(), 1);
   const size_t cols = std::min<size_t>(n, 4);
   const size_t rows = (n + cols - 1) / cols;
@@ -229,8 +215,7 @@ std::string BugGnuplotScript(const std::vector<std::string>& classes,
     absl::StrAppend(&out, "set title \"", c, "\"\n");
     std::vector<std::string> plots;
     for (const std::string& s : strategies) {
-      plots.push_back(absl::StrCat("'survival-", c, "-", s, ".dat' using 1:2 with steps lw 2 title '",
-                                   s, "'"));
+      plots.push_back(absl::StrCat("'survival-", c, "-", s, ".dat' using 1:2 with steps lw 2 title '", s, "'"));
     }
     absl::StrAppend(&out, "plot ", absl::StrJoin(plots, ", \\\n     "), "\n");
   }

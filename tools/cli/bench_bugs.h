@@ -43,8 +43,7 @@ struct BugSummary {
   int reached = 0;
   int triggered = 0;
 };
-BugSummary SummarizeBug(const std::string& bug, const std::string& strategy,
-                        const std::vector<Run>& runs);
+BugSummary SummarizeBug(const std::string& bug, const std::string& strategy, const std::vector<Run>& runs);
 
 // The whole result: per bug the rows of each strategy, then the summary
 // (bugs detected by each strategy at least once and in every run; the
@@ -52,8 +51,7 @@ BugSummary SummarizeBug(const std::string& bug, const std::string& strategy,
 // geometric mean, a median that is not known counting as the cap; the bugs
 // only the product detects). `summary` gets the summary part alone.
 std::string FormatBugTable(const std::vector<Run>& runs, const std::vector<std::string>& bugs,
-                           const std::vector<std::string>& strategies, int runs_per, double cap,
-                           std::string* summary);
+                           const std::vector<std::string>& strategies, int runs_per, double cap, std::string* summary);
 
 // bugs.csv: one row per (bug, strategy).
 std::string BugsCsv(const std::vector<Run>& runs, const std::vector<std::string>& bugs,
@@ -65,15 +63,14 @@ std::vector<std::string> BugClasses(const std::vector<std::string>& bugs);
 // The geometric mean of best-other median / product median over `bugs`,
 // medians that are not known (a miss in at least half the runs) taken as
 // `cap`. nullopt without a product and another strategy.
-std::optional<double> GeomeanSpeedup(const std::vector<Run>& runs,
-                                     const std::vector<std::string>& bugs,
+std::optional<double> GeomeanSpeedup(const std::vector<Run>& runs, const std::vector<std::string>& bugs,
                                      const std::vector<std::string>& strategies, double cap);
 
 // survival.gp for the bug benchmark: one panel per class, one line per
 // strategy, from survival-<class>-<strategy>.dat (the fraction of that
 // class's bug runs that detected their bug by time t).
-std::string BugGnuplotScript(const std::vector<std::string>& classes,
-                             const std::vector<std::string>& strategies, double cap, double start);
+std::string BugGnuplotScript(const std::vector<std::string>& classes, const std::vector<std::string>& strategies,
+                             double cap, double start);
 
 }  // namespace reclaimfuzz::cli::bench
 

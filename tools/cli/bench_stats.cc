@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "tools/cli/bench_stats.h"
 
-#include "tools/cli/bench_bugs.h"
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -15,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "tools/cli/bench_bugs.h"
 
 namespace reclaimfuzz::cli::bench {
 
@@ -53,15 +52,14 @@ bool IsStrategy(absl::string_view s) {
   return false;
 }
 
-absl::StatusOr<std::vector<std::string>> ParseList(absl::string_view list,
-                                                   const std::vector<std::string>& valid,
+absl::StatusOr<std::vector<std::string>> ParseList(absl::string_view list, const std::vector<std::string>& valid,
                                                    absl::string_view what) {
   std::vector<std::string> want;
   for (absl::string_view item : absl::StrSplit(list, ',', absl::SkipWhitespace())) {
     item = absl::StripAsciiWhitespace(item);
     if (std::find(valid.begin(), valid.end(), item) == valid.end()) {
-      return absl::InvalidArgumentError(absl::StrCat("unknown ", what, " '", item, "' (",
-                                                     absl::StrJoin(valid, ", "), ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown ", what, " '", item, "' (", absl::StrJoin(valid, ", "), ")"));
     }
     want.emplace_back(item);
   }
@@ -157,8 +155,7 @@ std::optional<double> CensoredMedian(std::vector<std::optional<double>> values) 
   return m;
 }
 
-Summary Summarize(const std::string& target, const std::string& strategy,
-                  const std::vector<Run>& runs) {
+Summary Summarize(const std::string& target, const std::string& strategy, const std::vector<Run>& runs) {
   Summary s;
   s.target = target;
   s.strategy = strategy;
@@ -170,8 +167,7 @@ Summary Summarize(const std::string& target, const std::string& strategy,
     if (r.found) {
       ++s.found;
       secs.push_back(r.seconds);
-      execs.push_back(r.execs_known ? std::optional<double>(static_cast<double>(r.execs))
-                                    : std::nullopt);
+      execs.push_back(r.execs_known ? std::optional<double>(static_cast<double>(r.execs)) : std::nullopt);
       execs_unknown |= !r.execs_known;
       s.min_seconds = std::min(s.min_seconds.value_or(r.seconds), r.seconds);
       s.max_seconds = std::max(s.max_seconds.value_or(r.seconds), r.seconds);
@@ -188,8 +184,7 @@ Summary Summarize(const std::string& target, const std::string& strategy,
   return s;
 }
 
-std::string Ratio(const Summary& product, const std::vector<Summary>& others, double cap,
-                  std::string* best) {
+std::string Ratio(const Summary& product, const std::vector<Summary>& others, double cap, std::string* best) {
   const double inf = std::numeric_limits<double>::infinity();
   const Summary* b = nullptr;
   for (const Summary& o : others) {
@@ -200,9 +195,7 @@ std::string Ratio(const Summary& product, const std::vector<Summary>& others, do
   }
   if (best != nullptr) *best = b == nullptr ? "" : b->strategy;
   if (b == nullptr || product.runs == 0) return "n/a";
-  const auto x = [](double r) {
-    return r >= 10 ? absl::StrFormat("%.0fx", r) : absl::StrFormat("%.2gx", r);
-  };
+  const auto x = [](double r) { return r >= 10 ? absl::StrFormat("%.0fx", r) : absl::StrFormat("%.2gx", r); };
   const double floor = 1e-3;  // a median below a millisecond is a millisecond
   if (product.median_seconds && b->median_seconds) {
     return x(std::max(*b->median_seconds, floor) / std::max(*product.median_seconds, floor));
@@ -212,8 +205,7 @@ std::string Ratio(const Summary& product, const std::vector<Summary>& others, do
   return "n/a";
 }
 
-std::vector<std::pair<double, double>> Survival(const std::vector<Run>& runs, double cap,
-                                                double start) {
+std::vector<std::pair<double, double>> Survival(const std::vector<Run>& runs, double cap, double start) {
   std::vector<double> times;
   int n = 0;
   for (const Run& r : runs) {
@@ -258,15 +250,15 @@ std::string Cell(const std::optional<double>& v, const std::string& missing, boo
 
 }  // namespace
 
-std::string FormatTable(const std::vector<Summary>& summaries,
-                        const std::vector<std::string>& strategies, int runs, double cap) {
+std::string FormatTable(const std::vector<Summary>& summaries, const std::vector<std::string>& strategies, int runs,
+                        double cap) {
   const std::string over = absl::StrFormat(">%g", cap);
   std::string out = absl::StrFormat(
       "time to find, %d runs per strategy, cap %s s; a run that misses counts as longer than the "
       "cap\n(median '%s': more than half the runs missed; max '%s': some run missed)\n\n",
       runs, absl::StrFormat("%g", cap), over, over);
-  absl::StrAppendFormat(&out, "%-8s %-8s %7s %10s %14s %8s %8s\n", "finding", "strategy",
-                        "found", "median s", "median execs", "min s", "max s");
+  absl::StrAppendFormat(&out, "%-8s %-8s %7s %10s %14s %8s %8s\n", "finding", "strategy", "found", "median s",
+                        "median execs", "min s", "max s");
   for (const Target& t : Targets()) {
     std::vector<Summary> rows;
     for (const std::string& s : strategies) {
@@ -275,15 +267,14 @@ std::string FormatTable(const std::vector<Summary>& summaries,
       }
     }
     if (rows.empty()) continue;
-    absl::StrAppend(&out, t.id, ": ", absl::StrJoin(t.names, " | "), " on ",
-                    storage::VariantName(t.variant), "\n");
+    absl::StrAppend(&out, t.id, ": ", absl::StrJoin(t.names, " | "), " on ", storage::VariantName(t.variant), "\n");
     const Summary* product = nullptr;
     std::vector<Summary> others;
     for (const Summary& m : rows) {
       absl::StrAppendFormat(&out, "%-8s %-8s %7s %10s %14s %8s %8s\n", "", m.strategy,
-                            absl::StrCat(m.found, "/", m.runs),
-                            Cell(m.median_seconds, over, false), Cell(m.median_execs, "-", true),
-                            Cell(m.min_seconds, "-", false), Cell(m.max_seconds, over, false));
+                            absl::StrCat(m.found, "/", m.runs), Cell(m.median_seconds, over, false),
+                            Cell(m.median_execs, "-", true), Cell(m.min_seconds, "-", false),
+                            Cell(m.max_seconds, over, false));
       if (m.strategy == kProduct) {
         product = &m;
       } else {
@@ -293,8 +284,7 @@ std::string FormatTable(const std::vector<Summary>& summaries,
     if (product != nullptr && !others.empty()) {
       std::string best;
       const std::string r = Ratio(*product, others, cap, &best);
-      absl::StrAppend(&out, "         product vs best other (", best, "): ", r,
-                      " (best median / product median)\n");
+      absl::StrAppend(&out, "         product vs best other (", best, "): ", r, " (best median / product median)\n");
     }
   }
   return out;
@@ -311,31 +301,26 @@ std::string RunsCsv(const std::vector<Run>& runs) {
       if (c == ',' || c == '\n' || c == '"') c = ' ';
     }
     absl::StrAppendFormat(&out, "%s,%s,%s,%d,%d,%d,%s,%.3f,%s,%s,%s,%s,%d,%s,%d,%s\n", r.target,
-                          t != nullptr ? storage::VariantName(t->variant) : "?", r.strategy,
-                          r.index, r.seed, r.found ? 1 : 0, r.finding, r.seconds,
-                          r.execs_known ? absl::StrCat(r.execs) : "", error, r.log,
-                          r.restarted_after, r.reached ? 1 : 0,
-                          r.reached ? absl::StrFormat("%.3f", r.reached_seconds) : "",
-                          r.triggered ? 1 : 0,
+                          t != nullptr ? storage::VariantName(t->variant) : "?", r.strategy, r.index, r.seed,
+                          r.found ? 1 : 0, r.finding, r.seconds, r.execs_known ? absl::StrCat(r.execs) : "", error,
+                          r.log, r.restarted_after, r.reached ? 1 : 0,
+                          r.reached ? absl::StrFormat("%.3f", r.reached_seconds) : "", r.triggered ? 1 : 0,
                           r.triggered ? absl::StrFormat("%.3f", r.triggered_seconds) : "");
   }
   return out;
 }
 
-std::string SummaryCsv(const std::vector<Summary>& summaries,
-                       const std::vector<std::string>& ratios) {
+std::string SummaryCsv(const std::vector<Summary>& summaries, const std::vector<std::string>& ratios) {
   std::string out =
       "finding,strategy,runs,found,success_rate,median_seconds,median_execs,min_seconds,"
       "max_seconds,product_vs_best_other\n";
-  const auto num = [](const std::optional<double>& v) {
-    return v ? absl::StrFormat("%.3f", *v) : std::string("");
-  };
+  const auto num = [](const std::optional<double>& v) { return v ? absl::StrFormat("%.3f", *v) : std::string(""); };
   for (size_t i = 0; i < summaries.size(); ++i) {
     const Summary& s = summaries[i];
-    absl::StrAppendFormat(&out, "%s,%s,%d,%d,%.2f,%s,%s,%s,%s,%s\n", s.target, s.strategy,
-                          s.runs, s.found, s.runs ? static_cast<double>(s.found) / s.runs : 0.0,
-                          num(s.median_seconds), num(s.median_execs), num(s.min_seconds),
-                          num(s.max_seconds), i < ratios.size() ? ratios[i] : "");
+    absl::StrAppendFormat(&out, "%s,%s,%d,%d,%.2f,%s,%s,%s,%s,%s\n", s.target, s.strategy, s.runs, s.found,
+                          s.runs ? static_cast<double>(s.found) / s.runs : 0.0, num(s.median_seconds),
+                          num(s.median_execs), num(s.min_seconds), num(s.max_seconds),
+                          i < ratios.size() ? ratios[i] : "");
   }
   return out;
 }
@@ -346,9 +331,8 @@ std::string SurvivalDat(const std::vector<std::pair<double, double>>& points) {
   return out;
 }
 
-std::string GnuplotScript(const std::vector<std::string>& targets,
-                          const std::vector<std::string>& strategies, double cap,
-                          double start) {
+std::string GnuplotScript(const std::vector<std::string>& targets, const std::vector<std::string>& strategies,
+                          double cap, double start) {
   std::string out = absl::StrFormat(
       "# Survival curves of reclaimfuzz bench: gnuplot survival.gp -> survival.png\n"
       "set terminal pngcairo size %d,460 font 'sans,10'\n"
@@ -364,15 +348,12 @@ std::string GnuplotScript(const std::vector<std::string>& targets,
       440 * std::max<size_t>(targets.size(), 1), std::max<size_t>(targets.size(), 1), start, cap);
   for (const std::string& id : targets) {
     const Target* t = FindTarget(id);
-    absl::StrAppend(&out, "set title \"", id,
-                    t ? absl::StrCat(" on ", storage::VariantName(t->variant), "\\n",
-                                     absl::StrJoin(t->names, " | "))
-                      : "",
-                    "\"\n");
+    absl::StrAppend(
+        &out, "set title \"", id,
+        t ? absl::StrCat(" on ", storage::VariantName(t->variant), "\\n", absl::StrJoin(t->names, " | ")) : "", "\"\n");
     std::vector<std::string> plots;
     for (const std::string& s : strategies) {
-      plots.push_back(absl::StrCat("'survival-", id, "-", s, ".dat' using 1:2 with steps lw 2 title '",
-                                   s, "'"));
+      plots.push_back(absl::StrCat("'survival-", id, "-", s, ".dat' using 1:2 with steps lw 2 title '", s, "'"));
     }
     absl::StrAppend(&out, "plot ", absl::StrJoin(plots, ", \\\n     "), "\n");
   }

@@ -22,7 +22,7 @@ namespace reclaimfuzz::cli::bench {
 
 // An expected finding of docs/design.md §1 and the finding names that count as it.
 struct Target {
-  std::string id;           // "B1"
+  std::string id;  // "B1"
   storage::Variant variant;
   std::vector<std::string> names;  // RECLAIMFUZZ_ABORT_ON
 };
@@ -46,8 +46,7 @@ bool IsStrategy(absl::string_view s);
 
 // A comma-separated list of known names (strategies or finding ids), in
 // the canonical order; the error names the unknown one and the valid ones.
-absl::StatusOr<std::vector<std::string>> ParseList(absl::string_view list,
-                                                   const std::vector<std::string>& valid,
+absl::StatusOr<std::vector<std::string>> ParseList(absl::string_view list, const std::vector<std::string>& valid,
                                                    absl::string_view what);
 
 // The finding named by a tool's output (stdout and stderr together): the
@@ -80,14 +79,14 @@ struct Run {
   std::string strategy;  // "product", "pct2", ...
   int index = 0;         // 0..runs-1
   uint64_t seed = 0;
-  bool found = false;    // a finding of the target within the cap
+  bool found = false;            // a finding of the target within the cap
   std::string finding = "none";  // what ended the run (another finding ends a run too)
-  double seconds = 0;    // time to find; else how long it ran
-  uint64_t execs = 0;    // executions to find; else how many it ran
+  double seconds = 0;            // time to find; else how long it ran
+  uint64_t execs = 0;            // executions to find; else how many it ran
   bool execs_known = true;
   std::string restarted_after;  // crashes of other kinds it went on after ("a+b")
-  std::string error;     // the run could not be made (tool missing, ...)
-  std::string log;       // its output, relative to the results folder
+  std::string error;            // the run could not be made (tool missing, ...)
+  std::string log;              // its output, relative to the results folder
   // bench --bugs: whether the bug's code ran and its broken state held in
   // the run, and when (seconds from its start; engine/linux/bug.h).
   bool reached = false;
@@ -112,21 +111,18 @@ struct Summary {
 };
 
 // Runs with an error are left out of `runs`.
-Summary Summarize(const std::string& target, const std::string& strategy,
-                  const std::vector<Run>& runs);
+Summary Summarize(const std::string& target, const std::string& strategy, const std::vector<Run>& runs);
 
 // How many times faster the product's median is than the best other
 // strategy's (the one with the lowest median, ties to the higher success
 // rate). Unknown medians are bounds: ">=12.5x" when only the product's is
 // known (the other took at least the cap), "<=0.3x" when only the other's,
 // "n/a" when neither. `best` gets the other strategy's name.
-std::string Ratio(const Summary& product, const std::vector<Summary>& others, double cap,
-                  std::string* best);
+std::string Ratio(const Summary& product, const std::vector<Summary>& others, double cap, std::string* best);
 
 // Fraction of runs that had found the bug by time t: steps (t, k/n) from
 // (start, 0) to (cap, found/n), one step per find.
-std::vector<std::pair<double, double>> Survival(const std::vector<Run>& runs, double cap,
-                                                double start);
+std::vector<std::pair<double, double>> Survival(const std::vector<Run>& runs, double cap, double start);
 
 // "12.3", "0.04", "1,234,567" (numbers in the table).
 std::string FormatSeconds(double s);
@@ -134,20 +130,18 @@ std::string FormatCount(double n);
 
 // The table: per target, one row per strategy (found, median s, median
 // execs, min s, max s) and the product-vs-best line.
-std::string FormatTable(const std::vector<Summary>& summaries,
-                        const std::vector<std::string>& strategies, int runs, double cap);
+std::string FormatTable(const std::vector<Summary>& summaries, const std::vector<std::string>& strategies, int runs,
+                        double cap);
 
 // runs.csv and summary.csv.
 std::string RunsCsv(const std::vector<Run>& runs);
-std::string SummaryCsv(const std::vector<Summary>& summaries,
-                       const std::vector<std::string>& ratios);
+std::string SummaryCsv(const std::vector<Summary>& summaries, const std::vector<std::string>& ratios);
 
 // A gnuplot script drawing survival.png from survival-<target>-<strategy>.dat
 // files in the same folder: one panel per target, one line per strategy,
 // log time axis from `start` to `cap`.
-std::string GnuplotScript(const std::vector<std::string>& targets,
-                          const std::vector<std::string>& strategies, double cap,
-                          double start);
+std::string GnuplotScript(const std::vector<std::string>& targets, const std::vector<std::string>& strategies,
+                          double cap, double start);
 std::string SurvivalDat(const std::vector<std::pair<double, double>>& points);
 
 }  // namespace reclaimfuzz::cli::bench

@@ -57,8 +57,8 @@ TEST(BenchStats, MedianCountsMissesAsLongerThanEveryFind) {
 
 TEST(BenchStats, SummarizeOneStrategy) {
   std::vector<bench::Run> runs = {Found("B1", "product", 2, 200), Found("B1", "product", 4, 400),
-                           Missed("B1", "product", 60), Found("B1", "random", 1, 10),
-                           Found("B2", "product", 9, 9)};
+                                  Missed("B1", "product", 60), Found("B1", "random", 1, 10),
+                                  Found("B2", "product", 9, 9)};
   bench::Run broken = Found("B1", "product", 0.1, 1);
   broken.error = "could not start";
   runs.push_back(broken);
@@ -110,11 +110,10 @@ TEST(BenchStats, RatioAgainstTheBestOther) {
 }
 
 TEST(BenchStats, SurvivalSteps) {
-  const std::vector<bench::Run> runs = {Found("B1", "afl", 5, 1), Missed("B1", "afl", 60),
-                                 Found("B1", "afl", 1, 1), Found("B1", "afl", 0.001, 1)};
+  const std::vector<bench::Run> runs = {Found("B1", "afl", 5, 1), Missed("B1", "afl", 60), Found("B1", "afl", 1, 1),
+                                        Found("B1", "afl", 0.001, 1)};
   const auto points = Survival(runs, 60, 0.01);
-  const std::vector<std::pair<double, double>> want = {
-      {0.01, 0}, {0.01, 0.25}, {1, 0.5}, {5, 0.75}, {60, 0.75}};
+  const std::vector<std::pair<double, double>> want = {{0.01, 0}, {0.01, 0.25}, {1, 0.5}, {5, 0.75}, {60, 0.75}};
   EXPECT_EQ(points, want);
   EXPECT_EQ(Survival({}, 60, 0.01), (std::vector<std::pair<double, double>>{{0.01, 0}}));
   EXPECT_TRUE(absl::StrContains(SurvivalDat(points), "\n5.0000 0.7500\n"));
@@ -124,10 +123,8 @@ TEST(BenchStats, FindingFromTheOutput) {
   EXPECT_EQ(FindingFromLog("==== reclaimfuzz report ====\nfinding: early-free at step 3 in T0\n"
                            "...\nfinding: early-free\n==1==ERROR: libFuzzer: deadly signal\n"),
             "early-free");
-  EXPECT_EQ(FindingFromLog("==7==ERROR: AddressSanitizer: heap-use-after-free on address 0x6\n"),
-            "use-after-free");
-  EXPECT_EQ(FindingFromLog("==7==ERROR: AddressSanitizer: SEGV on unknown address\n"),
-            "asan:SEGV");
+  EXPECT_EQ(FindingFromLog("==7==ERROR: AddressSanitizer: heap-use-after-free on address 0x6\n"), "use-after-free");
+  EXPECT_EQ(FindingFromLog("==7==ERROR: AddressSanitizer: SEGV on unknown address\n"), "asan:SEGV");
   EXPECT_EQ(FindingFromLog("==7==ERROR: LeakSanitizer: detected memory leaks\n"), "asan:leak");
   EXPECT_EQ(FindingFromLog("==7== ERROR: libFuzzer: deadly signal\n"), "crash");
   EXPECT_EQ(FindingFromLog("==7== ERROR: libFuzzer: timeout after 1 seconds\n"), "timeout");
@@ -148,8 +145,7 @@ TEST(BenchStats, ToolOutputs) {
   EXPECT_FALSE(ParseResultLine("no such line\n").ok());
   EXPECT_FALSE(ParseResultLine("result found=1 garbage\n").ok());
 
-  EXPECT_EQ(LibFuzzerExecs("stat::number_of_executed_units: 4242\nstat::average_exec_per_sec: 9"),
-            4242u);
+  EXPECT_EQ(LibFuzzerExecs("stat::number_of_executed_units: 4242\nstat::average_exec_per_sec: 9"), 4242u);
   EXPECT_EQ(LibFuzzerExecs("nothing"), std::nullopt);
 
   auto afl = ParseAflCrashName("id:000000,sig:06,src:000003,time:1234,execs:5678,op:havoc,rep:2");
@@ -168,8 +164,7 @@ TEST(BenchStats, Lists) {
   EXPECT_EQ(*s, (std::vector<std::string>{"product", "pct2"}));  // table order
   auto bad = ParseList("product,pct9", AllStrategies(), "strategy");
   ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.status().message(),
-            "unknown strategy 'pct9' (product, afl, random, pct1, pct2, pct3)");
+  EXPECT_EQ(bad.status().message(), "unknown strategy 'pct9' (product, afl, random, pct1, pct2, pct3)");
   EXPECT_FALSE(ParseList("", AllStrategies(), "strategy").ok());
 }
 
@@ -182,19 +177,15 @@ TEST(BenchStats, Formatting) {
   EXPECT_EQ(FormatSeconds(120), "120");
 
   const std::vector<Summary> sums = {{"B1", "product", 3, 3, 2.0, 2000, 1.0, 3.0},
-                                     {"B1", "random", 3, 1, std::nullopt, std::nullopt, 7.0,
-                                      std::nullopt}};
+                                     {"B1", "random", 3, 1, std::nullopt, std::nullopt, 7.0, std::nullopt}};
   const std::string table = FormatTable(sums, {"product", "random"}, 3, 60);
-  EXPECT_TRUE(absl::StrContains(table, "B1: list-corruption | lost-object on always-defer-v1"))
-      << table;
-  EXPECT_TRUE(absl::StrContains(table, "random       1/3        >60              -     7.00      >60"))
-      << table;
+  EXPECT_TRUE(absl::StrContains(table, "B1: list-corruption | lost-object on always-defer-v1")) << table;
+  EXPECT_TRUE(absl::StrContains(table, "random       1/3        >60              -     7.00      >60")) << table;
   EXPECT_TRUE(absl::StrContains(table, "product vs best other (random): >=30x")) << table;
   EXPECT_FALSE(absl::StrContains(table, "B2:")) << table;
 
   const std::string csv = SummaryCsv(sums, {">=30x", ""});
-  EXPECT_TRUE(absl::StrContains(csv, "\nB1,product,3,3,1.00,2.000,2000.000,1.000,3.000,>=30x\n"))
-      << csv;
+  EXPECT_TRUE(absl::StrContains(csv, "\nB1,product,3,3,1.00,2.000,2000.000,1.000,3.000,>=30x\n")) << csv;
   EXPECT_TRUE(absl::StrContains(csv, "\nB1,random,3,1,0.33,,,7.000,,\n")) << csv;
   bench::Run r = Found("B3", "pct1", 0.5, 50);
   r.error = "a, b";
@@ -210,10 +201,8 @@ TEST(BenchStats, Formatting) {
 
 TEST(BenchBugs, DetectingNamesAndLogTimes) {
   EXPECT_EQ(DetectingNames("lost-object"), std::vector<std::string>{"lost-object"});
-  EXPECT_EQ(DetectingNames("use-after-free"),
-            (std::vector<std::string>{"reader-saw-freed", "use-after-free"}));
-  EXPECT_EQ(DetectingNames("reader-saw-freed"),
-            (std::vector<std::string>{"reader-saw-freed", "use-after-free"}));
+  EXPECT_EQ(DetectingNames("use-after-free"), (std::vector<std::string>{"reader-saw-freed", "use-after-free"}));
+  EXPECT_EQ(DetectingNames("reader-saw-freed"), (std::vector<std::string>{"reader-saw-freed", "use-after-free"}));
   EXPECT_EQ(ParseBugLogTime("1000000002500000000\n", 1000000000.0), 2.5);
   EXPECT_EQ(ParseBugLogTime("999000000000000000\n", 1000000000.0), 0.0);  // before the start
   EXPECT_EQ(ParseBugLogTime("", 1), std::nullopt);
@@ -224,16 +213,15 @@ TEST(BenchBugs, GeomeanSpeedupCountsMissesAsTheCap) {
   // bug-a: product 1 s, random 10 s, pct2 20 s (best other: random): 10x.
   // bug-b: both miss every run: cap / cap = 1x. Geometric mean: sqrt(10).
   std::vector<bench::Run> runs = {Found("bug-a", "product", 1, 10), Found("bug-a", "random", 10, 100),
-                           Found("bug-a", "pct2", 20, 100), Missed("bug-b", "product", 30),
-                           Missed("bug-b", "random", 30), Missed("bug-b", "pct2", 30)};
-  const std::optional<double> g =
-      GeomeanSpeedup(runs, {"bug-a", "bug-b"}, {"product", "random", "pct2"}, 30);
+                                  Found("bug-a", "pct2", 20, 100),  Missed("bug-b", "product", 30),
+                                  Missed("bug-b", "random", 30),    Missed("bug-b", "pct2", 30)};
+  const std::optional<double> g = GeomeanSpeedup(runs, {"bug-a", "bug-b"}, {"product", "random", "pct2"}, 30);
   ASSERT_TRUE(g.has_value());
   EXPECT_NEAR(*g, std::sqrt(10.0), 1e-9);
   // Only the product finds bug-b (12 s): 30 / 12 for it.
   runs[3] = Found("bug-b", "product", 12, 5);
-  EXPECT_NEAR(*GeomeanSpeedup(runs, {"bug-a", "bug-b"}, {"product", "random", "pct2"}, 30),
-              std::sqrt(10.0 * 30 / 12), 1e-9);
+  EXPECT_NEAR(*GeomeanSpeedup(runs, {"bug-a", "bug-b"}, {"product", "random", "pct2"}, 30), std::sqrt(10.0 * 30 / 12),
+              1e-9);
   // A baseline faster than the product counts below 1x.
   EXPECT_NEAR(*GeomeanSpeedup(runs, {"bug-a"}, {"product", "pct2"}, 30), 20.0, 1e-9);
   EXPECT_EQ(GeomeanSpeedup(runs, {"bug-a"}, {"random", "pct2"}, 30), std::nullopt);
@@ -317,9 +305,8 @@ TEST(BenchCommand, BadUsageIsOneLineAndExit2) {
 TEST(BenchCommand, Smoke) {
   const std::string dir = testing::TempDir() + "/bench_smoke";
   fs::remove_all(dir);
-  const Outcome r = Bench({"--runs=1", "--cap=2", "--findings=B2", "--strategies=product,random",
-                           "--nothroughput", "--nofalse_findings", "--nobuild", "--jobs=2",
-                           "--out=" + dir});
+  const Outcome r = Bench({"--runs=1", "--cap=2", "--findings=B2", "--strategies=product,random", "--nothroughput",
+                           "--nofalse_findings", "--nobuild", "--jobs=2", "--out=" + dir});
   ASSERT_EQ(r.rc, kExitOk) << r.out << r.err;
   EXPECT_TRUE(absl::StrContains(r.out, "] B2 random run 1: found ")) << r.out;
   EXPECT_TRUE(absl::StrContains(r.out, "] B2 product run 1: ")) << r.out;
@@ -356,7 +343,8 @@ TEST(BenchCommand, BugsSmoke) {
   EXPECT_TRUE(absl::StartsWith(lines[1], "bug-selem-free-regular-rcu,bug-selem-free-regular-rcu,product,0,")) << *runs;
   absl::StatusOr<std::string> bugs = ReadFile(dir + "/bugs.csv");
   ASSERT_TRUE(bugs.ok());
-  EXPECT_TRUE(absl::StrContains(*bugs, "\nbug-selem-free-regular-rcu,rcu-flavour,reader-saw-freed|use-after-free,product,1,1,"))
+  EXPECT_TRUE(
+      absl::StrContains(*bugs, "\nbug-selem-free-regular-rcu,rcu-flavour,reader-saw-freed|use-after-free,product,1,1,"))
       << *bugs;
   absl::StatusOr<std::string> table = ReadFile(dir + "/table.txt");
   ASSERT_TRUE(table.ok());

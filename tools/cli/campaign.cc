@@ -50,7 +50,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-
 // Restarts per variant (one per new finding made non-fatal) and the least
 // time worth a restart.
 constexpr int kMaxSessions = 8;
@@ -84,28 +83,25 @@ struct Crash {
   std::string path;
   uint64_t size = 0;
   std::string finding;
-  std::string frame = "-";  // where (fuzz::Finding::where)
-  bool model = true;  // named by RunProgram (else by re-running the target)
+  std::string frame = "-";                   // where (fuzz::Finding::where)
+  bool model = true;                         // named by RunProgram (else by re-running the target)
   std::optional<fuzz::Execution> execution;  // the target's, when it named it
 };
 
 std::string Tail(const std::string& path, int lines) {
   absl::StatusOr<std::string> log = ReadFile(path);
   if (!log.ok()) return "";
-  std::vector<absl::string_view> all =
-      absl::StrSplit(*log, '\n', absl::SkipEmpty());
-  const size_t from =
-      all.size() > static_cast<size_t>(lines) ? all.size() - lines : 0;
+  std::vector<absl::string_view> all = absl::StrSplit(*log, '\n', absl::SkipEmpty());
+  const size_t from = all.size() > static_cast<size_t>(lines) ? all.size() - lines : 0;
   std::string out;
-  for (size_t i = from; i < all.size(); ++i)
-    absl::StrAppend(&out, "    ", all[i], "\n");
+  for (size_t i = from; i < all.size(); ++i) absl::StrAppend(&out, "    ", all[i], "\n");
   return out;
 }
 
 }  // namespace
 
-NamedCrash NameByTarget(const FuzzEngine& engine, const std::string& target,
-                        const std::string& crash, const std::string& scratch) {
+NamedCrash NameByTarget(const FuzzEngine& engine, const std::string& target, const std::string& crash,
+                        const std::string& scratch) {
   std::error_code ec;
   fs::create_directories(scratch, ec);
   absl::StatusOr<fuzz::Execution> e = ReplayOnTargetCommand(engine.ReplayCommand(target, crash, scratch));
@@ -155,8 +151,7 @@ class VariantRun {
     }
     // A campaign killed earlier: its fuzzers go, what they wrote stays.
     if (int n = KillLeftovers(dir_, target_); n > 0) {
-      out_ << "   stopped " << n
-           << " fuzzer processes left running on this folder\n";
+      out_ << "   stopped " << n << " fuzzer processes left running on this folder\n";
     }
     if (int cut = RepairFolder(dir_); cut > 0) {
       out_ << "   moved " << cut
@@ -168,26 +163,20 @@ class VariantRun {
     const int corpus_before = static_cast<int>(FilesIn(dir_ + "/corpus").size());
     ClassifyNew(/*settled=*/true);
     std::vector<std::string> skipped;
-    const std::vector<std::string> seeds = {
-        o_.corpus_root + "/seeds",
-        absl::StrCat(o_.corpus_root, "/", FuzzTargetName(v_))};
+    const std::vector<std::string> seeds = {o_.corpus_root + "/seeds",
+                                            absl::StrCat(o_.corpus_root, "/", FuzzTargetName(v_))};
     absl::StatusOr<int> n = PrepareCorpus(seeds, dir_ + "/corpus", &skipped);
     if (!n.ok()) {
       outcome_.error = std::string(n.status().message());
       return outcome_;
     }
-    out_ << "== " << name_ << ": " << *n << " seeds from " << o_.corpus_root
-         << "/{seeds," << FuzzTargetName(v_) << "}"
-         << (*n || corpus_before ? ""
-                                 : " (none: starting from an empty corpus)")
-         << "\n";
+    out_ << "== " << name_ << ": " << *n << " seeds from " << o_.corpus_root << "/{seeds," << FuzzTargetName(v_) << "}"
+         << (*n || corpus_before ? "" : " (none: starting from an empty corpus)") << "\n";
     if (corpus_before > 0 || !crashes_.empty() || !index_.empty()) {
-      out_ << "   resuming " << dir_ << ": " << corpus_before
-           << " corpus files, " << crashes_.size() << " crashes, "
+      out_ << "   resuming " << dir_ << ": " << corpus_before << " corpus files, " << crashes_.size() << " crashes, "
            << index_.size() << " findings known\n";
     }
-    for (const std::string& s : skipped)
-      out_ << "   skipped seed " << s << "\n";
+    for (const std::string& s : skipped) out_ << "   skipped seed " << s << "\n";
     out_.flush();
     MaybeMerge();
     if (o_.engine == "afl" && AddCleanSeed())
@@ -208,10 +197,9 @@ class VariantRun {
     index_.Add(c.finding, c.frame, fs::path(c.path).filename().string(), c.model);
     new_.insert({c.finding, c.frame});
     // Saved before it is reported: a kill between the two loses nothing.
-    if (absl::Status st = index_.Save(); !st.ok())
-      out_ << "   " << st.message() << "\n";
-    out_ << (o_.tty ? "\r\033[K" : "") << "   new finding: " << c.finding
-         << " at " << c.frame << " (" << c.path << ")\n"
+    if (absl::Status st = index_.Save(); !st.ok()) out_ << "   " << st.message() << "\n";
+    out_ << (o_.tty ? "\r\033[K" : "") << "   new finding: " << c.finding << " at " << c.frame << " (" << c.path
+         << ")\n"
          << std::flush;
   }
 
@@ -224,8 +212,7 @@ class VariantRun {
     fuzz::Program empty;
     fuzz::Normalize(empty);
     const std::vector<uint8_t> bin = fuzz::EncodeBinary(empty);
-    const absl::string_view bytes(reinterpret_cast<const char*>(bin.data()),
-                                  bin.size());
+    const absl::string_view bytes(reinterpret_cast<const char*>(bin.data()), bin.size());
     return WriteFileAtomic(dir_ + "/corpus/" + Sha1Hex(bytes), bytes).ok();
   }
 
@@ -249,21 +236,16 @@ class VariantRun {
       fs::remove_all(next, ec);
       fs::remove_all(work, ec);
     }
-    const std::vector<std::string> merge =
-        engine_->MergeCommand(target_, next, corpus, control);
+    const std::vector<std::string> merge = engine_->MergeCommand(target_, next, corpus, control);
     if (merge.empty()) return;
     const std::string hash = ListingHash(corpus);
     absl::StatusOr<std::string> old_hash = ReadFile(listing);
-    const bool resume = fs::exists(control, ec) && old_hash.ok() &&
-                        *old_hash == hash && fs::is_directory(next, ec);
+    const bool resume = fs::exists(control, ec) && old_hash.ok() && *old_hash == hash && fs::is_directory(next, ec);
     const int files = static_cast<int>(FilesIn(corpus).size());
     int last = 0;
-    if (absl::StatusOr<std::string> s = ReadFile(dir_ + "/.corpus-merged");
-        s.ok())
+    if (absl::StatusOr<std::string> s = ReadFile(dir_ + "/.corpus-merged"); s.ok())
       (void)absl::SimpleAtoi(absl::StripAsciiWhitespace(*s), &last);
-    if (!resume &&
-        (!o_.minimize_corpus || files < kMergeMinFiles || files < 2 * last))
-      return;
+    if (!resume && (!o_.minimize_corpus || files < kMergeMinFiles || files < 2 * last)) return;
     if (!resume) {
       fs::remove_all(next, ec);
       fs::remove_all(work, ec);
@@ -271,9 +253,8 @@ class VariantRun {
       fs::create_directories(next, ec);
       if (ec || !WriteFileAtomic(listing, hash).ok()) return;
     }
-    out_ << "   " << (resume ? "resuming the minimization" : "minimizing")
-         << " of the corpus (" << files << " files; libFuzzer -merge=1 into "
-         << next << ")\n"
+    out_ << "   " << (resume ? "resuming the minimization" : "minimizing") << " of the corpus (" << files
+         << " files; libFuzzer -merge=1 into " << next << ")\n"
          << std::flush;
     const std::string log_path = dir_ + "/fuzzer.log";
     {
@@ -290,8 +271,8 @@ class VariantRun {
     const int rc = p.ok() ? (*p)->Wait() : -1;
     const int kept = static_cast<int>(FilesIn(next).size());
     if (rc != 0 || (kept == 0 && files > 0)) {
-      out_ << "   the minimization failed (status " << rc << "; see "
-           << log_path << "); the corpus is left as it was\n";
+      out_ << "   the minimization failed (status " << rc << "; see " << log_path
+           << "); the corpus is left as it was\n";
       fs::remove_all(next, ec);
       fs::remove_all(work, ec);
       return;
@@ -301,8 +282,7 @@ class VariantRun {
       out_ << "   " << s.message() << "\n";
       return;
     }
-    WriteFileAtomic(dir_ + "/.corpus-merged", absl::StrCat(kept, "\n"))
-        .IgnoreError();
+    WriteFileAtomic(dir_ + "/.corpus-merged", absl::StrCat(kept, "\n")).IgnoreError();
     fs::remove_all(next, ec);
     fs::remove_all(work, ec);
     out_ << "   corpus minimized: " << files << " -> " << kept << " files\n";
@@ -319,39 +299,30 @@ class VariantRun {
     }
     const std::set<std::string> muted = Muted();
     if (muted.empty()) return env;
-    env.push_back(absl::StrCat("RECLAIMFUZZ_IGNORE=",
-                               absl::StrJoin(muted.begin(), muted.end(), ",")));
+    env.push_back(absl::StrCat("RECLAIMFUZZ_IGNORE=", absl::StrJoin(muted.begin(), muted.end(), ",")));
     return env;
   }
 
   void Fuzz() {
-    const int64_t secs = std::max<int64_t>(
-        1, static_cast<int64_t>(std::ceil(absl::ToDoubleSeconds(o_.duration))));
+    const int64_t secs = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(absl::ToDoubleSeconds(o_.duration))));
     const absl::Time start = absl::Now();
     const absl::Time deadline = start + absl::Seconds(secs);
     const std::string log_path = dir_ + "/fuzzer.log";
     {
       // One log across campaigns on this folder, rotated when large.
       std::error_code ec;
-      if (fs::file_size(log_path, ec) > (16u << 20) && !ec)
-        fs::rename(log_path, log_path + ".1", ec);
+      if (fs::file_size(log_path, ec) > (16u << 20) && !ec) fs::rename(log_path, log_path + ".1", ec);
       std::ofstream log(log_path, std::ios::app);
-      log << "==== campaign "
-          << absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::Now(),
-                              absl::LocalTimeZone())
-          << " ====\n";
+      log << "==== campaign " << absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::Now(), absl::LocalTimeZone()) << " ====\n";
     }
     int status = 0;
     for (int session = 0; session < kMaxSessions; ++session) {
-      const int64_t left = static_cast<int64_t>(
-          std::ceil(absl::ToDoubleSeconds(deadline - absl::Now())));
+      const int64_t left = static_cast<int64_t>(std::ceil(absl::ToDoubleSeconds(deadline - absl::Now())));
       if (session > 0 && (left < kMinSessionSeconds || Interrupted())) break;
       bool restart = false;
-      status = Session(std::max<int64_t>(left, 1), start, deadline, secs,
-                       log_path, &restart);
+      status = Session(std::max<int64_t>(left, 1), start, deadline, secs, log_path, &restart);
       if (!restart) break;
-      out_ << (o_.tty ? "\r\033[K" : "") << "   restarting with "
-           << absl::StrJoin(Muted(), ", ")
+      out_ << (o_.tty ? "\r\033[K" : "") << "   restarting with " << absl::StrJoin(Muted(), ", ")
            << " non-fatal (RECLAIMFUZZ_IGNORE)\n";
     }
     // Everything is written now: name what the last scans did not.
@@ -360,12 +331,10 @@ class VariantRun {
     ClassifyNew(/*settled=*/true);
     NameByTargetAll();
     outcome_.seconds = absl::ToDoubleSeconds(absl::Now() - start);
-    out_ << (o_.tty ? "\r\033[K" : "")
-         << ProgressLine(absl::Now() - start, secs) << "\n";
+    out_ << (o_.tty ? "\r\033[K" : "") << ProgressLine(absl::Now() - start, secs) << "\n";
     if (!outcome_.progress.any) {
       outcome_.error =
-          absl::StrCat("the fuzzer exited with status ", status,
-                       " before reporting any progress; see ", log_path);
+          absl::StrCat("the fuzzer exited with status ", status, " before reporting any progress; see ", log_path);
       out_ << "   " << outcome_.error << ":\n" << Tail(log_path, 8);
     }
     if (Interrupted()) out_ << "   interrupted\n";
@@ -392,8 +361,8 @@ class VariantRun {
 
   // One run of the engine for `secs`; sets *restart when it was stopped
   // because a new finding should become non-fatal. Returns its status.
-  int Session(int64_t secs, absl::Time start, absl::Time deadline,
-              int64_t total_secs, const std::string& log_path, bool* restart) {
+  int Session(int64_t secs, absl::Time start, absl::Time deadline, int64_t total_secs, const std::string& log_path,
+              bool* restart) {
     const std::set<std::string> muted = Muted();
     SessionSpec spec;
     spec.target = target_;
@@ -434,8 +403,7 @@ class VariantRun {
         engine_->CollectCrashes();
         ClassifyNew(/*settled=*/false);
         last_scan = now;
-        if (termed_at == absl::InfiniteFuture() && o_.mute_seen &&
-            Muted() != muted &&
+        if (termed_at == absl::InfiniteFuture() && o_.mute_seen && Muted() != muted &&
             deadline - now > absl::Seconds(kMinSessionSeconds)) {
           *restart = true;
           engine_->Signal(SIGTERM);
@@ -443,15 +411,13 @@ class VariantRun {
         }
       }
       if (o_.tty && now - last_print >= absl::Milliseconds(500)) {
-        out_ << "\r\033[K" << ProgressLine(now - start, total_secs)
-             << std::flush;
+        out_ << "\r\033[K" << ProgressLine(now - start, total_secs) << std::flush;
         last_print = now;
       } else if (!o_.tty && now - last_print >= absl::Seconds(10)) {
         out_ << ProgressLine(now - start, total_secs) << "\n" << std::flush;
         last_print = now;
       }
-      if (termed_at == absl::InfiniteFuture() &&
-          (Interrupted() || now > deadline + kStopGrace)) {
+      if (termed_at == absl::InfiniteFuture() && (Interrupted() || now > deadline + kStopGrace)) {
         engine_->Signal(SIGTERM);
         termed_at = now;
       }
@@ -469,15 +435,12 @@ class VariantRun {
     std::map<std::string, int> by;
     for (const Crash& c : crashes_) ++by[c.finding];
     std::vector<std::string> parts;
-    for (const auto& [name, count] : by)
-      parts.push_back(absl::StrCat(name, " x", count));
+    for (const auto& [name, count] : by) parts.push_back(absl::StrCat(name, " x", count));
     return absl::StrFormat(
         "[%s %3ds/%ds] execs %d  %d exec/s  cov %d  ft %d  corp %d  crashes "
         "%d%s%s",
-        name_, static_cast<int64_t>(absl::ToDoubleSeconds(elapsed)), secs,
-        f.execs, f.exec_per_sec, f.cov, f.features, f.corpus,
-        std::max<size_t>(f.crashes, crashes_.size()), parts.empty() ? "" : ": ",
-        absl::StrJoin(parts, ", "));
+        name_, static_cast<int64_t>(absl::ToDoubleSeconds(elapsed)), secs, f.execs, f.exec_per_sec, f.cov, f.features,
+        f.corpus, std::max<size_t>(f.crashes, crashes_.size()), parts.empty() ? "" : ": ", absl::StrJoin(parts, ", "));
   }
 
   // Names the artifacts not seen yet by replaying them in the model, and
@@ -488,17 +451,15 @@ class VariantRun {
     std::error_code ec;
     for (const std::string& path : FilesIn(dir_ + "/crashes")) {
       if (seen_.count(path)) continue;
-      if (!settled &&
-          fs::last_write_time(path, ec) >
-              fs::file_time_type::clock::now() - std::chrono::seconds(1)) {
+      if (!settled && fs::last_write_time(path, ec) > fs::file_time_type::clock::now() - std::chrono::seconds(1)) {
         continue;
       }
       absl::StatusOr<std::string> bytes = ReadFile(path);
       if (!bytes.ok()) continue;  // being written: next scan
       seen_.insert(path);
       Crash c{path, bytes->size(), "none", "-", true, std::nullopt};
-      const fuzz::Program p = fuzz::DecodeBinary(absl::MakeConstSpan(
-          reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()));
+      const fuzz::Program p =
+          fuzz::DecodeBinary(absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()));
       // In a child (FindingInChild); a crashed child leaves "none", and
       // the target names the crash (NameByTargetAll).
       if (absl::StatusOr<fuzz::Finding> f = FindingInChild(p, v_); f.ok() && f->any()) {
@@ -539,14 +500,11 @@ class VariantRun {
       const KnownFinding* k = index_.Find(finding, frame);
       Verdict v{finding, static_cast<int>(list.size()), "-"};
       const Crash* smallest =
-          list.empty() ? nullptr
-                       : *std::min_element(list.begin(), list.end(),
-                                           [](const Crash* a, const Crash* b) {
-                                             return a->size < b->size;
-                                           });
+          list.empty() ? nullptr : *std::min_element(list.begin(), list.end(), [](const Crash* a, const Crash* b) {
+            return a->size < b->size;
+          });
       if (smallest != nullptr) v.reproducer = smallest->path;
-      const std::string dest =
-          k == nullptr ? "" : absl::StrCat(dir_, "/", k->slug, ".txt");
+      const std::string dest = k == nullptr ? "" : absl::StrCat(dir_, "/", k->slug, ".txt");
       std::optional<fuzz::Execution> execution;  // of the minimized program
       std::error_code ec;
       if (!dest.empty() && fs::exists(dest, ec)) {
@@ -562,8 +520,7 @@ class VariantRun {
       v.frame = frame;
       outcome_.verdicts.push_back(v);
     }
-    if (outcome_.verdicts.empty() && outcome_.error.empty())
-      outcome_.verdicts.push_back(Verdict{"none", 0, "-"});
+    if (outcome_.verdicts.empty() && outcome_.error.empty()) outcome_.verdicts.push_back(Verdict{"none", 0, "-"});
   }
 
   // "name\twhere" of a program: on the model in a child (FindingInChild),
@@ -586,8 +543,8 @@ class VariantRun {
                                                   const std::string& frame, const std::string& dest) {
     absl::StatusOr<std::string> bytes = ReadFile(crash.path);
     if (!bytes.ok()) return std::nullopt;
-    const fuzz::Program p = fuzz::DecodeBinary(
-        absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()));
+    const fuzz::Program p =
+        fuzz::DecodeBinary(absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()));
     const bool on_target = !crash.model;
     MinimizeOptions mo;
     // A target run is a process (tens of milliseconds): fewer of them.
@@ -626,8 +583,8 @@ class VariantRun {
         crash.path, "\n", "# replay: tools/reclaimfuzz replay --variant ", name_, " ", dest, "\n",
         timeline.empty() ? "" : "# timeline (short form):\n", timeline, fuzz::FormatText(m.program));
     if (!WriteFileAtomic(dest, text).ok()) return std::nullopt;
-    out_ << "   minimized " << title << ": " << FormatSize(m.before) << " -> " << FormatSize(m.after) << " ("
-         << m.runs << " runs)\n";
+    out_ << "   minimized " << title << ": " << FormatSize(m.before) << " -> " << FormatSize(m.after) << " (" << m.runs
+         << " runs)\n";
     return e;
   }
 
@@ -664,8 +621,7 @@ class VariantRun {
 // them, so that none is stale (a no-op when they are up to date; the
 // variant 'tree' names whatever tree the preset was last configured with).
 // Otherwise the missing ones are an error.
-absl::Status EnsureTargets(const Options& o, const std::string& preset,
-                           std::ostream& out) {
+absl::Status EnsureTargets(const Options& o, const std::string& preset, std::ostream& out) {
   std::vector<std::string> missing, all;
   for (storage::Variant v : o.variants) {
     const std::string t = absl::StrCat(o.fuzzer_dir, "/", FuzzTargetName(v));
@@ -675,27 +631,22 @@ absl::Status EnsureTargets(const Options& o, const std::string& preset,
   if (missing.empty() && (o.fuzzer_dir_given || !o.build)) return absl::OkStatus();
   const std::string src = SourceDir();
   const std::string build_dir = absl::StrCat(src, "/build/", preset);
-  const std::string cmd =
-      absl::StrCat("cmake --preset ", preset, " && cmake --build build/",
-                   preset, " --target ", absl::StrJoin(missing, " "));
+  const std::string cmd = absl::StrCat("cmake --preset ", preset, " && cmake --build build/", preset, " --target ",
+                                       absl::StrJoin(missing, " "));
   if (o.fuzzer_dir_given || !o.build) {
-    return absl::NotFoundError(absl::StrCat(
-        "missing fuzz target ", o.fuzzer_dir, "/", missing[0],
-        o.fuzzer_dir_given ? "" : absl::StrCat("; build it with: ", cmd)));
+    return absl::NotFoundError(absl::StrCat("missing fuzz target ", o.fuzzer_dir, "/", missing[0],
+                                            o.fuzzer_dir_given ? "" : absl::StrCat("; build it with: ", cmd)));
   }
   const std::string log = o.out + "/build.log";
   missing = all;
-  out << "building " << absl::StrJoin(missing, " ") << " (preset " << preset
-      << ", up to date is a no-op; log: " << log << ")\n"
+  out << "building " << absl::StrJoin(missing, " ") << " (preset " << preset << ", up to date is a no-op; log: " << log
+      << ")\n"
       << std::flush;
   std::error_code ec;
-  if (!fs::exists(build_dir + "/build.ninja", ec) &&
-      !fs::exists(build_dir + "/Makefile", ec)) {
-    absl::StatusOr<int> rc =
-        RunLogged({"cmake", "--preset", preset}, src, log + ".configure");
+  if (!fs::exists(build_dir + "/build.ninja", ec) && !fs::exists(build_dir + "/Makefile", ec)) {
+    absl::StatusOr<int> rc = RunLogged({"cmake", "--preset", preset}, src, log + ".configure");
     if (!rc.ok() || *rc != 0) {
-      return absl::InternalError(absl::StrCat(
-          "'cmake --preset ", preset, "' failed; see ", log, ".configure"));
+      return absl::InternalError(absl::StrCat("'cmake --preset ", preset, "' failed; see ", log, ".configure"));
     }
   }
   std::vector<std::string> argv = {"cmake", "--build", build_dir, "--target"};
@@ -703,8 +654,7 @@ absl::Status EnsureTargets(const Options& o, const std::string& preset,
   absl::StatusOr<int> rc = RunLogged(argv, src, log);
   if (!rc.ok() || *rc != 0) {
     return absl::InternalError(
-        absl::StrCat("building the fuzz targets failed (", cmd, "); see ", log,
-                     ":\n", Tail(log, 10)));
+        absl::StrCat("building the fuzz targets failed (", cmd, "); see ", log, ":\n", Tail(log, 10)));
   }
   return absl::OkStatus();
 }
@@ -718,15 +668,12 @@ class FolderLock {
   absl::Status Acquire(const std::string& dir) {
     const std::string path = dir + "/.lock";
     fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0)
-      return absl::PermissionDeniedError(
-          absl::StrCat("cannot open ", path, ": ", strerror(errno)));
+    if (fd_ < 0) return absl::PermissionDeniedError(absl::StrCat("cannot open ", path, ": ", strerror(errno)));
     if (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
       absl::StatusOr<std::string> pid = ReadFile(path);
-      return absl::FailedPreconditionError(absl::StrCat(
-          dir, " is in use by another campaign (pid ",
-          pid.ok() ? absl::StripAsciiWhitespace(*pid) : "?",
-          "); wait for it or give another --out"));
+      return absl::FailedPreconditionError(absl::StrCat(dir, " is in use by another campaign (pid ",
+                                                        pid.ok() ? absl::StripAsciiWhitespace(*pid) : "?",
+                                                        "); wait for it or give another --out"));
     }
     const std::string pid = absl::StrCat(getpid(), "\n");
     if (ftruncate(fd_, 0) == 0) (void)!pwrite(fd_, pid.data(), pid.size(), 0);
@@ -749,27 +696,21 @@ std::string FormatVerdictTable(const std::vector<VariantOutcome>& outcomes) {
     for (const Verdict& v : o.verdicts) wf = std::max(wf, v.finding.size());
     if (!o.error.empty()) wf = std::max<size_t>(wf, 5);
   }
-  std::string out = absl::StrFormat("%-*s  %-*s  %7s  %s\n", wv, "variant", wf,
-                                    "finding", "crashes", "reproducer");
+  std::string out = absl::StrFormat("%-*s  %-*s  %7s  %s\n", wv, "variant", wf, "finding", "crashes", "reproducer");
   for (const VariantOutcome& o : outcomes) {
     const char* name = storage::VariantName(o.variant);
-    if (!o.error.empty())
-      absl::StrAppendFormat(&out, "%-*s  %-*s  %7s  %s\n", wv, name, wf,
-                            "error", "-", o.error);
+    if (!o.error.empty()) absl::StrAppendFormat(&out, "%-*s  %-*s  %7s  %s\n", wv, name, wf, "error", "-", o.error);
     for (const Verdict& v : o.verdicts) {
-      absl::StrAppendFormat(&out, "%-*s  %-*s  %7d  %s\n", wv, name, wf,
-                            v.finding, v.crashes, v.reproducer);
+      absl::StrAppendFormat(&out, "%-*s  %-*s  %7d  %s\n", wv, name, wf, v.finding, v.crashes, v.reproducer);
     }
   }
   absl::StrAppend(&out, "\n");
-  absl::StrAppendFormat(&out, "%-*s  %8s  %10s  %7s  %6s  %7s  %6s\n", wv,
-                        "variant", "seconds", "execs", "exec/s", "cov", "ft",
-                        "corpus");
+  absl::StrAppendFormat(&out, "%-*s  %8s  %10s  %7s  %6s  %7s  %6s\n", wv, "variant", "seconds", "execs", "exec/s",
+                        "cov", "ft", "corpus");
   for (const VariantOutcome& o : outcomes) {
     const FuzzerProgress& f = o.progress;
-    absl::StrAppendFormat(&out, "%-*s  %8.0f  %10d  %7d  %6d  %7d  %6d\n", wv,
-                          storage::VariantName(o.variant), o.seconds, f.execs,
-                          f.exec_per_sec, f.cov, f.features, f.corpus);
+    absl::StrAppendFormat(&out, "%-*s  %8.0f  %10d  %7d  %6d  %7d  %6d\n", wv, storage::VariantName(o.variant),
+                          o.seconds, f.execs, f.exec_per_sec, f.cov, f.features, f.corpus);
   }
   return out;
 }
@@ -784,15 +725,12 @@ std::string FormatNewFindings(const std::vector<VariantOutcome>& outcomes) {
         ++known;
         continue;
       }
-      lines.push_back(absl::StrCat("  ", storage::VariantName(o.variant), ": ",
-                                   v.finding, " at ", v.frame, " -> ",
+      lines.push_back(absl::StrCat("  ", storage::VariantName(o.variant), ": ", v.finding, " at ", v.frame, " -> ",
                                    v.reproducer, "\n"));
     }
   }
   std::string out = absl::StrCat("\nnew findings: ", lines.size());
-  if (known > 0)
-    absl::StrAppend(&out, " (", known,
-                    " more known from earlier campaigns on this folder)");
+  if (known > 0) absl::StrAppend(&out, " (", known, " more known from earlier campaigns on this folder)");
   absl::StrAppend(&out, "\n");
   for (const std::string& l : lines) absl::StrAppend(&out, l);
   return out;
@@ -822,14 +760,13 @@ std::string FormatPatchComparison(const VariantOutcome& base, const VariantOutco
   const std::map<Key, const Verdict*> b = index(base), p = index(patched);
   auto line = [](const Verdict& v) {
     const std::string html = HtmlBeside(v.reproducer);
-    return absl::StrCat("    ", v.finding, " at ", v.frame, " (", v.crashes, " crashes)\n      reproducer: ",
-                        v.reproducer, html.empty() ? "" : absl::StrCat("\n      page:       ", html), "\n");
+    return absl::StrCat("    ", v.finding, " at ", v.frame, " (", v.crashes,
+                        " crashes)\n      reproducer: ", v.reproducer,
+                        html.empty() ? "" : absl::StrCat("\n      page:       ", html), "\n");
   };
   // A finding one side's campaign missed is still that side's when its
   // reproducer, replayed there, gives it (same name, same frame).
-  auto also = [&](const Verdict& v, const VariantOutcome& other) {
-    return replays_on && replays_on(v, other.variant);
-  };
+  auto also = [&](const Verdict& v, const VariantOutcome& other) { return replays_on && replays_on(v, other.variant); };
   std::string added, removed, both;
   int n_added = 0;
   for (const auto& [k, v] : p) {
@@ -857,8 +794,7 @@ std::string FormatPatchComparison(const VariantOutcome& base, const VariantOutco
   std::string out = absl::StrCat("\ncheck: ", pn, " (the tree with the patches) against ", bn,
                                  " (the same tree without them), each fuzzed for the same time\n");
   absl::StrAppend(&out, "  added by the patches (", pn, " only):", added.empty() ? " none\n" : "\n", added);
-  absl::StrAppend(&out, "  removed by the patches (", bn, " only):", removed.empty() ? " none\n" : "\n",
-                  removed);
+  absl::StrAppend(&out, "  removed by the patches (", bn, " only):", removed.empty() ? " none\n" : "\n", removed);
   absl::StrAppend(&out, "  in both (not the patches'):", both.empty() ? " none\n" : "\n", both);
   for (const VariantOutcome* o : {&base, &patched}) {
     if (!o->error.empty()) {
@@ -870,24 +806,21 @@ std::string FormatPatchComparison(const VariantOutcome& base, const VariantOutco
 
 int CampaignMain(const Args& args, std::ostream& out, std::ostream& err) {
   Parsed parsed;
-  if (int rc = Prologue("campaign", args, out, err, &parsed); rc >= 0)
-    return rc;
+  if (int rc = Prologue("campaign", args, out, err, &parsed); rc >= 0) return rc;
   if (!parsed.positional.empty()) {
-    err << "reclaimfuzz campaign: unexpected argument '" << parsed.positional[0]
-        << "'\n";
+    err << "reclaimfuzz campaign: unexpected argument '" << parsed.positional[0] << "'\n";
     return kExitUsage;
   }
   Options o;
-  absl::StatusOr<std::vector<storage::Variant>> vs =
-      ParseVariantList(absl::GetFlag(FLAGS_variant));
+  absl::StatusOr<std::vector<storage::Variant>> vs = ParseVariantList(absl::GetFlag(FLAGS_variant));
   if (!vs.ok()) {
     err << "reclaimfuzz campaign: " << vs.status().message() << "\n";
     return kExitUsage;
   }
   o.variants = *vs;
   if (absl::GetFlag(FLAGS_compare) && o.variants.size() != 2) {
-    err << "reclaimfuzz campaign: --compare needs exactly two variants, BASE,PATCHED (got "
-        << o.variants.size() << ")\n";
+    err << "reclaimfuzz campaign: --compare needs exactly two variants, BASE,PATCHED (got " << o.variants.size()
+        << ")\n";
     return kExitUsage;
   }
   o.duration = absl::GetFlag(FLAGS_duration);
@@ -907,20 +840,15 @@ int CampaignMain(const Args& args, std::ostream& out, std::ostream& err) {
   }
   o.engine = absl::GetFlag(FLAGS_engine);
   if (o.engine != "libfuzzer" && o.engine != "afl") {
-    err << "reclaimfuzz campaign: unknown engine '" << o.engine
-        << "' (libfuzzer, afl)\n";
+    err << "reclaimfuzz campaign: unknown engine '" << o.engine << "' (libfuzzer, afl)\n";
     return kExitUsage;
   }
-  o.out = absl::GetFlag(FLAGS_out).empty() ? DefaultOut()
-                                           : absl::GetFlag(FLAGS_out);
-  o.corpus_root = absl::GetFlag(FLAGS_corpus).empty()
-                      ? SourceDir() + "/corpus"
-                      : absl::GetFlag(FLAGS_corpus);
+  o.out = absl::GetFlag(FLAGS_out).empty() ? DefaultOut() : absl::GetFlag(FLAGS_out);
+  o.corpus_root = absl::GetFlag(FLAGS_corpus).empty() ? SourceDir() + "/corpus" : absl::GetFlag(FLAGS_corpus);
   o.fuzzer_dir_given = !absl::GetFlag(FLAGS_fuzzer_dir).empty();
   const std::string preset = MakeEngine(o.engine)->preset();
-  o.fuzzer_dir = o.fuzzer_dir_given
-                     ? absl::GetFlag(FLAGS_fuzzer_dir)
-                     : absl::StrCat(SourceDir(), "/build/", preset, "/fuzz");
+  o.fuzzer_dir =
+      o.fuzzer_dir_given ? absl::GetFlag(FLAGS_fuzzer_dir) : absl::StrCat(SourceDir(), "/build/", preset, "/fuzz");
   o.tty = &out == &std::cout && isatty(STDOUT_FILENO);
   {
     // The fuzzers run inside the variant's folder: paths must not be
@@ -934,8 +862,7 @@ int CampaignMain(const Args& args, std::ostream& out, std::ostream& err) {
   std::error_code ec;
   fs::create_directories(o.out, ec);
   if (ec) {
-    err << "reclaimfuzz campaign: cannot create " << o.out << ": "
-        << ec.message() << "\n";
+    err << "reclaimfuzz campaign: cannot create " << o.out << ": " << ec.message() << "\n";
     return kExitUsage;
   }
   FolderLock lock;
@@ -953,11 +880,9 @@ int CampaignMain(const Args& args, std::ostream& out, std::ostream& err) {
     return kExitUsage;
   }
   std::vector<std::string> names;
-  for (storage::Variant v : o.variants)
-    names.push_back(storage::VariantName(v));
-  out << "campaign: " << absl::StrJoin(names, ", ") << "; "
-      << absl::FormatDuration(o.duration) << " per variant, " << o.jobs
-      << " jobs, engine " << o.engine << " (" << o.fuzzer_dir << ")\n"
+  for (storage::Variant v : o.variants) names.push_back(storage::VariantName(v));
+  out << "campaign: " << absl::StrJoin(names, ", ") << "; " << absl::FormatDuration(o.duration) << " per variant, "
+      << o.jobs << " jobs, engine " << o.engine << " (" << o.fuzzer_dir << ")\n"
       << "results: " << o.out << "\n"
       << std::flush;
 
@@ -967,8 +892,7 @@ int CampaignMain(const Args& args, std::ostream& out, std::ostream& err) {
     if (Interrupted()) break;
     outcomes.push_back(VariantRun(o, v, out).Run());
   }
-  std::string table =
-      FormatVerdictTable(outcomes) + FormatNewFindings(outcomes);
+  std::string table = FormatVerdictTable(outcomes) + FormatNewFindings(outcomes);
   const bool compare = absl::GetFlag(FLAGS_compare);
   bool patch_adds = false;
   if (compare && outcomes.size() == 2) {
@@ -990,8 +914,7 @@ int CampaignMain(const Args& args, std::ostream& out, std::ostream& err) {
   }
   out << "\nverdict (" << o.out << "):\n" << table;
   if (Interrupted() && outcomes.size() < o.variants.size()) {
-    out << "interrupted: " << o.variants.size() - outcomes.size()
-        << " variants not fuzzed\n";
+    out << "interrupted: " << o.variants.size() - outcomes.size() << " variants not fuzzed\n";
   }
   if (absl::Status s = WriteFileAtomic(o.out + "/verdict.txt", table); !s.ok())
     err << "reclaimfuzz campaign: " << s.message() << "\n";

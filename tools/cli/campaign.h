@@ -29,8 +29,8 @@
 
 #include <cstdint>
 #include <functional>
-#include <ostream>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -68,14 +68,14 @@ struct NamedCrash {
   std::string where = "-";
   std::optional<fuzz::Execution> execution;
 };
-NamedCrash NameByTarget(const FuzzEngine& engine, const std::string& target,
-                        const std::string& crash, const std::string& scratch);
+NamedCrash NameByTarget(const FuzzEngine& engine, const std::string& target, const std::string& crash,
+                        const std::string& scratch);
 
 // One row of the table: a (finding, where) of a variant.
 struct Verdict {
-  std::string finding;     // "none" for a clean variant
-  int crashes = 0;         // saved inputs with this finding (all campaigns)
-  std::string reproducer;  // minimized text file, or a crash file, or "-"
+  std::string finding;      // "none" for a clean variant
+  int crashes = 0;          // saved inputs with this finding (all campaigns)
+  std::string reproducer;   // minimized text file, or a crash file, or "-"
   std::string frame = "-";  // where (fuzz::Finding::where, triage.h)
   bool is_new = false;      // first seen by this campaign
 };
@@ -103,8 +103,8 @@ std::string FormatNewFindings(const std::vector<VariantOutcome>& outcomes);
 // the same (finding, frame); a finding it confirms is in both, not added or
 // removed (a campaign of fixed length can miss what the other side has).
 using CrossReplay = std::function<bool(const Verdict&, storage::Variant)>;
-std::string FormatPatchComparison(const VariantOutcome& base, const VariantOutcome& patched,
-                                  int* added_count = nullptr, const CrossReplay& replays_on = nullptr);
+std::string FormatPatchComparison(const VariantOutcome& base, const VariantOutcome& patched, int* added_count = nullptr,
+                                  const CrossReplay& replays_on = nullptr);
 
 }  // namespace reclaimfuzz::cli
 

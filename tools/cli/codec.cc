@@ -52,9 +52,7 @@ int EncodeMain(const Args& args, std::ostream& out, std::ostream& err) {
     return kExitUsage;
   }
   const std::vector<uint8_t> bytes = fuzz::EncodeBinary(*p);
-  if (absl::Status s = WriteFile(
-          dest, absl::string_view(reinterpret_cast<const char*>(bytes.data()),
-                                  bytes.size()));
+  if (absl::Status s = WriteFile(dest, absl::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
       !s.ok()) {
     err << "reclaimfuzz encode: " << s.message() << "\n";
     return kExitUsage;
@@ -78,10 +76,9 @@ int VariantsMain(const Args& args, std::ostream& out, std::ostream& err) {
   for (storage::Variant v : storage::AllVariants()) {
     const storage::VariantInfo& i = storage::Info(v);
     const bool built = fuzz::VariantBuilt(v);
-    out << absl::StrFormat("%-34s %-6s %-5s %s\n", i.name, i.is_tree ? "tree" : "model",
-                           built ? "yes" : "no",
-                           i.known.empty() ? (i.registered ? "none (expected clean)" : "-")
-                                           : absl::StrJoin(i.known, ","));
+    out << absl::StrFormat(
+        "%-34s %-6s %-5s %s\n", i.name, i.is_tree ? "tree" : "model", built ? "yes" : "no",
+        i.known.empty() ? (i.registered ? "none (expected clean)" : "-") : absl::StrJoin(i.known, ","));
     out << absl::StrFormat("%-34s %-6s %-5s   %s\n", "", "", "", i.about);
   }
   // The bug benchmark's variants (patches/bugs/bugs.txt): not engine
@@ -91,8 +88,8 @@ int VariantsMain(const Args& args, std::ostream& out, std::ostream& err) {
     out << absl::StrFormat("%-34s %-14s %-5s %s\n", "variant", "class", "built", "expected finding / what it breaks");
     for (storage::Variant v : storage::BugVariants()) {
       const storage::VariantInfo& i = storage::Info(v);
-      out << absl::StrFormat("%-34s %-14s %-5s %s\n", i.name, i.bug_class,
-                             fuzz::VariantBuilt(v) ? "yes" : "no", absl::StrJoin(i.known, ","));
+      out << absl::StrFormat("%-34s %-14s %-5s %s\n", i.name, i.bug_class, fuzz::VariantBuilt(v) ? "yes" : "no",
+                             absl::StrJoin(i.known, ","));
       out << absl::StrFormat("%-34s %-14s %-5s   %s\n", "", "", "", i.about);
     }
   }

@@ -33,8 +33,8 @@ const std::vector<Command>& Commands() {
        "at any moment loses nothing already saved.\n"
        "Exit status: 0 done, 1 a fuzzer could not run, 2 bad usage or missing "
        "targets, 130 interrupted.",
-       {"variant", "duration", "jobs", "engine", "out", "corpus", "fuzzer_dir",
-        "build", "seed", "max_runs", "mute_seen", "minimize_corpus", "compare", "preempt"},
+       {"variant", "duration", "jobs", "engine", "out", "corpus", "fuzzer_dir", "build", "seed", "max_runs",
+        "mute_seen", "minimize_corpus", "compare", "preempt"},
        &CampaignMain},
       {"replay",
        "replay --variant V FILE...",
@@ -75,11 +75,7 @@ const std::vector<Command>& Commands() {
        "to have, and what it is.",
        {},
        &VariantsMain},
-      {"decode",
-       "decode FILE",
-       "Prints a program (binary or text) in text form on stdout.",
-       {},
-       &DecodeMain},
+      {"decode", "decode FILE", "Prints a program (binary or text) in text form on stdout.", {}, &DecodeMain},
       {"encode",
        "encode FILE -o OUT",
        "Writes a text program in binary form (what the fuzz targets read) to "
@@ -116,8 +112,8 @@ const std::vector<Command>& Commands() {
        "--bugs --quick: 2 runs, 15 s cap, product,random,pct2.\n"
        "Exit status: 0 done, 1 a false finding, 2 bad usage or missing "
        "binaries, 130 interrupted.",
-       {"bugs", "quick", "runs", "cap", "jobs", "findings", "strategies", "out",
-        "build", "throughput", "false_findings"},
+       {"bugs", "quick", "runs", "cap", "jobs", "findings", "strategies", "out", "build", "throughput",
+        "false_findings"},
        &BenchMain},
   };
   return *commands;
@@ -131,10 +127,8 @@ const Command* FindCommand(const std::string& name) {
 }
 
 std::string Usage() {
-  std::string out =
-      "usage: reclaimfuzz <command> [flags] [args]\n\ncommands:\n";
-  for (const Command& c : Commands())
-    absl::StrAppend(&out, "  ", c.synopsis, "\n");
+  std::string out = "usage: reclaimfuzz <command> [flags] [args]\n\ncommands:\n";
+  for (const Command& c : Commands()) absl::StrAppend(&out, "  ", c.synopsis, "\n");
   absl::StrAppend(&out,
                   "\n'reclaimfuzz <command> --help' describes one command and "
                   "its flags.\n");
@@ -142,17 +136,14 @@ std::string Usage() {
 }
 
 std::string CommandHelp(const Command& c) {
-  std::string out = absl::StrCat("usage: reclaimfuzz ", c.synopsis, "\n\n",
-                                 c.description, "\n");
+  std::string out = absl::StrCat("usage: reclaimfuzz ", c.synopsis, "\n\n", c.description, "\n");
   if (!c.flags.empty()) absl::StrAppend(&out, "\nflags:\n");
   for (const char* name : c.flags) {
     const absl::CommandLineFlag* f = absl::FindCommandLineFlag(name);
     if (f == nullptr) continue;
     const std::string def = f->DefaultValue();
-    absl::StrAppend(
-        &out, absl::StrFormat(
-                  "  %-2s%-12s %s%s\n", name[1] ? "--" : "-", name, f->Help(),
-                  def.empty() ? "" : absl::StrCat(" (default: ", def, ")")));
+    absl::StrAppend(&out, absl::StrFormat("  %-2s%-12s %s%s\n", name[1] ? "--" : "-", name, f->Help(),
+                                          def.empty() ? "" : absl::StrCat(" (default: ", def, ")")));
   }
   return out;
 }
@@ -174,8 +165,7 @@ absl::StatusOr<Parsed> ParseArgs(const Command& c, const Args& args) {
     absl::CommandLineFlag* f = absl::FindCommandLineFlag(name);
     std::string error;
     if (f == nullptr || !f->ParseFrom(f->DefaultValue(), &error)) {
-      return absl::InternalError(
-          absl::StrCat("flag --", name, " is not defined"));
+      return absl::InternalError(absl::StrCat("flag --", name, " is not defined"));
     }
   }
   bool flags_done = false;
@@ -203,11 +193,9 @@ absl::StatusOr<Parsed> ParseArgs(const Command& c, const Args& args) {
       p.help = true;
       continue;
     }
-    absl::CommandLineFlag* f =
-        Accepts(c, name) ? absl::FindCommandLineFlag(name) : nullptr;
+    absl::CommandLineFlag* f = Accepts(c, name) ? absl::FindCommandLineFlag(name) : nullptr;
     bool negated = false;
-    if (f == nullptr && absl::StartsWith(name, "no") &&
-        Accepts(c, name.substr(2))) {
+    if (f == nullptr && absl::StartsWith(name, "no") && Accepts(c, name.substr(2))) {
       absl::CommandLineFlag* g = absl::FindCommandLineFlag(name.substr(2));
       if (g != nullptr && g->IsOfType<bool>() && !has_value) {
         f = g;
@@ -216,8 +204,7 @@ absl::StatusOr<Parsed> ParseArgs(const Command& c, const Args& args) {
     }
     if (f == nullptr) {
       return absl::InvalidArgumentError(
-          absl::StrCat("unknown flag '", a, "' for ", c.name,
-                       " (see 'reclaimfuzz ", c.name, " --help')"));
+          absl::StrCat("unknown flag '", a, "' for ", c.name, " (see 'reclaimfuzz ", c.name, " --help')"));
     }
     std::string v;
     if (f->IsOfType<bool>()) {
@@ -227,8 +214,7 @@ absl::StatusOr<Parsed> ParseArgs(const Command& c, const Args& args) {
     } else if (i + 1 < args.size()) {
       v = args[++i];
     } else {
-      return absl::InvalidArgumentError(
-          absl::StrCat("flag '", a, "' needs a value"));
+      return absl::InvalidArgumentError(absl::StrCat("flag '", a, "' needs a value"));
     }
     // A duration given as bare seconds ("--duration 90") means 90s.
     if (f->Name() == "duration" && !v.empty() &&
@@ -236,20 +222,17 @@ absl::StatusOr<Parsed> ParseArgs(const Command& c, const Args& args) {
       v += "s";
     }
     if (f->Name() == "preempt" && !v.empty() && !sched::ParsePreemptModel(v)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("bad value '", v, "' for --preempt: voluntary, full or rt"));
+      return absl::InvalidArgumentError(absl::StrCat("bad value '", v, "' for --preempt: voluntary, full or rt"));
     }
     std::string error;
     if (!f->ParseFrom(v, &error)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("bad value '", v, "' for --", f->Name(), ": ", error));
+      return absl::InvalidArgumentError(absl::StrCat("bad value '", v, "' for --", f->Name(), ": ", error));
     }
   }
   return p;
 }
 
-int Prologue(const char* name, const Args& args, std::ostream& out,
-             std::ostream& err, Parsed* parsed) {
+int Prologue(const char* name, const Args& args, std::ostream& out, std::ostream& err, Parsed* parsed) {
   const Command* c = FindCommand(name);
   if (c == nullptr) {
     err << "reclaimfuzz: internal error: no command " << name << "\n";

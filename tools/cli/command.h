@@ -26,8 +26,7 @@ namespace reclaimfuzz::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFinding = 1;
 inline constexpr int kExitUsage = 2;
-inline constexpr int kExitInterrupted =
-    130;  // campaign stopped by Ctrl-C (128 + SIGINT)
+inline constexpr int kExitInterrupted = 130;  // campaign stopped by Ctrl-C (128 + SIGINT)
 
 using Args = std::vector<std::string>;
 
@@ -68,8 +67,7 @@ absl::StatusOr<Parsed> ParseArgs(const Command& c, const Args& args);
 
 // The common prologue of a subcommand: parses, prints help or the error.
 // Returns -1 to go on, or the exit status to return.
-int Prologue(const char* name, const Args& args, std::ostream& out,
-             std::ostream& err, Parsed* parsed);
+int Prologue(const char* name, const Args& args, std::ostream& out, std::ostream& err, Parsed* parsed);
 
 }  // namespace reclaimfuzz::cli
 

@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: MIT
 #include "tools/cli/common.h"
-#include "tools/cli/flags.h"
-
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,6 +20,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "tools/cli/flags.h"
 
 #ifndef RF_SOURCE_DIR
 #define RF_SOURCE_DIR "."
@@ -32,62 +31,45 @@ namespace reclaimfuzz::cli {
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot read ", path, ": is a directory"));
+    return absl::InvalidArgumentError(absl::StrCat("cannot read ", path, ": is a directory"));
   }
   std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return absl::NotFoundError(
-        absl::StrCat("cannot read ", path, ": ", strerror(errno)));
-  std::string data((std::istreambuf_iterator<char>(in)),
-                   std::istreambuf_iterator<char>());
-  if (in.bad())
-    return absl::DataLossError(
-        absl::StrCat("cannot read ", path, ": ", strerror(errno)));
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path, ": ", strerror(errno)));
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return absl::DataLossError(absl::StrCat("cannot read ", path, ": ", strerror(errno)));
   return data;
 }
 
 absl::Status WriteFile(const std::string& path, absl::string_view data) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out)
-    return absl::PermissionDeniedError(
-        absl::StrCat("cannot write ", path, ": ", strerror(errno)));
+  if (!out) return absl::PermissionDeniedError(absl::StrCat("cannot write ", path, ": ", strerror(errno)));
   out.write(data.data(), static_cast<std::streamsize>(data.size()));
   out.close();
-  if (!out)
-    return absl::DataLossError(
-        absl::StrCat("cannot write ", path, ": ", strerror(errno)));
+  if (!out) return absl::DataLossError(absl::StrCat("cannot write ", path, ": ", strerror(errno)));
   return absl::OkStatus();
 }
 
-absl::StatusOr<fuzz::Program> DecodeProgram(const std::string& path,
-                                            absl::string_view bytes) {
-  const absl::Span<const uint8_t> span(
-      reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+absl::StatusOr<fuzz::Program> DecodeProgram(const std::string& path, absl::string_view bytes) {
+  const absl::Span<const uint8_t> span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   absl::StatusOr<fuzz::Program> p = fuzz::DecodeAny(span);
   if (p.ok()) return p;
   // DecodeAny takes input that starts with a letter for text; a fuzzer's
   // binary input may too. Control bytes no text file holds mean binary
   // (UTF-8 text stays text).
   for (unsigned char c : bytes) {
-    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f)
-      return fuzz::DecodeBinary(span);
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) return fuzz::DecodeBinary(span);
   }
   // The parser says "line 7, column 12: msg"; print it the way compilers do.
   absl::string_view msg = p.status().message();
   int line = 0, column = 0;
   if (absl::ConsumePrefix(&msg, "line ")) {
-    std::vector<absl::string_view> parts =
-        absl::StrSplit(msg, absl::MaxSplits(": ", 1));
+    std::vector<absl::string_view> parts = absl::StrSplit(msg, absl::MaxSplits(": ", 1));
     std::vector<absl::string_view> lc = absl::StrSplit(parts[0], ", column ");
-    if (parts.size() == 2 && lc.size() == 2 && absl::SimpleAtoi(lc[0], &line) &&
-        absl::SimpleAtoi(lc[1], &column)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ":", line, ":", column, ": ", parts[1]));
+    if (parts.size() == 2 && lc.size() == 2 && absl::SimpleAtoi(lc[0], &line) && absl::SimpleAtoi(lc[1], &column)) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ":", line, ":", column, ": ", parts[1]));
     }
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat(path, ": ", p.status().message()));
+  return absl::InvalidArgumentError(absl::StrCat(path, ": ", p.status().message()));
 }
 
 absl::StatusOr<fuzz::Program> LoadProgram(const std::string& path) {
@@ -104,22 +86,19 @@ std::string AllVariantNames() {
 }
 
 absl::StatusOr<storage::Variant> ParseOneVariant(absl::string_view name) {
-  absl::StatusOr<storage::Variant> v =
-      storage::ParseVariant(absl::StripAsciiWhitespace(name));
+  absl::StatusOr<storage::Variant> v = storage::ParseVariant(absl::StripAsciiWhitespace(name));
   if (!v.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown variant '", name, "' (", AllVariantNames(), ")"));
+    return absl::InvalidArgumentError(absl::StrCat("unknown variant '", name, "' (", AllVariantNames(), ")"));
   }
   if (!fuzz::VariantBuilt(*v)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "variant '", name, "' is a kernel tree this build did not compile (RF_LINUX_TREES; ",
-        "tools/reclaimfuzz deps installs Debian's linux-source packages)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("variant '", name, "' is a kernel tree this build did not compile (RF_LINUX_TREES; ",
+                     "tools/reclaimfuzz deps installs Debian's linux-source packages)"));
   }
   return v;
 }
 
-absl::StatusOr<std::vector<storage::Variant>> ParseVariantList(
-    absl::string_view list) {
+absl::StatusOr<std::vector<storage::Variant>> ParseVariantList(absl::string_view list) {
   std::vector<storage::Variant> out;
   list = absl::StripAsciiWhitespace(list);
   if (list.empty() || list == "all") {
@@ -127,8 +106,7 @@ absl::StatusOr<std::vector<storage::Variant>> ParseVariantList(
       if (fuzz::VariantBuilt(v)) out.push_back(v);
     return out;
   }
-  for (absl::string_view name :
-       absl::StrSplit(list, ',', absl::SkipWhitespace())) {
+  for (absl::string_view name : absl::StrSplit(list, ',', absl::SkipWhitespace())) {
     absl::StatusOr<storage::Variant> v = ParseOneVariant(name);
     if (!v.ok()) return v.status();
     bool seen = false;
@@ -138,9 +116,7 @@ absl::StatusOr<std::vector<storage::Variant>> ParseVariantList(
   return out;
 }
 
-std::string FuzzTargetName(storage::Variant v) {
-  return absl::StrCat("storage_", storage::VariantIdent(v), "_fuzz");
-}
+std::string FuzzTargetName(storage::Variant v) { return absl::StrCat("storage_", storage::VariantIdent(v), "_fuzz"); }
 
 ProgramSize SizeOf(const fuzz::Program& p) {
   ProgramSize s;
@@ -148,8 +124,7 @@ ProgramSize SizeOf(const fuzz::Program& p) {
   s.irqs = static_cast<int>(p.irqs.size());
   for (const fuzz::TaskDecl& t : p.tasks) {
     s.steps += static_cast<int>(t.steps.size());
-    for (const fuzz::Step& st : t.steps)
-      s.ops += static_cast<int>(st.ops.size());
+    for (const fuzz::Step& st : t.steps) s.ops += static_cast<int>(st.ops.size());
   }
   for (const fuzz::IrqDecl& q : p.irqs) s.ops += static_cast<int>(q.ops.size());
   s.schedule = static_cast<int>(p.schedule.size());
@@ -157,8 +132,7 @@ ProgramSize SizeOf(const fuzz::Program& p) {
 }
 
 std::string FormatSize(const ProgramSize& s) {
-  return absl::StrCat(s.tasks, " tasks, ", s.irqs, " irqs, ", s.steps,
-                      " steps, ", s.ops, " ops, ", s.schedule,
+  return absl::StrCat(s.tasks, " tasks, ", s.irqs, " irqs, ", s.steps, " steps, ", s.ops, " ops, ", s.schedule,
                       " schedule events");
 }
 
@@ -167,12 +141,9 @@ fuzz::Program AsTargetsRun(fuzz::Program p, storage::Variant v) {
   return p;
 }
 
-std::optional<sched::PreemptModel> PreemptFlag() {
-  return sched::ParsePreemptModel(absl::GetFlag(FLAGS_preempt));
-}
+std::optional<sched::PreemptModel> PreemptFlag() { return sched::ParsePreemptModel(absl::GetFlag(FLAGS_preempt)); }
 
-fuzz::RunResult RunOnce(const fuzz::Program& in, storage::Variant v,
-                        bool record_schedule) {
+fuzz::RunResult RunOnce(const fuzz::Program& in, storage::Variant v, bool record_schedule) {
   const fuzz::Program p = AsTargetsRun(in, v);
   fuzz::RunOptions o;
   o.variant = v;
@@ -243,9 +214,7 @@ absl::StatusOr<fuzz::Finding> FindingInChild(const fuzz::Program& p, storage::Va
 std::string FileNameFor(absl::string_view finding) {
   std::string out(finding);
   for (char& c : out) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' &&
-        c != '.' && c != '_')
-      c = '_';
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.' && c != '_') c = '_';
   }
   if (out.empty() || out[0] == '.') out.insert(0, "f");
   return out;

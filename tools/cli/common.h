@@ -27,14 +27,12 @@ absl::Status WriteFile(const std::string& path, absl::string_view data);
 // syntax error reads "PATH:LINE:COLUMN: message".
 absl::StatusOr<fuzz::Program> LoadProgram(const std::string& path);
 // The same from bytes already read; `path` only labels errors.
-absl::StatusOr<fuzz::Program> DecodeProgram(const std::string& path,
-                                            absl::string_view bytes);
+absl::StatusOr<fuzz::Program> DecodeProgram(const std::string& path, absl::string_view bytes);
 
 // One variant by name; the error lists the valid names.
 absl::StatusOr<storage::Variant> ParseOneVariant(absl::string_view name);
 // "v4,always-defer-v1", or "all" / "" for every variant.
-absl::StatusOr<std::vector<storage::Variant>> ParseVariantList(
-    absl::string_view list);
+absl::StatusOr<std::vector<storage::Variant>> ParseVariantList(absl::string_view list);
 std::string AllVariantNames();  // "v4, v4-srcu-fix, ..."
 // "always-defer-v1" -> "storage_always_defer_v1_fuzz"
 std::string FuzzTargetName(storage::Variant v);
@@ -62,8 +60,7 @@ fuzz::Program AsTargetsRun(fuzz::Program p, storage::Variant v);
 // The --preempt flag's model, or nullopt (the variant's).
 std::optional<sched::PreemptModel> PreemptFlag();
 
-fuzz::RunResult RunOnce(const fuzz::Program& p, storage::Variant v,
-                        bool record_schedule = false);
+fuzz::RunResult RunOnce(const fuzz::Program& p, storage::Variant v, bool record_schedule = false);
 
 // Runs fn in a forked child and returns what it returned; a child that
 // died is an error naming how ("crash (signal 11)", "crash (exit 1)").

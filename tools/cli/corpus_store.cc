@@ -61,8 +61,7 @@ int KillLeftovers(const std::string& dir, const std::string& target) {
   const absl::Time until = absl::Now() + absl::Seconds(5);
   for (pid_t pid : killed) {
     while (absl::Now() < until) {
-      absl::StatusOr<std::string> stat =
-          ReadFile(absl::StrCat("/proc/", pid, "/stat"));
+      absl::StatusOr<std::string> stat = ReadFile(absl::StrCat("/proc/", pid, "/stat"));
       if (!stat.ok()) break;
       const size_t paren = stat->rfind(')');
       if (paren != std::string::npos && paren + 2 < stat->size() &&
@@ -78,8 +77,7 @@ int KillLeftovers(const std::string& dir, const std::string& target) {
 // only for the corpus it was made for.
 std::string ListingHash(const std::string& dir) {
   std::string all;
-  for (const std::string& f : FilesIn(dir))
-    absl::StrAppend(&all, fs::path(f).filename().string(), "\n");
+  for (const std::string& f : FilesIn(dir)) absl::StrAppend(&all, fs::path(f).filename().string(), "\n");
   return Sha1Hex(all);
 }
 
@@ -89,13 +87,10 @@ std::string ListingHash(const std::string& dir) {
 int RepairFolder(const std::string& dir) {
   std::error_code ec;
   int cut = 0;
-  for (const std::string& sub : {std::string("/corpus"), std::string("/crashes"),
-                                 std::string("")}) {
-    for (const fs::directory_entry& e :
-         fs::directory_iterator(dir + sub, ec)) {
+  for (const std::string& sub : {std::string("/corpus"), std::string("/crashes"), std::string("")}) {
+    for (const fs::directory_entry& e : fs::directory_iterator(dir + sub, ec)) {
       const std::string name = e.path().filename().string();
-      if (name[0] == '.' && absl::StrContains(name, ".tmp.") &&
-          e.is_regular_file(ec)) {
+      if (name[0] == '.' && absl::StrContains(name, ".tmp.") && e.is_regular_file(ec)) {
         fs::remove(e.path(), ec);
         continue;
       }
@@ -110,49 +105,36 @@ int RepairFolder(const std::string& dir) {
   return cut;
 }
 
-
-absl::StatusOr<int> PrepareCorpus(const std::vector<std::string>& seed_dirs,
-                                  const std::string& work_dir,
+absl::StatusOr<int> PrepareCorpus(const std::vector<std::string>& seed_dirs, const std::string& work_dir,
                                   std::vector<std::string>* skipped) {
   std::error_code ec;
   fs::create_directories(work_dir, ec);
-  if (ec)
-    return absl::InternalError(
-        absl::StrCat("cannot create ", work_dir, ": ", ec.message()));
+  if (ec) return absl::InternalError(absl::StrCat("cannot create ", work_dir, ": ", ec.message()));
   std::vector<std::string> paths;
   for (const std::string& seed_dir : seed_dirs) {
     if (!fs::is_directory(seed_dir, ec)) continue;
-    fs::recursive_directory_iterator it(
-        seed_dir, fs::directory_options::skip_permission_denied, ec);
-    for (const fs::recursive_directory_iterator end; !ec && it != end;
-         it.increment(ec)) {
+    fs::recursive_directory_iterator it(seed_dir, fs::directory_options::skip_permission_denied, ec);
+    for (const fs::recursive_directory_iterator end; !ec && it != end; it.increment(ec)) {
       const std::string name = it->path().filename().string();
       if (it->is_directory(ec)) {
-        if (name == "regression" || name[0] == '.')
-          it.disable_recursion_pending();
+        if (name == "regression" || name[0] == '.') it.disable_recursion_pending();
         continue;
       }
-      if (name[0] == '.' || name == "expected.txt" ||
-          absl::EndsWith(name, ".md"))
-        continue;
+      if (name[0] == '.' || name == "expected.txt" || absl::EndsWith(name, ".md")) continue;
       if (it->is_regular_file(ec)) paths.push_back(it->path().string());
     }
-    if (ec)
-      return absl::InvalidArgumentError(
-          absl::StrCat("cannot read ", seed_dir, ": ", ec.message()));
+    if (ec) return absl::InvalidArgumentError(absl::StrCat("cannot read ", seed_dir, ": ", ec.message()));
   }
   std::sort(paths.begin(), paths.end());
   std::set<std::string> written;
   for (const std::string& path : paths) {
     absl::StatusOr<fuzz::Program> p = LoadProgram(path);
     if (!p.ok()) {
-      if (skipped != nullptr)
-        skipped->push_back(std::string(p.status().message()));
+      if (skipped != nullptr) skipped->push_back(std::string(p.status().message()));
       continue;
     }
     const std::vector<uint8_t> bin = fuzz::EncodeBinary(*p);
-    const absl::string_view bytes(reinterpret_cast<const char*>(bin.data()),
-                                  bin.size());
+    const absl::string_view bytes(reinterpret_cast<const char*>(bin.data()), bin.size());
     // Named as libFuzzer names corpus files: by the SHA-1 of the content.
     const std::string name = Sha1Hex(bytes);
     if (!written.insert(name).second) continue;

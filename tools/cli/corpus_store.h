@@ -38,8 +38,7 @@ int RepairFolder(const std::string& dir);
 // are listed in *skipped ("path:line:col: message").
 // The campaign's seeds for a variant: <corpus>/seeds/ and
 // <corpus>/storage_<variant>_fuzz/.
-absl::StatusOr<int> PrepareCorpus(const std::vector<std::string>& seed_dirs,
-                                  const std::string& work_dir,
+absl::StatusOr<int> PrepareCorpus(const std::vector<std::string>& seed_dirs, const std::string& work_dir,
                                   std::vector<std::string>* skipped);
 
 }  // namespace reclaimfuzz::cli

@@ -23,8 +23,8 @@ void FindingIndex::Load() {
 absl::Status FindingIndex::Save() const {
   std::string text = "# finding\twhere\treproducer (<name>.txt beside this file)\tfirst crash\tnamed by\n";
   for (const KnownFinding& k : entries_) {
-    absl::StrAppend(&text, k.finding, "\t", k.frame, "\t", k.slug, "\t", k.crash, "\t",
-                    k.model ? "model" : "target", "\n");
+    absl::StrAppend(&text, k.finding, "\t", k.frame, "\t", k.slug, "\t", k.crash, "\t", k.model ? "model" : "target",
+                    "\n");
   }
   return WriteFileAtomic(path_, text);
 }
@@ -36,8 +36,8 @@ const KnownFinding* FindingIndex::Find(const std::string& finding, const std::st
   return nullptr;
 }
 
-const KnownFinding& FindingIndex::Add(const std::string& finding, const std::string& frame,
-                                      const std::string& crash, bool model) {
+const KnownFinding& FindingIndex::Add(const std::string& finding, const std::string& frame, const std::string& crash,
+                                      bool model) {
   std::string slug = FileNameFor(finding);
   for (int i = 2;; ++i) {
     bool taken = false;

@@ -16,9 +16,9 @@ namespace reclaimfuzz::cli {
 struct KnownFinding {
   std::string finding;
   std::string frame;
-  std::string slug;    // <variant>/<slug>.txt is its reproducer
-  std::string crash;   // the first crash file that showed it
-  bool model = true;   // named by the model (else by the target)
+  std::string slug;   // <variant>/<slug>.txt is its reproducer
+  std::string crash;  // the first crash file that showed it
+  bool model = true;  // named by the model (else by the target)
 };
 
 class FindingIndex {
@@ -34,8 +34,7 @@ class FindingIndex {
   const KnownFinding* Find(const std::string& finding, const std::string& frame) const;
   // Adds a (finding, frame) not there yet, with a reproducer name of its
   // own (<finding>, then <finding>-2, ...).
-  const KnownFinding& Add(const std::string& finding, const std::string& frame, const std::string& crash,
-                          bool model);
+  const KnownFinding& Add(const std::string& finding, const std::string& frame, const std::string& crash, bool model);
 
   const std::vector<KnownFinding>& entries() const { return entries_; }
   size_t size() const { return entries_.size(); }

@@ -22,8 +22,7 @@ namespace fs = std::filesystem;
 namespace {
 
 absl::Status Errno(absl::string_view what, const std::string& path) {
-  return absl::InternalError(
-      absl::StrCat("cannot ", what, " ", path, ": ", strerror(errno)));
+  return absl::InternalError(absl::StrCat("cannot ", what, " ", path, ": ", strerror(errno)));
 }
 
 void SyncDir(const std::string& dir) {
@@ -40,8 +39,7 @@ std::string Sha1Hex(absl::string_view data) {
   unsigned int len = 0;
   // EVP_Digest fails only when out of memory or without a SHA-1 provider;
   // a name must never be made up, so that is fatal.
-  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha1(), nullptr) != 1 ||
-      len != 20) {
+  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha1(), nullptr) != 1 || len != 20) {
     fprintf(stderr, "reclaimfuzz: OpenSSL's SHA-1 (EVP_Digest) failed\n");
     abort();
   }
@@ -51,12 +49,8 @@ std::string Sha1Hex(absl::string_view data) {
 absl::Status WriteFileAtomic(const std::string& path, absl::string_view data) {
   const fs::path p(path);
   const std::string dir = p.parent_path().string();
-  const std::string tmp =
-      (p.parent_path() /
-       absl::StrCat(".", p.filename().string(), ".tmp.", getpid()))
-          .string();
-  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                      0644);
+  const std::string tmp = (p.parent_path() / absl::StrCat(".", p.filename().string(), ".tmp.", getpid())).string();
+  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Errno("write", tmp);
   size_t done = 0;
   while (done < data.size()) {
@@ -85,10 +79,8 @@ absl::Status WriteFileAtomic(const std::string& path, absl::string_view data) {
 }
 
 absl::Status ExchangeDirs(const std::string& a, const std::string& b) {
-  if (renameat2(AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), RENAME_EXCHANGE) !=
-      0) {
-    return absl::InternalError(absl::StrCat("cannot exchange ", a, " and ", b,
-                                            ": ", strerror(errno)));
+  if (renameat2(AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), RENAME_EXCHANGE) != 0) {
+    return absl::InternalError(absl::StrCat("cannot exchange ", a, " and ", b, ": ", strerror(errno)));
   }
   SyncDir(fs::path(a).parent_path().string());
   return absl::OkStatus();
@@ -106,8 +98,7 @@ bool ContentMatchesName(const std::string& name, absl::string_view content) {
   const std::string tail = name.substr(name.size() - 40);
   if (name.size() > 40 && name[name.size() - 41] != '-') return true;
   for (char c : tail) {
-    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c)) ||
-        absl::ascii_isupper(static_cast<unsigned char>(c)))
+    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c)) || absl::ascii_isupper(static_cast<unsigned char>(c)))
       return true;
   }
   return Sha1Hex(content) == tail;

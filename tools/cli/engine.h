@@ -27,16 +27,16 @@
 namespace reclaimfuzz::cli {
 
 struct SessionSpec {
-  std::string target;  // the fuzz target binary
-  std::string dir;  // the variant's results folder: corpus/ (seeds, binary) and
-                    // crashes/ inside
-  int jobs = 1;     // parallel fuzzing processes
+  std::string target;            // the fuzz target binary
+  std::string dir;               // the variant's results folder: corpus/ (seeds, binary) and
+                                 // crashes/ inside
+  int jobs = 1;                  // parallel fuzzing processes
   int64_t seconds = 60;          // budget of this session
   int64_t seed = 0;              // 0: the engine picks
   std::vector<std::string> env;  // NAME=VALUE for the target
-  std::string log_path;  // where the engine's own output goes (appended)
-  std::string tmp_dir;   // the engine's scratch folder (TMPDIR); emptied
-                         // by the campaign before each session
+  std::string log_path;          // where the engine's own output goes (appended)
+  std::string tmp_dir;           // the engine's scratch folder (TMPDIR); emptied
+                                 // by the campaign before each session
 };
 
 class FuzzEngine {
@@ -62,16 +62,14 @@ class FuzzEngine {
   // The command that minimizes `src` into the empty folder `dest` keeping
   // every input that adds coverage, resumable from `control` after a kill
   // (libFuzzer -merge=1 -merge_control_file); empty if the engine has none.
-  virtual std::vector<std::string> MergeCommand(
-      const std::string& /*target*/, const std::string& /*dest*/,
-      const std::string& /*src*/, const std::string& /*control*/) const {
+  virtual std::vector<std::string> MergeCommand(const std::string& /*target*/, const std::string& /*dest*/,
+                                                const std::string& /*src*/, const std::string& /*control*/) const {
     return {};
   }
   // The command that runs one input in the target once (to name a crash
   // the model does not reproduce from the target's own report).
-  virtual std::vector<std::string> ReplayCommand(
-      const std::string& target, const std::string& input,
-      const std::string& scratch) const = 0;
+  virtual std::vector<std::string> ReplayCommand(const std::string& target, const std::string& input,
+                                                 const std::string& scratch) const = 0;
 };
 
 std::unique_ptr<FuzzEngine> MakeLibFuzzerEngine();

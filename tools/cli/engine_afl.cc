@@ -39,8 +39,7 @@ namespace fs = std::filesystem;
 bool ParseAflStats(absl::string_view text, FuzzerProgress* p) {
   bool any = false;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    std::vector<absl::string_view> kv =
-        absl::StrSplit(line, absl::MaxSplits(':', 1));
+    std::vector<absl::string_view> kv = absl::StrSplit(line, absl::MaxSplits(':', 1));
     if (kv.size() != 2) continue;
     const absl::string_view key = absl::StripAsciiWhitespace(kv[0]);
     const absl::string_view val = absl::StripAsciiWhitespace(kv[1]);
@@ -51,17 +50,14 @@ bool ParseAflStats(absl::string_view text, FuzzerProgress* p) {
       any = true;
     } else if (key == "execs_per_sec" && absl::SimpleAtod(val, &d)) {
       // AFL++ writes "inf" in its first second (no time elapsed yet).
-      p->exec_per_sec =
-          std::isfinite(d) && d >= 0 && d < 1e18 ? static_cast<uint64_t>(d) : 0;
+      p->exec_per_sec = std::isfinite(d) && d >= 0 && d < 1e18 ? static_cast<uint64_t>(d) : 0;
     } else if (key == "edges_found" && absl::SimpleAtoi(val, &n)) {
       p->cov = n;
     } else if (key == "corpus_count" && absl::SimpleAtoi(val, &n)) {
       p->corpus = n;
-    } else if ((key == "saved_crashes" || key == "unique_crashes") &&
-               absl::SimpleAtoi(val, &n)) {
+    } else if ((key == "saved_crashes" || key == "unique_crashes") && absl::SimpleAtoi(val, &n)) {
       p->crashes = n;
-    } else if ((key == "saved_hangs" || key == "unique_hangs") &&
-               absl::SimpleAtoi(val, &n)) {
+    } else if ((key == "saved_hangs" || key == "unique_hangs") && absl::SimpleAtoi(val, &n)) {
       p->timeouts = n;
     } else if (key == "run_time" && absl::SimpleAtoi(val, &n)) {
       p->seconds = n;
@@ -88,8 +84,7 @@ class AflEngine : public FuzzEngine {
     std::error_code ec;
     fs::remove_all(out_, ec);
     if (ec) {
-      return absl::InternalError(
-          absl::StrCat("cannot remove ", out_, ": ", ec.message()));
+      return absl::InternalError(absl::StrCat("cannot remove ", out_, ": ", ec.message()));
     }
     copied_.clear();
     std::ofstream log(spec.log_path, std::ios::app);
@@ -97,10 +92,8 @@ class AflEngine : public FuzzEngine {
     names_.clear();
     for (int j = 0; j < spec.jobs; ++j) {
       const std::string name = j == 0 ? "main" : absl::StrCat("s", j);
-      std::vector<std::string> argv = {
-          "afl-fuzz", "-i", spec.dir + "/corpus",
-          "-o",       out_, j == 0 ? "-M" : "-S",
-          name,       "-V", absl::StrCat(spec.seconds)};
+      std::vector<std::string> argv = {"afl-fuzz", "-i", spec.dir + "/corpus",      "-o", out_, j == 0 ? "-M" : "-S",
+                                       name,       "-V", absl::StrCat(spec.seconds)};
       if (spec.seed != 0) {
         argv.push_back("-s");
         argv.push_back(absl::StrCat(spec.seed + j));
@@ -112,24 +105,19 @@ class AflEngine : public FuzzEngine {
       so.output_file = absl::StrCat(spec.dir, "/afl-", name, ".log");
       so.append = true;
       so.env_set = spec.env;
-      if (!spec.tmp_dir.empty())
-        so.env_set.push_back("TMPDIR=" + spec.tmp_dir);
-      for (const char* e :
-           {"AFL_NO_UI=1", "AFL_SKIP_CPUFREQ=1",
-            "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1", "AFL_SKIP_CRASHES=1",
-            "AFL_NO_AFFINITY=1",
-            // AFL++ refuses sanitizer options without these (the afl build
-            // has no sanitizer; a user's ASAN_OPTIONS, or the asan test
-            // preset's, would stop it at startup).
-            "ASAN_OPTIONS=abort_on_error=1:symbolize=0:detect_leaks=0",
-            "UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:symbolize=0"}) {
+      if (!spec.tmp_dir.empty()) so.env_set.push_back("TMPDIR=" + spec.tmp_dir);
+      for (const char* e : {"AFL_NO_UI=1", "AFL_SKIP_CPUFREQ=1", "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1",
+                            "AFL_SKIP_CRASHES=1", "AFL_NO_AFFINITY=1",
+                            // AFL++ refuses sanitizer options without these (the afl build
+                            // has no sanitizer; a user's ASAN_OPTIONS, or the asan test
+                            // preset's, would stop it at startup).
+                            "ASAN_OPTIONS=abort_on_error=1:symbolize=0:detect_leaks=0",
+                            "UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:symbolize=0"}) {
         so.env_set.push_back(e);
       }
-      log << "$ " << absl::StrJoin(so.env_set, " ") << " "
-          << absl::StrJoin(argv, " ") << "  # output: " << so.output_file
-          << "\n";
-      absl::StatusOr<std::unique_ptr<Subprocess>> p =
-          Subprocess::Start(argv, so);
+      log << "$ " << absl::StrJoin(so.env_set, " ") << " " << absl::StrJoin(argv, " ")
+          << "  # output: " << so.output_file << "\n";
+      absl::StatusOr<std::unique_ptr<Subprocess>> p = Subprocess::Start(argv, so);
       if (!p.ok()) {
         Signal(SIGTERM);
         return p.status();
@@ -145,8 +133,7 @@ class AflEngine : public FuzzEngine {
     usleep(static_cast<useconds_t>(timeout_ms) * 1000);
     FuzzerProgress sum;
     for (const std::string& name : names_) {
-      absl::StatusOr<std::string> stats =
-          ReadFile(absl::StrCat(out_, "/", name, "/fuzzer_stats"));
+      absl::StatusOr<std::string> stats = ReadFile(absl::StrCat(out_, "/", name, "/fuzzer_stats"));
       FuzzerProgress one;
       if (!stats.ok() || !ParseAflStats(*stats, &one)) continue;
       sum.any = true;
@@ -178,8 +165,7 @@ class AflEngine : public FuzzEngine {
   void CollectCrashes() override { Copy("crashes", "/crashes/crash-"); }
   void SyncCorpus() override { Copy("queue", "/corpus/"); }
 
-  std::vector<std::string> ReplayCommand(const std::string& target,
-                                         const std::string& input,
+  std::vector<std::string> ReplayCommand(const std::string& target, const std::string& input,
                                          const std::string&) const override {
     return {target, input};
   }
@@ -202,19 +188,15 @@ class AflEngine : public FuzzEngine {
     std::error_code ec;
     for (const fs::directory_entry& inst : fs::directory_iterator(out_, ec)) {
       if (!inst.is_directory(ec)) continue;
-      for (const fs::directory_entry& d :
-           fs::directory_iterator(inst.path(), ec)) {
+      for (const fs::directory_entry& d : fs::directory_iterator(inst.path(), ec)) {
         const std::string dn = d.path().filename().string();
         if (!d.is_directory(ec) || dn.rfind(folder, 0) != 0) continue;
-        for (const fs::directory_entry& f :
-             fs::directory_iterator(d.path(), ec)) {
+        for (const fs::directory_entry& f : fs::directory_iterator(d.path(), ec)) {
           const std::string fn = f.path().filename().string();
           if (!f.is_regular_file(ec) || fn.rfind("id:", 0) != 0) continue;
           // AFL++ writes in place: while it runs, a young file may still
           // be being written; it is copied on a later call.
-          if (Running() && f.last_write_time(ec) >
-                               fs::file_time_type::clock::now() -
-                                   std::chrono::seconds(1)) {
+          if (Running() && f.last_write_time(ec) > fs::file_time_type::clock::now() - std::chrono::seconds(1)) {
             continue;
           }
           if (!copied_.insert(f.path().string()).second) continue;
@@ -233,8 +215,6 @@ class AflEngine : public FuzzEngine {
 
 }  // namespace
 
-std::unique_ptr<FuzzEngine> MakeAflEngine() {
-  return std::make_unique<AflEngine>();
-}
+std::unique_ptr<FuzzEngine> MakeAflEngine() { return std::make_unique<AflEngine>(); }
 
 }  // namespace reclaimfuzz::cli

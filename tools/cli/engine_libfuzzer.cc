@@ -24,16 +24,15 @@ class LibFuzzerEngine : public FuzzEngine {
   const char* preset() const override { return "asan"; }
 
   absl::Status Start(const SessionSpec& spec) override {
-    std::vector<std::string> argv = {
-        spec.target,
-        absl::StrCat("-fork=", spec.jobs),
-        "-ignore_crashes=1",
-        "-ignore_timeouts=1",
-        "-ignore_ooms=1",
-        absl::StrCat("-max_total_time=", spec.seconds),
-        "-timeout=10",
-        "-print_final_stats=0",
-        absl::StrCat("-artifact_prefix=", spec.dir, "/crashes/")};
+    std::vector<std::string> argv = {spec.target,
+                                     absl::StrCat("-fork=", spec.jobs),
+                                     "-ignore_crashes=1",
+                                     "-ignore_timeouts=1",
+                                     "-ignore_ooms=1",
+                                     absl::StrCat("-max_total_time=", spec.seconds),
+                                     "-timeout=10",
+                                     "-print_final_stats=0",
+                                     absl::StrCat("-artifact_prefix=", spec.dir, "/crashes/")};
     if (spec.seed != 0) argv.push_back(absl::StrCat("-seed=", spec.seed));
     argv.push_back(spec.dir + "/corpus");
     log_.open(spec.log_path, std::ios::app);
@@ -75,27 +74,17 @@ class LibFuzzerEngine : public FuzzEngine {
     return status;
   }
 
-  std::vector<std::string> ReplayCommand(
-      const std::string& target, const std::string& input,
-      const std::string& scratch) const override {
-    return {target, "-timeout=25", "-runs=1",
-            absl::StrCat("-artifact_prefix=", scratch, "/"), input};
+  std::vector<std::string> ReplayCommand(const std::string& target, const std::string& input,
+                                         const std::string& scratch) const override {
+    return {target, "-timeout=25", "-runs=1", absl::StrCat("-artifact_prefix=", scratch, "/"), input};
   }
 
-  std::vector<std::string> MergeCommand(
-      const std::string& target, const std::string& dest,
-      const std::string& src, const std::string& control) const override {
-    return {target,
-            "-merge=1",
-            absl::StrCat("-merge_control_file=", control),
-            "-timeout=10",
-            "-print_final_stats=0",
+  std::vector<std::string> MergeCommand(const std::string& target, const std::string& dest, const std::string& src,
+                                        const std::string& control) const override {
+    return {target, "-merge=1", absl::StrCat("-merge_control_file=", control), "-timeout=10", "-print_final_stats=0",
             // Inputs that crash while merging are not kept; their
             // artifacts go beside the control file, not into crashes/.
-            absl::StrCat("-artifact_prefix=",
-                         control.substr(0, control.rfind('/') + 1)),
-            dest,
-            src};
+            absl::StrCat("-artifact_prefix=", control.substr(0, control.rfind('/') + 1)), dest, src};
   }
 
  private:
@@ -106,8 +95,6 @@ class LibFuzzerEngine : public FuzzEngine {
 
 }  // namespace
 
-std::unique_ptr<FuzzEngine> MakeLibFuzzerEngine() {
-  return std::make_unique<LibFuzzerEngine>();
-}
+std::unique_ptr<FuzzEngine> MakeLibFuzzerEngine() { return std::make_unique<LibFuzzerEngine>(); }
 
 }  // namespace reclaimfuzz::cli

@@ -276,8 +276,7 @@ bool Contains(absl::string_view s, absl::string_view part) { return absl::StrCon
 
 // Points worth a row of their own (not folded with their neighbours).
 std::string PointClasses(absl::string_view label) {
-  if (Contains(label, "spin_lock") || Contains(label, "spin_unlock") ||
-      Contains(label, "spin_trylock")) {
+  if (Contains(label, "spin_lock") || Contains(label, "spin_unlock") || Contains(label, "spin_trylock")) {
     std::string c = "point lock";
     if (Contains(label, "unlock")) c += " unlock";
     if (absl::EndsWith(label, " spin")) c += " spin";
@@ -290,14 +289,11 @@ std::string PointClasses(absl::string_view label) {
   return "point";
 }
 
-const char* FindingContext(int depth) {
-  return depth == 2 ? " (NMI)" : depth == 1 ? " (hardirq)" : "";
-}
+const char* FindingContext(int depth) { return depth == 2 ? " (NMI)" : depth == 1 ? " (hardirq)" : ""; }
 
-void Fact(std::string* out, absl::string_view name, absl::string_view value,
-          absl::string_view cls = "") {
-  absl::StrAppend(out, "<dt>", HtmlEscape(name), "</dt><dd", cls.empty() ? "" : " class=\"",
-                  HtmlEscape(cls), cls.empty() ? "" : "\"", ">", HtmlEscape(value), "</dd>\n");
+void Fact(std::string* out, absl::string_view name, absl::string_view value, absl::string_view cls = "") {
+  absl::StrAppend(out, "<dt>", HtmlEscape(name), "</dt><dd", cls.empty() ? "" : " class=\"", HtmlEscape(cls),
+                  cls.empty() ? "" : "\"", ">", HtmlEscape(value), "</dd>\n");
 }
 
 std::string ScriptSafe(const std::string& json);
@@ -334,12 +330,23 @@ std::string HtmlEscape(absl::string_view s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -424,16 +431,15 @@ std::string RenderHtmlReport(const ReplayResult& r) {
   const fuzz::Finding& f = r.finding;
   const bool found = f.any();
   std::string out;
-  absl::StrAppend(
-      &out,
-      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-      "style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n"
-      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
-      HtmlEscape(absl::StrCat("reclaimfuzz: ", f.Title(), " on ", variant)), "</title>\n<style>",
-      kCss, "</style>\n</head>\n<body>\n<header>\n<h1>reclaimfuzz: <span class=\"finding",
-      found ? "" : " none", "\" id=\"finding\">", HtmlEscape(f.name), "</span> on <span id=\"variant\">",
-      HtmlEscape(variant), "</span></h1>\n<dl class=\"facts\">\n");
+  absl::StrAppend(&out,
+                  "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                  "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+                  "style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n"
+                  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
+                  HtmlEscape(absl::StrCat("reclaimfuzz: ", f.Title(), " on ", variant)), "</title>\n<style>", kCss,
+                  "</style>\n</head>\n<body>\n<header>\n<h1>reclaimfuzz: <span class=\"finding", found ? "" : " none",
+                  "\" id=\"finding\">", HtmlEscape(f.name), "</span> on <span id=\"variant\">", HtmlEscape(variant),
+                  "</span></h1>\n<dl class=\"facts\">\n");
   Fact(&out, "finding", f.Title());
   if (found) {
     std::string where = absl::StrCat("step ", f.step);
@@ -442,7 +448,11 @@ std::string RenderHtmlReport(const ReplayResult& r) {
     Fact(&out, "first bad step", where);
     if (!f.function.empty()) Fact(&out, "function", f.function);
     if (!f.op.empty()) Fact(&out, "operation", f.op);
-    Fact(&out, f.source == "oracle" ? "what the oracle saw" : absl::StrCat("what ", f.source == "asan" ? "AddressSanitizer" : "ThreadSanitizer", " saw"), f.detail);
+    Fact(&out,
+         f.source == "oracle"
+             ? "what the oracle saw"
+             : absl::StrCat("what ", f.source == "asan" ? "AddressSanitizer" : "ThreadSanitizer", " saw"),
+         f.detail);
     if (!r.needs.empty()) Fact(&out, "settings needed", r.needs);
   }
   Fact(&out, "variant", variant);
@@ -462,12 +472,11 @@ std::string RenderHtmlReport(const ReplayResult& r) {
        absl::StrFormat("%s after %d steps, %d vCPUs, %d scheduling decisions, trace hash %016x",
                        sched::RunStatusName(r.status), r.steps, r.num_vcpus, r.decisions, r.trace_hash));
   if (r.total_events > r.events.size()) {
-    Fact(&out, "trace", absl::StrFormat("the newest %d of %d events (the trace keeps a ring)",
-                                        r.events.size(), r.total_events));
+    Fact(&out, "trace",
+         absl::StrFormat("the newest %d of %d events (the trace keeps a ring)", r.events.size(), r.total_events));
   }
   Fact(&out, "replay",
-       absl::StrCat("tools/reclaimfuzz replay --variant ", variant, " ",
-                    r.source.empty() ? "FILE" : r.source));
+       absl::StrCat("tools/reclaimfuzz replay --variant ", variant, " ", r.source.empty() ? "FILE" : r.source));
   absl::StrAppend(&out, "</dl>\n</header>\n");
 
   struct Swatch {
@@ -475,11 +484,16 @@ std::string RenderHtmlReport(const ReplayResult& r) {
     const char* color;
   };
   static constexpr Swatch kLegend[] = {
-      {"task segment", "hsl(200 70% 93%)"}, {"hardirq", "rgba(255,193,7,.3)"},
-      {"NMI", "rgba(156,39,176,.25)"},      {"lock op", "#e3f2fd"},
-      {"RCU reader", "#e8f5e9"},            {"alloc", "#e0f7fa"},
-      {"unlink", "#fff3e0"},                {"grace period end", "#e0f2f1"},
-      {"free", "#fce4ec"},                  {"bad access (finding)", "#b3261e"},
+      {"task segment", "hsl(200 70% 93%)"},
+      {"hardirq", "rgba(255,193,7,.3)"},
+      {"NMI", "rgba(156,39,176,.25)"},
+      {"lock op", "#e3f2fd"},
+      {"RCU reader", "#e8f5e9"},
+      {"alloc", "#e0f7fa"},
+      {"unlink", "#fff3e0"},
+      {"grace period end", "#e0f2f1"},
+      {"free", "#fce4ec"},
+      {"bad access (finding)", "#b3261e"},
   };
   absl::StrAppend(&out, "<div class=\"legend\">");
   for (const Swatch& s : kLegend)
@@ -488,13 +502,14 @@ std::string RenderHtmlReport(const ReplayResult& r) {
                   "<span>time runs down; one row per event, runs of plain preemption points "
                   "folded (\xc3\x97N); hover for details</span></div>\n");
 
-  absl::StrAppend(&out, "<div id=\"timeline\" data-rendered=\"0\"><p class=\"norender\">"
-                        "The swimlanes are drawn by the page's script; the text report below "
-                        "holds the same timeline.</p></div>\n");
+  absl::StrAppend(&out,
+                  "<div id=\"timeline\" data-rendered=\"0\"><p class=\"norender\">"
+                  "The swimlanes are drawn by the page's script; the text report below "
+                  "holds the same timeline.</p></div>\n");
   absl::StrAppend(&out, "<details><summary>text report (as <code>replay</code> prints it)</summary><pre>",
                   HtmlEscape(r.text), "</pre></details>\n");
-  absl::StrAppend(&out, "<details><summary>program (text form, as run)</summary><pre>",
-                  HtmlEscape(r.program_text), "</pre></details>\n");
+  absl::StrAppend(&out, "<details><summary>program (text form, as run)</summary><pre>", HtmlEscape(r.program_text),
+                  "</pre></details>\n");
   absl::StrAppend(&out, "<script type=\"application/json\" id=\"trace-data\">", Json(r), "</script>\n");
   absl::StrAppend(&out, "<script>", kJs, "</script>\n</body>\n</html>\n");
   return out;

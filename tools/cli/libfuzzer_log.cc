@@ -15,8 +15,7 @@ namespace {
 // The leading digits of "212", "7/90b", "13s", "45Mb".
 bool LeadingNumber(absl::string_view s, uint64_t* out) {
   size_t n = 0;
-  while (n < s.size() && absl::ascii_isdigit(static_cast<unsigned char>(s[n])))
-    ++n;
+  while (n < s.size() && absl::ascii_isdigit(static_cast<unsigned char>(s[n]))) ++n;
   return n > 0 && absl::SimpleAtoi(s.substr(0, n), out);
 }
 
@@ -25,8 +24,7 @@ bool LeadingNumber(absl::string_view s, uint64_t* out) {
 bool ParseLibFuzzerLine(absl::string_view line, FuzzerProgress* p) {
   line = absl::StripAsciiWhitespace(line);
   if (!absl::ConsumePrefix(&line, "#")) return false;
-  std::vector<absl::string_view> toks =
-      absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+  std::vector<absl::string_view> toks = absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
   if (toks.empty()) return false;
   absl::string_view first = absl::StripSuffix(toks[0], ":");
   uint64_t execs;
@@ -42,8 +40,8 @@ bool ParseLibFuzzerLine(absl::string_view line, FuzzerProgress* p) {
     if (key == "oom/timeout/crash") {
       std::vector<absl::string_view> parts = absl::StrSplit(val, '/');
       uint64_t o, t, c;
-      if (parts.size() == 3 && absl::SimpleAtoi(parts[0], &o) &&
-          absl::SimpleAtoi(parts[1], &t) && absl::SimpleAtoi(parts[2], &c)) {
+      if (parts.size() == 3 && absl::SimpleAtoi(parts[0], &o) && absl::SimpleAtoi(parts[1], &t) &&
+          absl::SimpleAtoi(parts[2], &c)) {
         q.ooms = o;
         q.timeouts = t;
         q.crashes = c;

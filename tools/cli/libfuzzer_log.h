@@ -30,9 +30,8 @@ namespace reclaimfuzz::cli {
 struct FuzzerProgress {
   uint64_t execs = 0;
   uint64_t exec_per_sec = 0;
-  uint64_t cov = 0;  // edges (libFuzzer "cov")
-  uint64_t features =
-      0;  // "ft": edges, counters and the extra schedule counters
+  uint64_t cov = 0;       // edges (libFuzzer "cov")
+  uint64_t features = 0;  // "ft": edges, counters and the extra schedule counters
   uint64_t corpus = 0;
   uint64_t crashes = 0;  // fork mode: jobs that crashed
   uint64_t timeouts = 0;

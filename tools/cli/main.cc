@@ -21,8 +21,7 @@ int main(int argc, char** argv) {
   }
   const reclaimfuzz::cli::Command* c = reclaimfuzz::cli::FindCommand(sub);
   if (c == nullptr) {
-    std::cerr << "reclaimfuzz: unknown command '" << sub << "'\n\n"
-              << reclaimfuzz::cli::Usage();
+    std::cerr << "reclaimfuzz: unknown command '" << sub << "'\n\n" << reclaimfuzz::cli::Usage();
     return kExitUsage;
   }
   const std::vector<std::string> args(argv + 2, argv + argc);

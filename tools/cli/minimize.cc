@@ -18,14 +18,12 @@ using fuzz::Step;
 using fuzz::StepKind;
 
 bool UsesMapAndOwner(const Op& op) {
-  return op.kind == OpKind::kGet || op.kind == OpKind::kDelete ||
-         op.kind == OpKind::kLookup || op.kind == OpKind::kUpdate ||
-         op.kind == OpKind::kSysDelete;
+  return op.kind == OpKind::kGet || op.kind == OpKind::kDelete || op.kind == OpKind::kLookup ||
+         op.kind == OpKind::kUpdate || op.kind == OpKind::kSysDelete;
 }
 
 bool NotLarger(const ProgramSize& a, const ProgramSize& b) {
-  return a.tasks <= b.tasks && a.irqs <= b.irqs && a.steps <= b.steps &&
-         a.ops <= b.ops && a.schedule <= b.schedule;
+  return a.tasks <= b.tasks && a.irqs <= b.irqs && a.steps <= b.steps && a.ops <= b.ops && a.schedule <= b.schedule;
 }
 
 // Every op list of the program (task programs and interrupt programs).
@@ -44,8 +42,7 @@ bool MapReferenced(Program& p, int m) {
     for (const Op& op : ops) used |= UsesMapAndOwner(op) && op.map == m;
   });
   for (const fuzz::TaskDecl& t : p.tasks) {
-    for (const Step& s : t.steps)
-      used |= s.kind == StepKind::kReleaseMap && s.target == m;
+    for (const Step& s : t.steps) used |= s.kind == StepKind::kReleaseMap && s.target == m;
   }
   return used;
 }
@@ -56,21 +53,16 @@ bool OwnerReferenced(Program& p, int o) {
     for (const Op& op : ops) used |= UsesMapAndOwner(op) && op.owner == o;
   });
   for (const fuzz::TaskDecl& t : p.tasks) {
-    for (const Step& s : t.steps)
-      used |= s.kind == StepKind::kReleaseOwner && s.target == o;
+    for (const Step& s : t.steps) used |= s.kind == StepKind::kReleaseOwner && s.target == o;
   }
   return used;
 }
 
 class Shrinker {
  public:
-  Shrinker(const Program& p, storage::Variant v, std::string finding,
-           int max_runs, std::function<std::string(const Program&)> identity)
-      : cur_(p),
-        variant_(v),
-        finding_(std::move(finding)),
-        max_runs_(max_runs),
-        identity_(std::move(identity)) {}
+  Shrinker(const Program& p, storage::Variant v, std::string finding, int max_runs,
+           std::function<std::string(const Program&)> identity)
+      : cur_(p), variant_(v), finding_(std::move(finding)), max_runs_(max_runs), identity_(std::move(identity)) {}
 
   const Program& current() const { return cur_; }
   int runs() const { return runs_; }
@@ -87,9 +79,7 @@ class Shrinker {
     return true;
   }
 
-  std::string Identity(const Program& p) const {
-    return identity_ ? identity_(p) : RunOnce(p, variant_).finding;
-  }
+  std::string Identity(const Program& p) const { return identity_ ? identity_(p) : RunOnce(p, variant_).finding; }
 
   // One round of every pass; true if anything was kept.
   bool Round() {
@@ -130,8 +120,7 @@ class Shrinker {
   bool RemoveSteps() {
     bool changed = false;
     for (int t = static_cast<int>(cur_.tasks.size()) - 1; t >= 0; --t) {
-      for (int s = static_cast<int>(cur_.tasks[t].steps.size()) - 1; s >= 0;
-           --s) {
+      for (int s = static_cast<int>(cur_.tasks[t].steps.size()) - 1; s >= 0; --s) {
         Program c = cur_;
         c.tasks[t].steps.erase(c.tasks[t].steps.begin() + s);
         changed |= Try(std::move(c));
@@ -157,8 +146,7 @@ class Shrinker {
 
   int NumOpLists() {
     int n = 0;
-    for (const fuzz::TaskDecl& t : cur_.tasks)
-      n += static_cast<int>(t.steps.size());
+    for (const fuzz::TaskDecl& t : cur_.tasks) n += static_cast<int>(t.steps.size());
     return n + static_cast<int>(cur_.irqs.size());
   }
 
@@ -194,8 +182,7 @@ class Shrinker {
 
   bool RemoveMaps() {
     bool changed = false;
-    for (int m = static_cast<int>(cur_.maps.size()) - 1;
-         m >= 0 && cur_.maps.size() > 1; --m) {
+    for (int m = static_cast<int>(cur_.maps.size()) - 1; m >= 0 && cur_.maps.size() > 1; --m) {
       Program c = cur_;
       if (MapReferenced(c, m)) continue;
       c.maps.erase(c.maps.begin() + m);
@@ -216,8 +203,7 @@ class Shrinker {
 
   bool RemoveOwners() {
     bool changed = false;
-    for (int o = static_cast<int>(cur_.owners.size()) - 1;
-         o >= 0 && cur_.owners.size() > 1; --o) {
+    for (int o = static_cast<int>(cur_.owners.size()) - 1; o >= 0 && cur_.owners.size() > 1; --o) {
       Program c = cur_;
       if (OwnerReferenced(c, o)) continue;
       c.owners.erase(c.owners.begin() + o);
@@ -243,8 +229,7 @@ class Shrinker {
     bool changed = false;
     for (size_t i = 0; i < cur_.schedule.size(); ++i) {
       uint64_t lo = i ? cur_.schedule[i - 1].step : 0;
-      while (i < cur_.schedule.size() && cur_.schedule[i].step > lo &&
-             !budget_spent()) {
+      while (i < cur_.schedule.size() && cur_.schedule[i].step > lo && !budget_spent()) {
         const uint64_t hi = cur_.schedule[i].step;
         const uint64_t mid = lo + (hi - lo) / 2;
         Program c = cur_;
@@ -256,9 +241,7 @@ class Shrinker {
         }
       }
       constexpr int kMaxActionTries = 8;
-      for (int a = 0; i < cur_.schedule.size() && a < cur_.schedule[i].action &&
-                      a < kMaxActionTries;
-           ++a) {
+      for (int a = 0; i < cur_.schedule.size() && a < cur_.schedule[i].action && a < kMaxActionTries; ++a) {
         Program c = cur_;
         c.schedule[i].action = static_cast<uint8_t>(a);
         if (Try(std::move(c))) {
@@ -333,8 +316,7 @@ class Shrinker {
 
 }  // namespace
 
-MinimizeResult Minimize(const Program& p, storage::Variant v,
-                        const std::string& finding,
+MinimizeResult Minimize(const Program& p, storage::Variant v, const std::string& finding,
                         const MinimizeOptions& options) {
   MinimizeResult r;
   r.before = SizeOf(p);
@@ -359,15 +341,12 @@ MinimizeResult Minimize(const Program& p, storage::Variant v,
 
 int MinimizeMain(const Args& args, std::ostream& out, std::ostream& err) {
   Parsed parsed;
-  if (int rc = Prologue("minimize", args, out, err, &parsed); rc >= 0)
-    return rc;
+  if (int rc = Prologue("minimize", args, out, err, &parsed); rc >= 0) return rc;
   if (absl::GetFlag(FLAGS_variant).empty()) {
-    err << "reclaimfuzz minimize: --variant is required (" << AllVariantNames()
-        << ")\n";
+    err << "reclaimfuzz minimize: --variant is required (" << AllVariantNames() << ")\n";
     return kExitUsage;
   }
-  absl::StatusOr<storage::Variant> v =
-      ParseOneVariant(absl::GetFlag(FLAGS_variant));
+  absl::StatusOr<storage::Variant> v = ParseOneVariant(absl::GetFlag(FLAGS_variant));
   if (!v.ok()) {
     err << "reclaimfuzz minimize: " << v.status().message() << "\n";
     return kExitUsage;
@@ -385,8 +364,8 @@ int MinimizeMain(const Args& args, std::ostream& out, std::ostream& err) {
   }
   const std::string finding = RunOnce(*p, *v).finding;
   if (finding == "none") {
-    err << "reclaimfuzz minimize: " << path << " gives no finding on "
-        << storage::VariantName(*v) << ": nothing to keep while shrinking\n";
+    err << "reclaimfuzz minimize: " << path << " gives no finding on " << storage::VariantName(*v)
+        << ": nothing to keep while shrinking\n";
     return kExitUsage;
   }
   MinimizeOptions o;
@@ -394,9 +373,8 @@ int MinimizeMain(const Args& args, std::ostream& out, std::ostream& err) {
   const MinimizeResult r = Minimize(*p, *v, finding, o);
   std::string dest = absl::GetFlag(FLAGS_o);
   if (dest.empty()) dest = path + ".min.txt";
-  const std::string text = absl::StrCat(
-      "# minimized from ", path, ": finding ", r.finding, " on variant ",
-      storage::VariantName(*v), "\n", fuzz::FormatText(r.program));
+  const std::string text = absl::StrCat("# minimized from ", path, ": finding ", r.finding, " on variant ",
+                                        storage::VariantName(*v), "\n", fuzz::FormatText(r.program));
   if (absl::Status s = WriteFile(dest, text); !s.ok()) {
     err << "reclaimfuzz minimize: " << s.message() << "\n";
     return kExitUsage;
@@ -405,9 +383,7 @@ int MinimizeMain(const Args& args, std::ostream& out, std::ostream& err) {
   out << "before:  " << FormatSize(r.before) << "\n";
   out << "after:   " << FormatSize(r.after) << "\n";
   out << "runs:    " << r.runs << " in " << r.rounds << " rounds"
-      << (r.budget_spent ? " (stopped at --max_runs; not a fixpoint)"
-                         : " (fixpoint)")
-      << "\n";
+      << (r.budget_spent ? " (stopped at --max_runs; not a fixpoint)" : " (fixpoint)") << "\n";
   out << "wrote " << dest << "\n";
   return kExitOk;
 }

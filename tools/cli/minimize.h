@@ -22,8 +22,7 @@
 namespace reclaimfuzz::cli {
 
 struct MinimizeOptions {
-  int max_runs =
-      20000;  // executions before giving up (the result is still valid)
+  int max_runs = 20000;  // executions before giving up (the result is still valid)
   // What must stay the same, for a candidate: by default the finding's
   // name on the model (RunOnce). The campaign keeps the finding's title
   // (name and where, fuzz::Finding::Title()), on the model or, for a
@@ -43,8 +42,7 @@ struct MinimizeResult {
 
 // `p` must give `finding` on `v` (checked first; if not, the result is `p`
 // with runs == 1 and finding set to what it gave).
-MinimizeResult Minimize(const fuzz::Program& p, storage::Variant v,
-                        const std::string& finding,
+MinimizeResult Minimize(const fuzz::Program& p, storage::Variant v, const std::string& finding,
                         const MinimizeOptions& options = {});
 
 }  // namespace reclaimfuzz::cli

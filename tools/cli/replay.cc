@@ -63,12 +63,17 @@ std::string FormatExecution(const fuzz::Execution& e, int rows, bool short_form)
   if (!f.where.empty()) absl::StrAppend(&out, "where: ", f.where, "\n");
   if (!f.function.empty()) absl::StrAppend(&out, "function: ", f.function, "\n");
   if (!f.op.empty()) absl::StrAppend(&out, "operation: ", f.op, "\n");
-  if (f.source != "oracle") absl::StrAppend(&out, "reported by: ", f.source == "asan" ? "AddressSanitizer" : f.source == "tsan" ? "ThreadSanitizer" : f.source, "\n");
+  if (f.source != "oracle")
+    absl::StrAppend(&out, "reported by: ",
+                    f.source == "asan"   ? "AddressSanitizer"
+                    : f.source == "tsan" ? "ThreadSanitizer"
+                                         : f.source,
+                    "\n");
   absl::StrAppend(&out, f.detail, "\n");
   if (f.object.has_value()) {
     const fuzz::FindingObject& o = *f.object;
-    absl::StrAppend(&out, o.type.empty() ? "object" : o.type, o.id >= 0 ? absl::StrCat(" #", o.id) : "", " (",
-                    o.size, " bytes, ", o.allocator, ")\n");
+    absl::StrAppend(&out, o.type.empty() ? "object" : o.type, o.id >= 0 ? absl::StrCat(" #", o.id) : "", " (", o.size,
+                    " bytes, ", o.allocator, ")\n");
     if (!o.alloc.function.empty()) {
       absl::StrAppend(&out, "  allocated by ", o.alloc.function);
       if (!o.alloc.task.empty()) absl::StrAppend(&out, " at step ", o.alloc.step, " in ", o.alloc.task);
@@ -78,7 +83,9 @@ std::string FormatExecution(const fuzz::Execution& e, int rows, bool short_form)
       absl::StrAppend(&out, "  freed by ", o.free.function);
       if (!o.free.task.empty()) {
         absl::StrAppend(&out, " at step ", o.free.step, " in ", o.free.task,
-                        o.free.depth == 2 ? " (NMI)" : o.free.depth == 1 ? " (hardirq)" : "");
+                        o.free.depth == 2   ? " (NMI)"
+                        : o.free.depth == 1 ? " (hardirq)"
+                                            : "");
       }
       absl::StrAppend(&out, "\n");
     } else {
@@ -119,16 +126,13 @@ int RowsFor(int rows) { return absl::GetFlag(FLAGS_short) && rows == 80 ? 40 : r
 
 }  // namespace
 
-std::string ReplayProgram(const fuzz::Program& p, storage::Variant v, int rows,
-                          std::ostream& out) {
+std::string ReplayProgram(const fuzz::Program& p, storage::Variant v, int rows, std::ostream& out) {
   const ReplayResult r = CaptureReplay(p, v, RowsFor(rows), absl::GetFlag(FLAGS_short));
   out << r.text;
   return r.finding.name;
 }
 
-absl::StatusOr<std::string> ReplayFile(const std::string& path,
-                                       storage::Variant v, int rows,
-                                       std::ostream& out) {
+absl::StatusOr<std::string> ReplayFile(const std::string& path, storage::Variant v, int rows, std::ostream& out) {
   absl::StatusOr<fuzz::Program> p = LoadProgram(path);
   if (!p.ok()) return p.status();
   return ReplayProgram(*p, v, rows, out);
@@ -138,12 +142,10 @@ int ReplayMain(const Args& args, std::ostream& out, std::ostream& err) {
   Parsed parsed;
   if (int rc = Prologue("replay", args, out, err, &parsed); rc >= 0) return rc;
   if (absl::GetFlag(FLAGS_variant).empty()) {
-    err << "reclaimfuzz replay: --variant is required (" << AllVariantNames()
-        << ")\n";
+    err << "reclaimfuzz replay: --variant is required (" << AllVariantNames() << ")\n";
     return kExitUsage;
   }
-  absl::StatusOr<storage::Variant> v =
-      ParseOneVariant(absl::GetFlag(FLAGS_variant));
+  absl::StatusOr<storage::Variant> v = ParseOneVariant(absl::GetFlag(FLAGS_variant));
   if (!v.ok()) {
     err << "reclaimfuzz replay: " << v.status().message() << "\n";
     return kExitUsage;
@@ -184,10 +186,8 @@ int ReplayMain(const Args& args, std::ostream& out, std::ostream& err) {
   }
   bool any_finding = false;
   for (size_t i = 0; i < programs.size(); ++i) {
-    if (programs.size() > 1)
-      out << (i ? "\n" : "") << "==== " << parsed.positional[i] << " ====\n";
-    any_finding |= ReplayProgram(programs[i], *v, absl::GetFlag(FLAGS_rows),
-                                 out) != "none";
+    if (programs.size() > 1) out << (i ? "\n" : "") << "==== " << parsed.positional[i] << " ====\n";
+    any_finding |= ReplayProgram(programs[i], *v, absl::GetFlag(FLAGS_rows), out) != "none";
   }
   out.flush();
   return any_finding ? kExitFinding : kExitOk;

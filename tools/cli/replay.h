@@ -37,8 +37,7 @@ struct ReplayResult : fuzz::Execution {
 
 // Runs `p` once on `v` (its own schedule, recorded, as the fuzz targets run
 // it) and copies out the result; `rows` bounds the timeline in `text`.
-ReplayResult CaptureReplay(const fuzz::Program& p, storage::Variant v,
-                           int rows = 80, bool short_form = false);
+ReplayResult CaptureReplay(const fuzz::Program& p, storage::Variant v, int rows = 80, bool short_form = false);
 
 // What `replay` prints for an execution already captured (a sanitizer's,
 // read back from a fuzz target): header, finding, object sites, timeline,
@@ -48,13 +47,10 @@ std::string FormatExecution(const fuzz::Execution& e, int rows, bool short_form)
 // Runs `p` once on `v` (its own schedule, recorded) and writes the per-vCPU
 // timeline, or the finding's report (which holds the timeline), ending
 // with the line "finding: <name>". Returns the finding name or "none".
-std::string ReplayProgram(const fuzz::Program& p, storage::Variant v, int rows,
-                          std::ostream& out);
+std::string ReplayProgram(const fuzz::Program& p, storage::Variant v, int rows, std::ostream& out);
 
 // The same for a file (text or binary); errors are bad input.
-absl::StatusOr<std::string> ReplayFile(const std::string& path,
-                                       storage::Variant v, int rows,
-                                       std::ostream& out);
+absl::StatusOr<std::string> ReplayFile(const std::string& path, storage::Variant v, int rows, std::ostream& out);
 
 }  // namespace reclaimfuzz::cli
 

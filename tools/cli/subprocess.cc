@@ -28,8 +28,8 @@ int DecodeStatus(int status) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(
-    const std::vector<std::string>& argv, const SpawnOptions& options) {
+absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(const std::vector<std::string>& argv,
+                                                              const SpawnOptions& options) {
   if (argv.empty()) return absl::InvalidArgumentError("no command");
   std::unique_ptr<Subprocess> p(new Subprocess());
   posix_spawn_file_actions_t actions;
@@ -43,25 +43,19 @@ absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(
   sigfillset(&all);
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
-                                      POSIX_SPAWN_SETSIGMASK |
-                                      POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   int pipe_fds[2] = {-1, -1};
   if (options.output_file.empty()) {
-    if (pipe2(pipe_fds, O_CLOEXEC) != 0)
-      return absl::InternalError(absl::StrCat("pipe: ", strerror(errno)));
+    if (pipe2(pipe_fds, O_CLOEXEC) != 0) return absl::InternalError(absl::StrCat("pipe: ", strerror(errno)));
     posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
     posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
   } else {
-    posix_spawn_file_actions_addopen(
-        &actions, STDOUT_FILENO, options.output_file.c_str(),
-        O_WRONLY | O_CREAT | (options.append ? O_APPEND : O_TRUNC), 0644);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, options.output_file.c_str(),
+                                     O_WRONLY | O_CREAT | (options.append ? O_APPEND : O_TRUNC), 0644);
     posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
   }
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null",
-                                   O_RDONLY, 0);
-  if (!options.cwd.empty())
-    posix_spawn_file_actions_addchdir_np(&actions, options.cwd.c_str());
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  if (!options.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, options.cwd.c_str());
 
   std::map<std::string, std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
@@ -69,8 +63,7 @@ absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(
     const size_t eq = s.find('=');
     env[s.substr(0, eq)] = s;
   }
-  for (const std::string& s : options.env_set)
-    env[s.substr(0, s.find('='))] = s;
+  for (const std::string& s : options.env_set) env[s.substr(0, s.find('='))] = s;
   std::vector<char*> envp;
   for (auto& [k, v] : env) envp.push_back(v.data());
   envp.push_back(nullptr);
@@ -80,18 +73,15 @@ absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(
   cargv.push_back(nullptr);
 
   const int rc = argv[0].find('/') == std::string::npos
-                     ? posix_spawnp(&p->pid_, cargv[0], &actions, &attr,
-                                    cargv.data(), envp.data())
-                     : posix_spawn(&p->pid_, cargv[0], &actions, &attr,
-                                   cargv.data(), envp.data());
+                     ? posix_spawnp(&p->pid_, cargv[0], &actions, &attr, cargv.data(), envp.data())
+                     : posix_spawn(&p->pid_, cargv[0], &actions, &attr, cargv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (pipe_fds[1] >= 0) close(pipe_fds[1]);
   if (rc != 0) {
     if (pipe_fds[0] >= 0) close(pipe_fds[0]);
     p->pid_ = -1;
-    return absl::NotFoundError(
-        absl::StrCat("cannot run ", argv[0], ": ", strerror(rc)));
+    return absl::NotFoundError(absl::StrCat("cannot run ", argv[0], ": ", strerror(rc)));
   }
   p->fd_ = pipe_fds[0];
   return p;
@@ -161,8 +151,7 @@ bool InPath(const std::string& program) {
   return false;
 }
 
-absl::StatusOr<int> RunLogged(const std::vector<std::string>& argv,
-                              const std::string& cwd, const std::string& log) {
+absl::StatusOr<int> RunLogged(const std::vector<std::string>& argv, const std::string& cwd, const std::string& log) {
   SpawnOptions o;
   o.cwd = cwd;
   o.output_file = log;

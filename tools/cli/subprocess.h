@@ -20,18 +20,17 @@
 namespace reclaimfuzz::cli {
 
 struct SpawnOptions {
-  std::string cwd;          // "" : the current directory
-  std::string output_file;  // "" : stdout and stderr into a pipe (Read)
-  bool append = false;      // append to output_file rather than truncate it
-  std::vector<std::string>
-      env_set;  // "NAME=VALUE" added to (or replacing in) the environment
+  std::string cwd;                   // "" : the current directory
+  std::string output_file;           // "" : stdout and stderr into a pipe (Read)
+  bool append = false;               // append to output_file rather than truncate it
+  std::vector<std::string> env_set;  // "NAME=VALUE" added to (or replacing in) the environment
 };
 
 class Subprocess {
  public:
   // argv[0] is looked up in PATH when it has no '/'.
-  static absl::StatusOr<std::unique_ptr<Subprocess>> Start(
-      const std::vector<std::string>& argv, const SpawnOptions& options);
+  static absl::StatusOr<std::unique_ptr<Subprocess>> Start(const std::vector<std::string>& argv,
+                                                           const SpawnOptions& options);
   ~Subprocess();  // kills the group if still running
 
   // Appends what the child wrote within `timeout_ms` to *out. False once
@@ -58,8 +57,7 @@ class Subprocess {
 bool InPath(const std::string& program);
 
 // Runs to completion with output into `log`; returns the exit status.
-absl::StatusOr<int> RunLogged(const std::vector<std::string>& argv,
-                              const std::string& cwd, const std::string& log);
+absl::StatusOr<int> RunLogged(const std::vector<std::string>& argv, const std::string& cwd, const std::string& log);
 
 }  // namespace reclaimfuzz::cli
 

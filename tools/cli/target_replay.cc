@@ -94,8 +94,8 @@ absl::StatusOr<fuzz::Execution> ReplayProgramOnTarget(const std::string& target,
   if (scratch.dir().empty()) return absl::UnavailableError("cannot create a temporary folder");
   const std::vector<uint8_t> bytes = fuzz::EncodeBinary(p);
   const std::string input = scratch.dir() + "/input";
-  if (absl::Status s = WriteFileAtomic(input, absl::string_view(reinterpret_cast<const char*>(bytes.data()),
-                                                                 bytes.size()));
+  if (absl::Status s =
+          WriteFileAtomic(input, absl::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
       !s.ok()) {
     return s;
   }

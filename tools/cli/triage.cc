@@ -4,15 +4,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <utility>
-
-#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <map>
 #include <tuple>
+#include <utility>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/ascii.h"
@@ -37,9 +36,7 @@ std::string WithoutNumbers(absl::string_view s) {
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
     if (absl::ascii_isdigit(static_cast<unsigned char>(s[i]))) {
-      while (i + 1 < s.size() &&
-             absl::ascii_isxdigit(static_cast<unsigned char>(s[i + 1])))
-        ++i;
+      while (i + 1 < s.size() && absl::ascii_isxdigit(static_cast<unsigned char>(s[i + 1]))) ++i;
       out += 'N';
     } else {
       out += s[i];
@@ -68,8 +65,7 @@ std::pair<std::string, std::string> RunInChild(const fuzz::Program& p, storage::
 
 }  // namespace
 
-std::optional<storage::Variant> VariantFromPath(const std::string& root,
-                                                const std::string& path) {
+std::optional<storage::Variant> VariantFromPath(const std::string& root, const std::string& path) {
   const fs::path base = fs::path(root).lexically_normal();
   fs::path dir = fs::path(path).lexically_normal().parent_path();
   // Nearest folder first, up to and including `root` itself.
@@ -77,40 +73,30 @@ std::optional<storage::Variant> VariantFromPath(const std::string& root,
     std::string name = dir.filename().string();
     if (name.empty()) break;
     for (storage::Variant v : storage::AllVariants()) {
-      if (name == FuzzTargetName(v) || name == storage::VariantName(v))
-        return v;
+      if (name == FuzzTargetName(v) || name == storage::VariantName(v)) return v;
     }
     if (dir == base || dir == dir.parent_path()) break;
   }
   return std::nullopt;
 }
 
-absl::StatusOr<std::vector<TriageGroup>> TriageDir(
-    const std::string& dir, const std::vector<storage::Variant>& variants,
-    int* files) {
+absl::StatusOr<std::vector<TriageGroup>> TriageDir(const std::string& dir,
+                                                   const std::vector<storage::Variant>& variants, int* files) {
   std::error_code ec;
-  if (!fs::is_directory(dir, ec))
-    return absl::InvalidArgumentError(absl::StrCat(dir, ": not a directory"));
+  if (!fs::is_directory(dir, ec)) return absl::InvalidArgumentError(absl::StrCat(dir, ": not a directory"));
   std::vector<std::string> paths;
-  fs::recursive_directory_iterator it(
-      dir, fs::directory_options::skip_permission_denied, ec);
-  if (ec)
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot read ", dir, ": ", ec.message()));
-  for (const fs::recursive_directory_iterator end; it != end;
-       it.increment(ec)) {
-    if (ec)
-      return absl::InvalidArgumentError(
-          absl::StrCat("cannot read ", dir, ": ", ec.message()));
+  fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec);
+  if (ec) return absl::InvalidArgumentError(absl::StrCat("cannot read ", dir, ": ", ec.message()));
+  for (const fs::recursive_directory_iterator end; it != end; it.increment(ec)) {
+    if (ec) return absl::InvalidArgumentError(absl::StrCat("cannot read ", dir, ": ", ec.message()));
     const std::string name = it->path().filename().string();
     if (!name.empty() && name[0] == '.') {
       if (it->is_directory(ec)) it.disable_recursion_pending();
       continue;
     }
     // Not inputs: logs, the campaign's table, notes.
-    if (!it->is_regular_file(ec) || absl::StrContains(name, ".log") ||
-        name == "verdict.txt" || absl::EndsWith(name, ".md") ||
-        absl::EndsWith(name, ".tsv")) {
+    if (!it->is_regular_file(ec) || absl::StrContains(name, ".log") || name == "verdict.txt" ||
+        absl::EndsWith(name, ".md") || absl::EndsWith(name, ".tsv")) {
       continue;
     }
     paths.push_back(it->path().string());
@@ -118,11 +104,9 @@ absl::StatusOr<std::vector<TriageGroup>> TriageDir(
   std::sort(paths.begin(), paths.end());  // deterministic examples
   if (files != nullptr) *files = static_cast<int>(paths.size());
 
-  std::map<std::tuple<std::string, std::string, std::string>, TriageGroup>
-      groups;
-  auto add = [&](const std::string& variant, const std::string& finding,
-                 const std::string& frame, const std::string& path,
-                 uint64_t size) {
+  std::map<std::tuple<std::string, std::string, std::string>, TriageGroup> groups;
+  auto add = [&](const std::string& variant, const std::string& finding, const std::string& frame,
+                 const std::string& path, uint64_t size) {
     TriageGroup& g = groups[{variant, finding, frame}];
     if (g.count++ == 0 || size < g.example_size) {
       g.example = path;
@@ -142,8 +126,7 @@ absl::StatusOr<std::vector<TriageGroup>> TriageDir(
       }
     }
     absl::StatusOr<std::string> bytes = ReadFile(path);
-    absl::StatusOr<fuzz::Program> p =
-        bytes.ok() ? DecodeProgram(path, *bytes) : bytes.status();
+    absl::StatusOr<fuzz::Program> p = bytes.ok() ? DecodeProgram(path, *bytes) : bytes.status();
     if (!p.ok()) {
       // Grouped by the error without its position, so one kind of damage
       // is one row.
@@ -164,13 +147,11 @@ absl::StatusOr<std::vector<TriageGroup>> TriageDir(
   }
   std::vector<TriageGroup> out;
   for (auto& [key, g] : groups) out.push_back(g);
-  std::stable_sort(out.begin(), out.end(),
-                   [](const TriageGroup& a, const TriageGroup& b) {
-                     if (a.variant != b.variant) return a.variant < b.variant;
-                     if ((a.finding == "none") != (b.finding == "none"))
-                       return b.finding == "none";
-                     return a.count > b.count;
-                   });
+  std::stable_sort(out.begin(), out.end(), [](const TriageGroup& a, const TriageGroup& b) {
+    if (a.variant != b.variant) return a.variant < b.variant;
+    if ((a.finding == "none") != (b.finding == "none")) return b.finding == "none";
+    return a.count > b.count;
+  });
   return out;
 }
 
@@ -182,13 +163,11 @@ std::string FormatTriageTable(const std::vector<TriageGroup>& groups) {
     wr = std::max(wr, std::min<size_t>(g.frame.size(), 48));
   }
   std::string out =
-      absl::StrFormat("%-*s  %-*s  %-*s  %5s  %s\n", wv, "variant", wf,
-                      "finding", wr, "where", "count", "example");
+      absl::StrFormat("%-*s  %-*s  %-*s  %5s  %s\n", wv, "variant", wf, "finding", wr, "where", "count", "example");
   for (const TriageGroup& g : groups) {
-    std::string frame =
-        g.frame.size() > 48 ? g.frame.substr(0, 45) + "..." : g.frame;
-    absl::StrAppendFormat(&out, "%-*s  %-*s  %-*s  %5d  %s\n", wv, g.variant,
-                          wf, g.finding, wr, frame, g.count, g.example);
+    std::string frame = g.frame.size() > 48 ? g.frame.substr(0, 45) + "..." : g.frame;
+    absl::StrAppendFormat(&out, "%-*s  %-*s  %-*s  %5d  %s\n", wv, g.variant, wf, g.finding, wr, frame, g.count,
+                          g.example);
   }
   return out;
 }
@@ -198,8 +177,7 @@ int TriageMain(const Args& args, std::ostream& out, std::ostream& err) {
   if (int rc = Prologue("triage", args, out, err, &parsed); rc >= 0) return rc;
   std::vector<storage::Variant> variants;
   if (!absl::GetFlag(FLAGS_variant).empty()) {
-    absl::StatusOr<std::vector<storage::Variant>> v =
-        ParseVariantList(absl::GetFlag(FLAGS_variant));
+    absl::StatusOr<std::vector<storage::Variant>> v = ParseVariantList(absl::GetFlag(FLAGS_variant));
     if (!v.ok()) {
       err << "reclaimfuzz triage: " << v.status().message() << "\n";
       return kExitUsage;
@@ -212,18 +190,15 @@ int TriageMain(const Args& args, std::ostream& out, std::ostream& err) {
     return kExitUsage;
   }
   int files = 0;
-  absl::StatusOr<std::vector<TriageGroup>> groups =
-      TriageDir(parsed.positional[0], variants, &files);
+  absl::StatusOr<std::vector<TriageGroup>> groups = TriageDir(parsed.positional[0], variants, &files);
   if (!groups.ok()) {
     err << "reclaimfuzz triage: " << groups.status().message() << "\n";
     return kExitUsage;
   }
   out << FormatTriageTable(*groups);
   int bugs = 0;
-  for (const TriageGroup& g : *groups)
-    bugs += g.finding != "none" && g.finding != "invalid-input";
-  out << files << " files, " << groups->size() << " groups, " << bugs
-      << " with a finding\n";
+  for (const TriageGroup& g : *groups) bugs += g.finding != "none" && g.finding != "invalid-input";
+  out << files << " files, " << groups->size() << " groups, " << bugs << " with a finding\n";
   return kExitOk;
 }
 

@@ -22,13 +22,11 @@ namespace reclaimfuzz::cli {
 
 // The variant a path names, from the nearest folder (below `root`) called
 // storage_<variant>_fuzz or <variant>; nullopt if none does.
-std::optional<storage::Variant> VariantFromPath(const std::string& root,
-                                                const std::string& path);
+std::optional<storage::Variant> VariantFromPath(const std::string& root, const std::string& path);
 
 struct TriageGroup {
   std::string variant;
-  std::string
-      finding;  // "none" too; "invalid-input" for files that do not decode
+  std::string finding;  // "none" too; "invalid-input" for files that do not decode
   std::string frame;
   int count = 0;
   std::string example;  // the smallest file of the group
@@ -39,9 +37,8 @@ struct TriageGroup {
 // verdict.txt and *.md skipped) on `variants`, or when that is empty on
 // the variant its path names, else on all. Groups sorted by variant, then
 // by count (largest first), "none" last.
-absl::StatusOr<std::vector<TriageGroup>> TriageDir(
-    const std::string& dir, const std::vector<storage::Variant>& variants,
-    int* files = nullptr);
+absl::StatusOr<std::vector<TriageGroup>> TriageDir(const std::string& dir,
+                                                   const std::vector<storage::Variant>& variants, int* files = nullptr);
 
 std::string FormatTriageTable(const std::vector<TriageGroup>& groups);
 

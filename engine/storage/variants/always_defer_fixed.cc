@@ -58,8 +58,7 @@ void bpf_deferred_free_llist_work_fn(kernel::work_struct* work) {
 // and nothing NMI-unsafe ran in the caller.
 void bpf_deferred_free_irq_work_fn(kernel::irq_work*) {
   const int cpu = kernel::smp_processor_id();
-  kernel::queue_work_on(cpu, kernel::system_wq,
-                        &per_cpu_ptr(&bpf_deferred_free_work_percpu, cpu)->work);
+  kernel::queue_work_on(cpu, kernel::system_wq, &per_cpu_ptr(&bpf_deferred_free_work_percpu, cpu)->work);
 }
 
 void bpf_selem_defer_free_llist(bpf_local_storage_elem* selem, bool reuse_now) {
@@ -75,9 +74,8 @@ void bpf_local_storage_defer_free_llist(bpf_local_storage* local_storage, bool r
 }
 
 // Any context, NMI included: only atomics, llist_add() and irq_work_queue().
-void bpf_local_storage_defer_free_fixed(hlist_head* selem_free_list,
-                                        bpf_local_storage* local_storage, bool free_local_storage,
-                                        bool reuse_now) {
+void bpf_local_storage_defer_free_fixed(hlist_head* selem_free_list, bpf_local_storage* local_storage,
+                                        bool free_local_storage, bool reuse_now) {
   bpf_local_storage_elem* s;
   hlist_node* n;
   // The local list is private to this context; free_node and llnode share

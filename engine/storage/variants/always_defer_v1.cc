@@ -65,8 +65,7 @@ void bpf_deferred_free_work_fn(kernel::work_struct* work) {
 void bpf_deferred_free_rcu_callback(rcu_head* rcu) {
   bpf_deferred_free_rcu* deferred_rcu = container_of(rcu, bpf_deferred_free_rcu, rcu);
   const int cpu = deferred_rcu->cpu;
-  kernel::queue_work_on(cpu, kernel::system_wq,
-                        &per_cpu_ptr(&bpf_deferred_free_work_percpu, cpu)->work);
+  kernel::queue_work_on(cpu, kernel::system_wq, &per_cpu_ptr(&bpf_deferred_free_work_percpu, cpu)->work);
 }
 
 // Called after raw_res_spin_unlock_irqrestore(): IRQs are on; the program
