@@ -26,7 +26,7 @@
 // RECLAIMFUZZ_ABORT_ON. An ASan report (a use-after-free the model's
 // oracles did not catch first) ends the process whatever --abort_on says,
 // as in the fuzz targets; in the asan build a death callback still prints
-// the result line, with finding=asan (the report above it names the kind).
+// the result line, naming the finding as the fuzz targets do.
 // The last line on stdout is machine-readable:
 //
 //   result strategy=pct depth=2 variant=always-defer-v1 seed=7 found=1
@@ -57,6 +57,7 @@
 #include "engine/storage/variant.h"
 #include "fuzz/interpreter.h"
 #include "fuzz/program.h"
+#include "fuzz/sanitizer_report.h"
 
 ABSL_FLAG(std::string, variant, "always-defer-v1", "engine variant");
 ABSL_FLAG(std::string, strategy, "random", "random or pct");
@@ -158,12 +159,13 @@ void PrintResult(bool found, const char* finding) {
 }
 
 #ifdef RF_HAVE_ASAN
-// An ASan report ends the process: the execution that crashed counts. The
-// orchestrator names the finding from the report (heap-use-after-free, or
-// a SEGV when a corrupted list sends the model astray).
+// An ASan report ends the process: the execution that crashed counts, and
+// the result line names it as the fuzz targets do (fuzz/sanitizer_report.h:
+// "use-after-free", "asan:deadly-signal" when a corrupted list sends the
+// model astray).
 void OnSanitizerDeath() {
   ++g.execs;
-  PrintResult(true, "asan");
+  PrintResult(true, reclaimfuzz::fuzz::SanitizerDeathName().c_str());
 }
 #endif
 

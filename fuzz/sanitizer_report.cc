@@ -74,8 +74,8 @@ std::string SiteOf(bool free, void* addr) {
 #endif
 }
 
-void OnDeath() {
-  if (g_input == nullptr) return;
+std::optional<Execution> Capture() {
+  if (g_input == nullptr) return std::nullopt;
   const Program& p = *g_input;
   RunResult r;
   r.status = sched::RunStatus::kAbandoned;
@@ -135,7 +135,11 @@ void OnDeath() {
 #endif
   f.function = FirstProjectFrame(pcs, n);
   f.where = f.function.empty() ? "" : "in " + f.function;
-  WriteJson(e);
+  return e;
+}
+
+void OnDeath() {
+  if (std::optional<Execution> e = Capture()) WriteJson(*e);
 }
 #endif
 
@@ -165,6 +169,16 @@ std::string FirstProjectFrame(void* const* pcs, int n) {
   (void)pcs;
   (void)n;
   return "";
+#endif
+}
+
+std::string SanitizerDeathName() {
+#if defined(RF_ASAN)
+  return SanitizerFindingName("asan", __asan_report_present() ? __asan_get_report_description() : "deadly-signal");
+#elif defined(RF_TSAN)
+  return SanitizerFindingName("tsan", "data race");
+#else
+  return "crash";
 #endif
 }
 

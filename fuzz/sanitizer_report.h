@@ -19,6 +19,8 @@
 #ifndef RECLAIMFUZZ_FUZZ_SANITIZER_REPORT_H_
 #define RECLAIMFUZZ_FUZZ_SANITIZER_REPORT_H_
 
+#include <string>
+
 #include "engine/storage/variant.h"
 #include "fuzz/interpreter.h"
 #include "fuzz/program.h"
@@ -28,6 +30,12 @@ namespace reclaimfuzz::fuzz {
 // Before each execution: the program as it will run. Installs the death
 // callback the first time when RECLAIMFUZZ_FINDING_OUT is set.
 void SetReportInput(const Program* p, storage::Variant v);
+
+// From a sanitizer's death callback installed by the program itself (a
+// runner that prints its own result, fuzz/baseline_runner.cc): the name of
+// the finding being reported, as the written execution would have it
+// ("use-after-free", "asan:deadly-signal"), without symbolizing anything.
+std::string SanitizerDeathName();
 
 // After an execution that ends in an oracle's finding the target reports:
 // writes it to RECLAIMFUZZ_FINDING_OUT, if set.

@@ -51,6 +51,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "fuzz/finding.h"
 #include "fuzz/interpreter.h"
 #include "tools/cli/bench_bugs.h"
 #include "tools/cli/bench_stats.h"
@@ -414,7 +415,8 @@ struct Job {
   double start = 0;
   double start_epoch = 0;  // start, in seconds since the epoch
   std::unique_ptr<Subprocess> proc;
-  // AFL++: crash files already looked at, and the one being verified.
+  // Crash files already looked at (AFL++'s, a product run's libFuzzer
+  // artifacts), and the one the asan target is naming.
   std::set<std::string> seen_crashes;
   std::unique_ptr<Subprocess> verifier;
   std::string verifying;
@@ -447,8 +449,8 @@ absl::Status StartJob(const Options& o, Job& j) {
   so.env_set = {abort, "RECLAIMFUZZ_IGNORE=", absl::StrCat("RECLAIMFUZZ_BUG_LOG=", j.bug ? j.dir + "/bug" : "")};
   // The time to find ends when the process does: no symbolized stack
   // traces on the way out (llvm-symbolizer's start-up alone took 0.13 s,
-  // more than a whole run of some findings). The report's "finding:" line
-  // and ASan's bug type, which the logs are read for, stay.
+  // more than a whole run of some findings). The crash file is named
+  // afterwards, by a replay that writes the finding (StartNaming).
   std::string asan_options = "symbolize=0";
   if (const char* env = getenv("ASAN_OPTIONS"); env != nullptr && *env != '\0') {
     asan_options = absl::StrCat(env, ":", asan_options);
@@ -533,25 +535,87 @@ bool AbortsOn(const Job& j, const std::string& name) {
   return std::find(j.abort_on.begin(), j.abort_on.end(), name) != j.abort_on.end();
 }
 
+// The name of the finding in the execution a target wrote to `path`
+// (RECLAIMFUZZ_FINDING_OUT), if it wrote one.
+std::optional<std::string> WrittenFinding(const std::string& path) {
+  absl::StatusOr<std::string> json = ReadFile(path);
+  if (!json.ok()) return std::nullopt;
+  absl::StatusOr<fuzz::Execution> e = fuzz::ExecutionFromJson(*json);
+  if (!e.ok()) return std::nullopt;
+  return e->finding.name;
+}
+
+// Starts the variant's asan target on `input` with every finding aborting,
+// writing the execution it ends in to `json`: how a crash file is named,
+// as a campaign names its crashes (tools/cli/target_replay.h), without
+// waiting for it, so that other runs' ends are still seen on time.
+absl::StatusOr<std::unique_ptr<Subprocess>> StartNaming(const Options& o, const Job& j, const std::string& input,
+                                                        const std::string& json, const std::string& log) {
+  std::error_code ec;
+  fs::remove(json, ec);
+  SpawnOptions so;
+  so.cwd = j.dir;
+  so.output_file = log;
+  so.env_set = {"RECLAIMFUZZ_ABORT_ON=", "RECLAIMFUZZ_IGNORE=", "RECLAIMFUZZ_BUG_LOG=",
+                absl::StrCat("RECLAIMFUZZ_FINDING_OUT=", json)};
+  return Subprocess::Start({Bin(o, "asan", FuzzTargetName(j.variant)), input}, so);
+}
+
+// The newest libFuzzer artifact (crash-*, timeout-*, ...) in a product
+// run's folder not looked at before; "" if none.
+std::string NewArtifact(Job& j) {
+  std::error_code ec;
+  std::string best;
+  fs::file_time_type best_time{};
+  for (const fs::directory_entry& e : fs::directory_iterator(j.dir, ec)) {
+    const std::string fn = e.path().filename().string();
+    if (!e.is_regular_file(ec) || bench::ArtifactKind(fn).empty() || j.seen_crashes.count(fn)) continue;
+    const fs::file_time_type t = fs::last_write_time(e.path(), ec);
+    if (best.empty() || t > best_time) {
+      best = fn;
+      best_time = t;
+    }
+  }
+  if (!best.empty()) j.seen_crashes.insert(best);
+  return best;
+}
+
+// A product process that ended: with a crash file, the asan target starts
+// naming it (j.verifier; FinishProcessJob follows when it is done) and this
+// returns true; otherwise the run's end is named by its artifact, if any.
+bool StartNamingProductEnd(const Options& o, Job& j, double end) {
+  j.verifying = NewArtifact(j);
+  j.verifying_time = end;
+  if (bench::ArtifactKind(j.verifying) != "crash") return false;
+  absl::StatusOr<std::unique_ptr<Subprocess>> p =
+      StartNaming(o, j, j.dir + "/" + j.verifying, j.dir + "/finding.json", j.dir + "/verify.log");
+  if (!p.ok()) return false;
+  j.verifier = *std::move(p);
+  return true;
+}
+
 // A finished product or baseline process: read its part of the log; a
-// crash that does not count, with a second or more left, restarts it.
+// crash that does not count, with a second or more left, restarts it. A
+// product run's finding is what its crash file was named (after
+// StartNamingProductEnd), a baseline's the one in its result line.
 void FinishProcessJob(const Options& o, Job& j, double end) {
   std::string log = ReadFile(j.dir + "/log").value_or("");
   log.erase(0, std::min(j.log_offset, log.size()));
   j.run.seconds = end - j.start;
-  j.run.finding = bench::FindingFromLog(log);
   uint64_t execs = 0;
   bool known = false;
   if (j.run.strategy == bench::kProduct) {
+    const std::string kind = bench::ArtifactKind(j.verifying);
+    j.run.finding = bench::RunFinding(kind == "crash" ? WrittenFinding(j.dir + "/finding.json") : std::nullopt, kind);
+    j.verifying.clear();
     std::optional<uint64_t> e = bench::LibFuzzerExecs(log);
     execs = e.value_or(0);
     known = e.has_value();
   } else {
     absl::StatusOr<std::map<std::string, std::string>> kv = bench::ParseResultLine(log);
+    j.run.finding = kv.ok() && kv->count("finding") ? (*kv)["finding"] : "none";
     known = kv.ok() && absl::SimpleAtoi((*kv)["execs"], &execs);
-    if (!kv.ok() && j.run.finding == "none") {
-      j.run.error = absl::StrCat("baseline_runner gave no result line; see ", j.run.log);
-    }
+    if (!kv.ok()) j.run.error = absl::StrCat("baseline_runner gave no result line; see ", j.run.log);
   }
   j.run.execs = j.execs_before + execs;
   j.run.execs_known = known && !j.execs_unknown_before;
@@ -576,7 +640,7 @@ void PumpAfl(const Options& o, Job& j) {
   if (j.verifier) {
     if (!j.verifier->Poll().has_value()) return;
     j.verifier.reset();
-    const std::string name = bench::FindingFromLog(ReadFile(j.dir + "/verify.log").value_or(""));
+    const std::string name = bench::RunFinding(WrittenFinding(j.dir + "/verify.json"), "crash");
     std::ofstream(j.dir + "/crashes.txt", std::ios::app) << j.verifying << " " << name << "\n";
     if (AbortsOn(j, name)) {
       j.run.found = true;
@@ -609,12 +673,8 @@ void PumpAfl(const Options& o, Job& j) {
   std::optional<bench::AflCrashName> parsed = bench::ParseAflCrashName(fn);
   j.verifying_execs = parsed ? parsed->execs : std::nullopt;
   j.verifying = fn;
-  SpawnOptions so;
-  so.cwd = j.dir;
-  so.output_file = j.dir + "/verify.log";
-  so.env_set = {"RECLAIMFUZZ_ABORT_ON=", "RECLAIMFUZZ_IGNORE=", "RECLAIMFUZZ_BUG_LOG="};
   absl::StatusOr<std::unique_ptr<Subprocess>> p =
-      Subprocess::Start({Bin(o, "asan", FuzzTargetName(j.variant)), e.path().string()}, so);
+      StartNaming(o, j, e.path().string(), j.dir + "/verify.json", j.dir + "/verify.log");
   if (p.ok()) j.verifier = *std::move(p);
 }
 
@@ -691,6 +751,12 @@ void RunPool(const Options& o, std::vector<Job>& jobs, std::ostream& out) {
       const bool afl = j->run.strategy == "afl";
       if (afl) PumpAfl(o, *j);
       if (j->done) continue;
+      if (!afl && j->verifier) {  // naming the crash file a product run ended with
+        if (!j->verifier->Poll().has_value()) continue;
+        j->verifier.reset();
+        FinishProcessJob(o, *j, j->verifying_time);
+        continue;
+      }
       const std::optional<int> rc = j->proc->Poll();
       if (rc.has_value() && !(afl && j->verifier)) {
         if (afl) {
@@ -701,7 +767,7 @@ void RunPool(const Options& o, std::vector<Job>& jobs, std::ostream& out) {
             PumpAfl(o, *j);
           }
           if (!j->done) FinishAflJob(*j, std::min(now, j->start + o.cap));
-        } else {
+        } else if (j->run.strategy != bench::kProduct || !StartNamingProductEnd(o, *j, now)) {
           FinishProcessJob(o, *j, now);
         }
       } else if (now - j->start > o.cap + kGrace) {
@@ -709,6 +775,7 @@ void RunPool(const Options& o, std::vector<Job>& jobs, std::ostream& out) {
         if (afl) {
           FinishAflJob(*j, now);
         } else {
+          if (j->run.strategy == bench::kProduct) j->verifying = NewArtifact(*j);
           FinishProcessJob(o, *j, now);
           if (j->done) j->run.found = false;
         }

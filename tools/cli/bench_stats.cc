@@ -71,31 +71,21 @@ absl::StatusOr<std::vector<std::string>> ParseList(absl::string_view list, const
   return out;
 }
 
-std::string FindingFromLog(absl::string_view log) {
-  std::string finding, asan, other;
-  for (absl::string_view line : absl::StrSplit(log, '\n')) {
-    line = absl::StripTrailingAsciiWhitespace(line);
-    if (absl::ConsumePrefix(&line, "finding: ")) {
-      finding = std::string(line.substr(0, line.find(' ')));
-    } else if (size_t at = line.find("ERROR: AddressSanitizer: "); at != absl::string_view::npos) {
-      absl::string_view kind = line.substr(at + 25);
-      kind = kind.substr(0, kind.find(' '));
-      if (asan.empty()) {
-        asan = kind == "heap-use-after-free" ? "use-after-free" : absl::StrCat("asan:", kind);
-      }
-    } else if (absl::StrContains(line, "ERROR: LeakSanitizer")) {
-      if (asan.empty()) asan = "asan:leak";
-    } else if (absl::StrContains(line, "ERROR: libFuzzer: timeout")) {
-      other = "timeout";
-    } else if (absl::StrContains(line, "ERROR: libFuzzer: out-of-memory")) {
-      other = "oom";
-    } else if (absl::StrContains(line, "ERROR: libFuzzer: deadly signal") && other.empty()) {
-      other = "crash";
-    }
+std::string ArtifactKind(absl::string_view filename) {
+  for (const auto& [prefix, kind] : {std::pair<absl::string_view, absl::string_view>{"crash-", "crash"},
+                                     {"timeout-", "timeout"},
+                                     {"oom-", "oom"},
+                                     {"leak-", "asan:leak"},
+                                     {"slow-unit-", "slow"}}) {
+    if (absl::StartsWith(filename, prefix)) return std::string(kind);
   }
-  if (!finding.empty()) return finding;
-  if (!asan.empty()) return asan;
-  return other.empty() ? "none" : other;
+  return "";
+}
+
+std::string RunFinding(const std::optional<std::string>& written_name, absl::string_view artifact_kind) {
+  if (written_name && !written_name->empty() && *written_name != "none") return *written_name;
+  if (artifact_kind.empty() || artifact_kind == "slow") return "none";
+  return std::string(artifact_kind);
 }
 
 bool Counts(const Target& t, absl::string_view name) {

@@ -49,12 +49,17 @@ bool IsStrategy(absl::string_view s);
 absl::StatusOr<std::vector<std::string>> ParseList(absl::string_view list, const std::vector<std::string>& valid,
                                                    absl::string_view what);
 
-// The finding named by a tool's output (stdout and stderr together): the
-// last "finding: X" line of a report; else an ASan report, where
-// heap-use-after-free is "use-after-free", any other kind "asan:<kind>"
-// (a LeakSanitizer report "asan:leak");
-// else "crash" for a libFuzzer deadly signal, "timeout", "oom"; else "none".
-std::string FindingFromLog(absl::string_view log);
+// What a libFuzzer artifact (-artifact_prefix) is, by libFuzzer's file
+// name: "crash" (crash-*, a finding or a sanitizer's death), "timeout",
+// "oom", "asan:leak" (leak-*), "slow" (slow-unit-*); "" for another file.
+std::string ArtifactKind(absl::string_view filename);
+
+// The finding a run ended in: the name in the execution its target wrote
+// when replaying the crash (RECLAIMFUZZ_FINDING_OUT, fuzz/sanitizer_report.h);
+// without one, what libFuzzer's artifact says (ArtifactKind; "crash" when
+// the replay named nothing: a crash that did not reproduce), or "none"
+// without an artifact.
+std::string RunFinding(const std::optional<std::string>& written_name, absl::string_view artifact_kind);
 
 // Whether `name` is one of the target's finding names.
 bool Counts(const Target& t, absl::string_view name);

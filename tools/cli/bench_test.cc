@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "engine/storage/variant.h"
+#include "fuzz/finding.h"
 #include "fuzz/interpreter.h"
 #include "gtest/gtest.h"
 #include "tools/cli/bench_bugs.h"
@@ -119,16 +120,22 @@ TEST(BenchStats, SurvivalSteps) {
   EXPECT_TRUE(absl::StrContains(SurvivalDat(points), "\n5.0000 0.7500\n"));
 }
 
-TEST(BenchStats, FindingFromTheOutput) {
-  EXPECT_EQ(FindingFromLog("==== reclaimfuzz report ====\nfinding: early-free at step 3 in T0\n"
-                           "...\nfinding: early-free\n==1==ERROR: libFuzzer: deadly signal\n"),
-            "early-free");
-  EXPECT_EQ(FindingFromLog("==7==ERROR: AddressSanitizer: heap-use-after-free on address 0x6\n"), "use-after-free");
-  EXPECT_EQ(FindingFromLog("==7==ERROR: AddressSanitizer: SEGV on unknown address\n"), "asan:SEGV");
-  EXPECT_EQ(FindingFromLog("==7==ERROR: LeakSanitizer: detected memory leaks\n"), "asan:leak");
-  EXPECT_EQ(FindingFromLog("==7== ERROR: libFuzzer: deadly signal\n"), "crash");
-  EXPECT_EQ(FindingFromLog("==7== ERROR: libFuzzer: timeout after 1 seconds\n"), "timeout");
-  EXPECT_EQ(FindingFromLog("#1 INITED\nDone 5 runs in 2 second(s)\n"), "none");
+TEST(BenchStats, FindingFromTheWrittenExecutionOrTheArtifact) {
+  EXPECT_EQ(ArtifactKind("crash-0123abcd"), "crash");
+  EXPECT_EQ(ArtifactKind("timeout-0123"), "timeout");
+  EXPECT_EQ(ArtifactKind("oom-0123"), "oom");
+  EXPECT_EQ(ArtifactKind("leak-0123"), "asan:leak");
+  EXPECT_EQ(ArtifactKind("slow-unit-0123"), "slow");
+  EXPECT_EQ(ArtifactKind("log"), "");
+  EXPECT_EQ(ArtifactKind("corpus"), "");
+  // The written execution names the run's end; without one, the artifact.
+  EXPECT_EQ(RunFinding(std::string("use-after-free"), "crash"), "use-after-free");
+  EXPECT_EQ(RunFinding(std::string("early-free"), "crash"), "early-free");
+  EXPECT_EQ(RunFinding(std::nullopt, "crash"), "crash");  // did not reproduce
+  EXPECT_EQ(RunFinding(std::string("none"), "crash"), "crash");
+  EXPECT_EQ(RunFinding(std::nullopt, "timeout"), "timeout");
+  EXPECT_EQ(RunFinding(std::nullopt, "slow"), "none");
+  EXPECT_EQ(RunFinding(std::nullopt, ""), "none");
   EXPECT_TRUE(Counts(*FindTarget("B2"), "use-after-free"));
   EXPECT_FALSE(Counts(*FindTarget("B1"), "early-free"));
   EXPECT_TRUE(Counts(*FindTarget("B3"), "invalid-wait-context"));
@@ -315,6 +322,17 @@ TEST(BenchCommand, Smoke) {
   const std::vector<std::string> lines = absl::StrSplit(*runs, '\n', absl::SkipEmpty());
   ASSERT_EQ(lines.size(), 3u) << *runs;
   EXPECT_TRUE(absl::StartsWith(lines[2], "B2,always-defer-v1,random,0,2001,1,")) << *runs;
+  // A product run that found B2 was named by replaying its crash file: the
+  // name in runs.csv is the one in the execution the target wrote.
+  const std::vector<std::string> product = absl::StrSplit(lines[1], ',');
+  ASSERT_GT(product.size(), 6u) << lines[1];
+  if (product[5] == "1") {
+    absl::StatusOr<std::string> json = ReadFile(dir + "/runs/B2-product-1/finding.json");
+    ASSERT_TRUE(json.ok()) << json.status();
+    absl::StatusOr<fuzz::Execution> e = fuzz::ExecutionFromJson(*json);
+    ASSERT_TRUE(e.ok()) << e.status();
+    EXPECT_EQ(e->finding.name, product[6]) << lines[1];
+  }
   absl::StatusOr<std::string> summary = ReadFile(dir + "/summary.csv");
   ASSERT_TRUE(summary.ok());
   EXPECT_TRUE(absl::StrContains(*summary, "\nB2,random,1,1,1.00,")) << *summary;
