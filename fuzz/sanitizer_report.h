@@ -4,11 +4,10 @@
 // With RECLAIMFUZZ_FINDING_OUT=PATH in its environment, a fuzz target that
 // replays an input writes the execution as JSON to PATH when it ends in a
 // finding: an oracle's (written before the target aborts), or a
-// sanitizer's (written from the sanitizer's death callback, after its
-// report). A sanitizer's finding is named by its kind and the first
-// function of the code under test on its stack ("use-after-free in
-// bpf_local_storage_update"), with the object's allocation and free sites
-// from ASan's own records, and the scheduler's trace up to the crash: the
+// sanitizer's (ASan's from its death callback, after its report; TSan's
+// after the execution its first report came in, WriteSanitizerFindingAfterRun). A sanitizer's finding is named by its
+// kind and the first function of the code under test on its stack ("use-after-free in bpf_local_storage_update"), with
+// the object's allocation and free sites from ASan's own records, and the scheduler's trace up to the crash: the
 // interleaving that led there. The front end reads it back with
 // ExecutionFromJson() (tools/cli/target_replay.h) and treats it exactly as
 // an oracle's finding: deduplicated, minimized, written as a text
@@ -36,6 +35,14 @@ void SetReportInput(const Program* p, storage::Variant v);
 // the finding being reported, as the written execution would have it
 // ("use-after-free", "asan:deadly-signal"), without symbolizing anything.
 std::string SanitizerDeathName();
+
+// After an execution, in a TSan build: when TSan reported during it (its
+// report hook recorded the first report's access and stack, and the
+// machine's position), writes that finding to RECLAIMFUZZ_FINDING_OUT and
+// returns true; the caller then stops as for an oracle's finding. TSan's
+// death callback cannot do this: it runs inside the report, where the
+// runtime holds locks that instrumented code waits for. False elsewhere.
+bool WriteSanitizerFindingAfterRun();
 
 // After an execution that ends in an oracle's finding the target reports:
 // writes it to RECLAIMFUZZ_FINDING_OUT, if set.

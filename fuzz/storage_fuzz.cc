@@ -201,6 +201,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     fflush(stderr);
     abort();
   }
+  if (reclaimfuzz::fuzz::WriteSanitizerFindingAfterRun()) {
+    fprintf(stderr, "reclaimfuzz: the ThreadSanitizer report above ends the replay (RECLAIMFUZZ_FINDING_OUT)\n");
+    abort();
+  }
   reclaimfuzz::fuzz::SetReportInput(nullptr, variant);
   // The machine threads' exit runs now, in this input's coverage: left to
   // the next input's reset, it would depend on this input there.

@@ -11,6 +11,8 @@
 #include <string>
 
 #include "absl/strings/str_split.h"
+#include "engine/sched/choice_random.h"
+#include "engine/sched/scheduler.h"
 #include "fuzz/finding.h"
 #include "fuzz/interpreter.h"
 #include "fuzz/program.h"
@@ -129,6 +131,59 @@ TEST(FindingsDeathTest, AsanFindingIsWrittenAsAValue) {
   EXPECT_FALSE(e->events.empty());
   EXPECT_FALSE(e->op_names.empty());
   EXPECT_GT(e->finding.step, 0u);
+}
+#endif
+
+#if __has_feature(thread_sanitizer)
+// Written by two tasks with nothing ordering them: the race TSan reports
+// (volatile: nothing reads it, and the compiler must keep the stores).
+volatile int g_racy = 0;
+__attribute__((noinline)) void RacyStore(int v) { g_racy = v; }
+
+// A data race between two tasks of the machine: TSan's report hook records
+// it, the execution runs to its end, and the finding value is written
+// after it, as a TSan fuzz target replaying a crash does: named data-race in
+// the first function of ours on the racy access's stack, with the
+// machine's trace and the racing task.
+TEST(FindingsDeathTest, TsanFindingIsWrittenAsAValue) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");  // no fork() beside TSan's background thread
+  const std::string out = testing::TempDir() + "/tsan-finding.json";
+  std::remove(out.c_str());
+  setenv("RECLAIMFUZZ_FINDING_OUT", out.c_str(), 1);
+  fuzz::Program p = Load("corpus/seeds/get_update_delete.txt");
+  EXPECT_DEATH(
+      {
+        fuzz::SetReportInput(&p, Variant::kV4);
+        sched::Scheduler& s = fuzz::LastScheduler();
+        sched::RandomChoice choice(1);
+        sched::Options o;
+        o.num_vcpus = 2;
+        o.choice = &choice;
+        if (!s.Reset(o).ok()) abort();
+        for (int cpu = 0; cpu < 2; ++cpu) {
+          if (!s.Spawn(cpu == 0 ? "writer0" : "writer1", sched::TaskKind::kProcess, cpu, [&s, cpu] {
+                  for (int i = 0; i < 20; ++i) {  // interleaved with the other writer's
+                    s.Point(sched::PointKind::kAccess, "before the store");
+                    RacyStore(cpu);
+                  }
+                }).ok()) {
+            abort();
+          }
+        }
+        (void)s.Run();
+        if (fuzz::WriteSanitizerFindingAfterRun()) abort();
+      },
+      "data race");
+  unsetenv("RECLAIMFUZZ_FINDING_OUT");
+  absl::StatusOr<fuzz::Execution> e = fuzz::ExecutionFromJson(Read(out));
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->finding.source, "tsan");
+  EXPECT_EQ(e->finding.name, "data-race");
+  EXPECT_NE(e->finding.function.find("RacyStore"), std::string::npos) << e->finding.function;
+  EXPECT_EQ(e->finding.where, "in " + e->finding.function);
+  EXPECT_FALSE(e->events.empty());
+  EXPECT_GT(e->finding.step, 0u);
+  EXPECT_TRUE(e->finding.task == "writer0" || e->finding.task == "writer1") << e->finding.task;
 }
 #endif
 #endif
