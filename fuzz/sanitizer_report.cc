@@ -64,6 +64,7 @@ void WriteJson(const Execution& e) {
   }
 }
 
+#if defined(RF_ASAN) || defined(RF_TSAN)
 // Where the machine was when the sanitizer reported.
 struct Position {
   uint64_t step = 0;
@@ -84,6 +85,7 @@ RF_NOT_TSAN Position Now() {
   }
   return at;
 }
+#endif
 
 #if defined(RF_TSAN)
 // A TSan report, as the report hook saw it. TSan calls the hook while it
