@@ -539,6 +539,7 @@ RunResult RunProgram(const Program& p, const RunOptions& options) {
   eo.choice = options.choice != nullptr ? options.choice : &own_schedule;
   eo.record_schedule = options.record_schedule;
   eo.trace_capacity = options.trace_capacity;
+  eo.trace_context = options.trace_context;
   eo.on_finding = options.on_finding;
   eo.oracles = options.oracles;
   eo.preempt = options.preempt;

@@ -33,6 +33,9 @@ struct RunOptions {
   check::OnFinding on_finding = check::OnFinding::kStop;
   bool record_schedule = false;
   size_t trace_capacity = sched::Trace::kDefaultCapacity;
+  // Events keep the function and BPF operation (sched::Trace::Reset):
+  // off only where no timeline is read.
+  bool trace_context = true;
   check::OracleOptions oracles;
   // Overrides the variant's preemption model (storage::PreemptModelFor()).
   std::optional<sched::PreemptModel> preempt;

@@ -172,6 +172,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   o.choice = &features;
   o.on_finding = reclaimfuzz::check::OnFinding::kStop;
   o.trace_capacity = 1 << 10;  // enough for a report's timeline
+  // Functions and operations in the trace only when the execution will be
+  // written (a replay naming a crash); fuzzing does not read them, and
+  // they cost about 5% of an execution (engine/vm/machine_bench).
+  static const bool written = getenv("RECLAIMFUZZ_FINDING_OUT") != nullptr;
+  o.trace_context = written;
   static const bool asan_only = [] {
     const char* env = getenv("RECLAIMFUZZ_ORACLES");
     return env != nullptr && std::string(env) == "asan-only";

@@ -131,7 +131,7 @@ absl::Status Scheduler::Reset(const Options& options) {
     p.delivered = false;
     p.ran = false;
   }
-  trace_.Reset(options.trace_capacity);
+  trace_.Reset(options.trace_capacity, options.trace_context);
   schedule_.clear();
   if (options.record_schedule) schedule_.reserve(kScheduleReserve);
   return absl::OkStatus();
@@ -304,7 +304,7 @@ void Scheduler::Record(EventKind kind, const char* label, int64_t arg, const cha
   e.func = func;
   e.task = static_cast<int16_t>(current_);
   const int depth = current_depth();
-  e.op = current_ >= 0 ? tasks_[current_]->op[depth] : int16_t{-1};
+  e.op = current_ >= 0 && trace_.context() ? tasks_[current_]->op[depth] : int16_t{-1};
   e.vcpu = static_cast<int8_t>(current_vcpu());
   e.depth = static_cast<uint8_t>(depth);
   e.kind = kind;

@@ -167,6 +167,7 @@ struct Options {
   uint64_t step_budget = 100000;
   ChoiceSource* choice = nullptr;                   // required
   size_t trace_capacity = Trace::kDefaultCapacity;  // 0: hash only
+  bool trace_context = true;                        // events keep function and operation (Trace::Reset)
   bool record_schedule = false;                     // keep non-default decisions for replay
 };
 

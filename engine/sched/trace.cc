@@ -54,8 +54,14 @@ const char* EventKindName(EventKind kind) {
   return "?";
 }
 
-void Trace::Reset(size_t capacity) {
-  if (ring_.size() != capacity) ring_.assign(capacity, Event{});
+void Trace::Reset(size_t capacity, bool context) {
+  if (ring_.size() != capacity) ring_.assign(capacity, Slot{});
+  context_ = context;
+  const size_t side = context ? capacity : 0;
+  if (funcs_.size() != side) {
+    funcs_.assign(side, nullptr);
+    ops_.assign(side, -1);
+  }
   head_ = 0;
   total_ = 0;
   hash_ = kFnvOffset;
@@ -94,7 +100,11 @@ void Trace::Add(const Event& e) {
   hash_ = Mix(h, LabelHash(e.label));
   ++total_;
   if (ring_.empty()) return;
-  ring_[head_] = e;
+  ring_[head_] = Slot{e.step, e.arg, e.label, e.task, e.vcpu, e.depth, e.kind};
+  if (context_) {
+    funcs_[head_] = e.func;
+    ops_[head_] = e.op;
+  }
   head_ = (head_ + 1) % ring_.size();
 }
 
@@ -103,7 +113,21 @@ std::vector<Event> Trace::Events() const {
   const size_t n = std::min<uint64_t>(total_, ring_.size());
   out.reserve(n);
   size_t start = (head_ + ring_.size() - n) % std::max<size_t>(ring_.size(), 1);
-  for (size_t i = 0; i < n; ++i) out.push_back(ring_[(start + i) % ring_.size()]);
+  for (size_t i = 0; i < n; ++i) {
+    const size_t at = (start + i) % ring_.size();
+    const Slot& s = ring_[at];
+    Event e;
+    e.step = s.step;
+    e.arg = s.arg;
+    e.label = s.label;
+    e.func = context_ ? funcs_[at] : nullptr;
+    e.task = s.task;
+    e.op = context_ ? ops_[at] : int16_t{-1};
+    e.vcpu = s.vcpu;
+    e.depth = s.depth;
+    e.kind = s.kind;
+    out.push_back(e);
+  }
   return out;
 }
 

@@ -56,8 +56,12 @@ class Trace {
  public:
   static constexpr size_t kDefaultCapacity = 1 << 14;
 
-  // Preallocates; call outside signal handlers.
-  void Reset(size_t capacity = kDefaultCapacity);
+  // Preallocates; call outside signal handlers. With `context` false the
+  // events keep no function and no operation (Event::func nullptr, op -1):
+  // the ring's slots stay small, for fuzzing runs whose trace nobody reads
+  // as a timeline (fuzz/storage_fuzz.cc).
+  void Reset(size_t capacity = kDefaultCapacity, bool context = true);
+  bool context() const { return context_; }
 
   // Signal-safe, never allocates.
   void Add(const Event& e);
@@ -94,7 +98,21 @@ class Trace {
  private:
   uint64_t LabelHash(const char* label);
 
-  std::vector<Event> ring_;
+  // An event without its function and operation (32 bytes, not 40):
+  // those are kept beside it, in funcs_ and ops_, when context_ is on.
+  struct Slot {
+    uint64_t step;
+    int64_t arg;
+    const char* label;
+    int16_t task;
+    int8_t vcpu;
+    uint8_t depth;
+    EventKind kind;
+  };
+  std::vector<Slot> ring_;
+  std::vector<const char*> funcs_;
+  std::vector<int16_t> ops_;
+  bool context_ = true;
   size_t head_ = 0;  // next slot
   uint64_t total_ = 0;
   uint64_t hash_ = 0;

@@ -36,6 +36,7 @@ absl::Status ResetExecution(vm::Machine& m, const ExecutionOptions& options) {
   mo.sched.step_budget = options.step_budget;
   mo.sched.choice = options.choice;
   mo.sched.trace_capacity = options.trace_capacity;
+  mo.sched.trace_context = options.trace_context;
   mo.sched.record_schedule = options.record_schedule;
   mo.sched.preempt = options.preempt.value_or(PreemptModelFor(options.variant));
   mo.rcu = RcuSettingsFor(options.variant);

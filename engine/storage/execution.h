@@ -41,6 +41,7 @@ struct ExecutionOptions {
   sched::ChoiceSource* choice = nullptr;  // required
   bool record_schedule = false;
   size_t trace_capacity = sched::Trace::kDefaultCapacity;
+  bool trace_context = true;  // sched::Options::trace_context
   check::OnFinding on_finding = check::OnFinding::kAbort;
   check::OracleOptions oracles;
   size_t max_objects = kernel::slab::kDefaultMaxObjects;

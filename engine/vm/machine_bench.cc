@@ -58,7 +58,9 @@ BENCHMARK(BM_PreemptionPointDecision);
 
 // A 2-vCPU litmus program of ~200 steps: two tasks of 50 READ_ONCE +
 // WRITE_ONCE increments, with the whole machine (RCU threads, kworkers,
-// idle threads) reset for every execution, as the fuzzer does.
+// idle threads) reset for every execution, as the fuzzer does. Argument:
+// whether the trace keeps each event's function and operation (1, what
+// replays and reports use) or not (0, what a fuzzing run uses).
 struct Counter {
   int value = 0;
 };
@@ -71,6 +73,7 @@ void BM_LitmusExecution(benchmark::State& state) {
   o.sched.num_vcpus = 2;
   o.sched.choice = &choice;
   o.sched.trace_capacity = 1 << 10;
+  o.sched.trace_context = state.range(0) != 0;
   o.on_finding = check::OnFinding::kStop;
   uint64_t steps = 0;
   uint64_t seed = 0;
@@ -91,7 +94,7 @@ void BM_LitmusExecution(benchmark::State& state) {
   state.counters["steps/execution"] =
       static_cast<double>(steps) / static_cast<double>(std::max<int64_t>(state.iterations(), 1));
 }
-BENCHMARK(BM_LitmusExecution);
+BENCHMARK(BM_LitmusExecution)->Arg(1)->Arg(0);
 
 }  // namespace
 }  // namespace reclaimfuzz
