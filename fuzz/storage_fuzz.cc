@@ -174,7 +174,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   o.trace_capacity = 1 << 10;  // enough for a report's timeline
   // Functions and operations in the trace only when the execution will be
   // written (a replay naming a crash); fuzzing does not read them, and
-  // they cost about 5% of an execution (engine/vm/machine_bench).
+  // keeping them made an execution a few percent dearer
+  // (engine/vm/machine_bench, BM_LitmusExecution/1 against /0).
   static const bool written = getenv("RECLAIMFUZZ_FINDING_OUT") != nullptr;
   o.trace_context = written;
   static const bool asan_only = [] {
