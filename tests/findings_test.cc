@@ -185,6 +185,50 @@ TEST(FindingsDeathTest, TsanFindingIsWrittenAsAValue) {
   EXPECT_GT(e->finding.step, 0u);
   EXPECT_TRUE(e->finding.task == "writer0" || e->finding.task == "writer1") << e->finding.task;
 }
+
+// Runs tests/data/map-free-tsan-race.txt on a variant as a TSan fuzz target
+// replaying a crash does; exits 0 (TSan makes it 66 after a report) or
+// aborts once the finding is written.
+void RunMapFreeRace(Variant v) {
+  fuzz::Program p = Load("tests/data/map-free-tsan-race.txt");
+  fuzz::SetReportInput(&p, v);
+  const fuzz::RunResult r = RunIt(p, v);
+  if (r.finding != "none") {
+    fprintf(stderr, "oracle finding %s\n", r.finding.c_str());
+    exit(3);
+  }
+  if (fuzz::WriteSanitizerFindingAfterRun()) abort();
+  exit(0);
+}
+
+// The map_free use-after-free where the schedule does not show it: the
+// oracles report nothing, TSan reports map_free's regular-RCU free of an
+// element a sleepable reader of another map loaded, unordered with that
+// load.
+TEST(FindingsDeathTest, TsanSeesTheMapFreeUseAfterFreeTheScheduleMisses) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const std::string out = testing::TempDir() + "/tsan-map-free.json";
+  std::remove(out.c_str());
+  setenv("RECLAIMFUZZ_FINDING_OUT", out.c_str(), 1);
+  EXPECT_DEATH(RunMapFreeRace(Variant::kV4SrcuFix), "data race");
+  unsetenv("RECLAIMFUZZ_FINDING_OUT");
+  absl::StatusOr<fuzz::Execution> e = fuzz::ExecutionFromJson(Read(out));
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->finding.name, "data-race");
+  EXPECT_NE(e->finding.function.find("bpf_selem_free_rcu"), std::string::npos) << e->finding.function;
+  ASSERT_TRUE(e->finding.object.has_value());
+  EXPECT_EQ(e->finding.object->type, "bpf_local_storage_elem");
+}
+
+// The same program on the map_free fix: its Tasks Trace wait orders the
+// reader's loads before the frees, and TSan reports nothing.
+TEST(FindingsDeathTest, TsanSeesNoMapFreeRaceWithTheFix) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  absl::StatusOr<Variant> fixed = storage::ParseVariant("v4+map-free-fix");
+  ASSERT_TRUE(fixed.ok()) << fixed.status();
+  setenv("TSAN_OPTIONS", "halt_on_error=0:exitcode=66", 1);
+  EXPECT_EXIT(RunMapFreeRace(*fixed), ::testing::ExitedWithCode(0), "");
+}
 #endif
 #endif
 
