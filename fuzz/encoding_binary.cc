@@ -135,7 +135,13 @@ Program DecodeBinary(absl::Span<const uint8_t> bytes) {
 std::vector<uint8_t> EncodeBinary(const Program& in) {
   Program p = in;
   Normalize(p);
-  std::vector<uint8_t> out = {kFormatVersion, static_cast<uint8_t>(p.num_vcpus - 1)};
+  return EncodeNormalized(p);
+}
+
+std::vector<uint8_t> EncodeNormalized(const Program& p) {
+  std::vector<uint8_t> out;
+  out.reserve(256);  // most programs; more grows as usual
+  out.insert(out.end(), {kFormatVersion, static_cast<uint8_t>(p.num_vcpus - 1)});
   for (const MapDecl& m : p.maps) {
     out.insert(out.end(), {kMap, static_cast<uint8_t>(m.owner),
                            static_cast<uint8_t>((m.spin_lock ? 1 : 0) | (m.kptr ? 2 : 0)), 0});

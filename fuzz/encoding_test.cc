@@ -111,6 +111,7 @@ TEST(BinaryForm, DecodingIsTotalAndStable) {
     const Program q = DecodeBinary(enc);
     ASSERT_EQ(q, p) << "input " << i;
     ASSERT_EQ(EncodeBinary(q), enc) << "input " << i;
+    ASSERT_EQ(EncodeNormalized(p), enc) << "input " << i;  // a decoded program is normalized
     absl::StatusOr<Program> t = ParseText(FormatText(p));
     ASSERT_TRUE(t.ok()) << t.status() << "\n" << FormatText(p);
     ASSERT_EQ(*t, p) << FormatText(p);

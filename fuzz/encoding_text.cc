@@ -286,7 +286,7 @@ class Parser {
       if (head.text == OpKindName(static_cast<OpKind>(i))) kind = i;
     }
     if (kind < 0) return Error(head, absl::StrCat("unknown keyword or op '", head.text, "'"));
-    std::vector<Op>* ops = nullptr;
+    OpVector* ops = nullptr;
     if (ctx_ == Ctx::kProg) ops = &p_.tasks.back().steps.back().ops;
     if (ctx_ == Ctx::kIrq) ops = &p_.irqs.back().ops;
     if (ops == nullptr) return Error(head, absl::StrCat("op '", head.text, "' outside a prog or irq"));
@@ -377,7 +377,7 @@ class Parser {
   std::map<std::string, int, std::less<>> maps_, owners_;
 };
 
-void FormatOps(const Program& p, const std::vector<Op>& ops, absl::string_view indent, std::string& out) {
+void FormatOps(const Program& p, const OpVector& ops, absl::string_view indent, std::string& out) {
   int held = 0;
   for (const Op& op : ops) {
     absl::StrAppend(&out, indent, OpKindName(op.kind));
@@ -428,7 +428,7 @@ absl::StatusOr<Program> ParseText(absl::string_view text) { return Parser().Pars
 
 std::vector<std::string> OpNames(const Program& p) {
   std::vector<std::string> out;
-  auto add_ops = [&](const std::vector<Op>& ops) {
+  auto add_ops = [&](const OpVector& ops) {
     std::string text;
     FormatOps(p, ops, "", text);
     for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {

@@ -112,7 +112,7 @@ struct Held {
 };
 static_assert(kMaxOpsPerProg <= 32);
 
-Held Acquire(const std::vector<Op>& ops) {
+Held Acquire(const OpVector& ops) {
   Held h;
   for (const Op& op : ops) {
     if (!UsesMapAndOwner(op)) continue;
@@ -339,7 +339,7 @@ void SetOp(int op) {
 
 // The body of one program: its ops, with the values it holds; `op_base` is
 // the number of its first op (OpNames()).
-void RunOps(const std::vector<Op>& ops, ProgKind kind, bool in_irq, int op_base) {
+void RunOps(const OpVector& ops, ProgKind kind, bool in_irq, int op_base) {
   ValueRef held[kMaxSlots];
   Owner held_map[kMaxSlots] = {};
   uint8_t held_idx[kMaxSlots] = {};

@@ -13,7 +13,7 @@ using sched::SplitMix64;
 
 // Where an op list lives: a program step of a task, or an interrupt program.
 struct OpList {
-  std::vector<Op>* ops;
+  OpVector* ops;
   ProgKind prog;  // an interrupt program is a tracing program
 };
 
@@ -414,7 +414,7 @@ void CrossOver(Program& a, const Program& b, SplitMix64& rng) {
       Program bb = b;
       std::vector<OpList> from = OpLists(bb);
       if (from.empty()) break;
-      const std::vector<Op>& src = *from[rng.Below(from.size())].ops;
+      const OpVector& src = *from[rng.Below(from.size())].ops;
       if (src.empty()) break;
       const size_t begin = rng.Below(src.size());
       const size_t len = 1 + rng.Below(src.size() - begin);
@@ -444,7 +444,7 @@ size_t MutateInput(uint8_t* data, size_t size, size_t max_size, unsigned seed, u
     MutateSchedule(p, rng, horizon);
   }
   Normalize(p);
-  const std::vector<uint8_t> out = EncodeBinary(p);
+  const std::vector<uint8_t> out = EncodeNormalized(p);
   if (out.size() > max_size) return bytes != nullptr ? bytes(data, size, max_size) : size;
   std::memcpy(data, out.data(), out.size());
   return out.size();
@@ -455,8 +455,8 @@ size_t CrossOverInputs(const uint8_t* data1, size_t size1, const uint8_t* data2,
   SplitMix64 rng(seed);
   Program a = DecodeBinary(absl::MakeConstSpan(data1, size1));
   const Program b = DecodeBinary(absl::MakeConstSpan(data2, size2));
-  CrossOver(a, b, rng);
-  const std::vector<uint8_t> bytes = EncodeBinary(a);
+  CrossOver(a, b, rng);  // ends with Normalize(a)
+  const std::vector<uint8_t> bytes = EncodeNormalized(a);
   if (bytes.size() > max_out_size) return 0;
   std::memcpy(out, bytes.data(), bytes.size());
   return bytes.size();

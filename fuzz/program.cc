@@ -81,11 +81,13 @@ bool Program::operator==(const Program& o) const {
 
 namespace {
 
-// Keeps ops whose map has an owner of its kind; points each at one.
-void NormalizeOps(const Program& p, std::vector<Op>& ops) {
-  std::vector<Op> out;
-  for (Op op : ops) {
-    if (static_cast<int>(out.size()) >= kMaxOpsPerProg) break;
+// Keeps ops whose map has an owner of its kind; points each at one. In
+// place: it runs on every decode, and allocates nothing.
+void NormalizeOps(const Program& p, OpVector& ops) {
+  size_t kept = 0;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    Op op = ops[i];
+    if (kept >= static_cast<size_t>(kMaxOpsPerProg)) break;
     op.kind = static_cast<OpKind>(static_cast<int>(op.kind) % kNumOpKinds);
     op.map %= p.maps.size();
     op.slot %= kMaxSlots;
@@ -94,17 +96,18 @@ void NormalizeOps(const Program& p, std::vector<Op>& ops) {
     const Owner want = p.maps[op.map].owner;
     op.owner %= p.owners.size();
     if (p.owners[op.owner].kind != want) {
-      std::vector<uint8_t> candidates;
-      for (size_t i = 0; i < p.owners.size(); ++i) {
-        if (p.owners[i].kind == want) candidates.push_back(static_cast<uint8_t>(i));
+      uint8_t candidates[kMaxOwners];
+      size_t num_candidates = 0;
+      for (size_t o = 0; o < p.owners.size(); ++o) {
+        if (p.owners[o].kind == want) candidates[num_candidates++] = static_cast<uint8_t>(o);
       }
       const bool uses_owner = op.kind == OpKind::kGet || op.kind == OpKind::kDelete || op.kind == OpKind::kLookup ||
                               op.kind == OpKind::kUpdate || op.kind == OpKind::kSysDelete;
-      if (candidates.empty()) {
+      if (num_candidates == 0) {
         if (uses_owner) continue;  // no owner of the map's kind: nothing to do
         op.owner = 0;
       } else {
-        op.owner = candidates[op.owner % candidates.size()];
+        op.owner = candidates[op.owner % num_candidates];
       }
     }
     // Fields an op does not use are zero, so both encodings agree.
@@ -139,9 +142,9 @@ void NormalizeOps(const Program& p, std::vector<Op>& ops) {
         op.kind == OpKind::kSleep) {
       if (p.owners[op.owner].kind != p.maps[op.map].owner) op.owner = 0;
     }
-    out.push_back(op);
+    ops[kept++] = op;
   }
-  ops = std::move(out);
+  ops.resize(kept);
 }
 
 }  // namespace
@@ -177,8 +180,12 @@ void Normalize(Program& p) {
     q.vcpu %= p.num_vcpus;
     NormalizeOps(p, q.ops);
   }
-  std::stable_sort(p.schedule.begin(), p.schedule.end(),
-                   [](const sched::ScheduleEvent& a, const sched::ScheduleEvent& b) { return a.step < b.step; });
+  // Decoded schedules are in order already (the binary form stores gaps);
+  // stable_sort would allocate its buffer even then.
+  const auto by_step = [](const sched::ScheduleEvent& a, const sched::ScheduleEvent& b) { return a.step < b.step; };
+  if (!std::is_sorted(p.schedule.begin(), p.schedule.end(), by_step)) {
+    std::stable_sort(p.schedule.begin(), p.schedule.end(), by_step);
+  }
   if (p.schedule.size() > kMaxScheduleEvents) p.schedule.resize(kMaxScheduleEvents);
   // The binary form stores 16-bit deltas between events: clamp each gap.
   uint64_t prev = 0;

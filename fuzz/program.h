@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
@@ -91,12 +92,16 @@ struct Op {
   bool operator==(const Op&) const = default;
 };
 
+// A program's or an interrupt's ops, inline up to the limit Normalize()
+// keeps: decoding, mutating and running a program allocate nothing for them.
+using OpVector = absl::InlinedVector<Op, kMaxOpsPerProg>;
+
 enum class StepKind : uint8_t { kProg, kReleaseOwner, kReleaseMap };
 
 struct Step {
   StepKind kind = StepKind::kProg;
   ProgKind prog = ProgKind::kTracing;  // kProg
-  std::vector<Op> ops;                 // kProg
+  OpVector ops;                        // kProg
   uint8_t target = 0;                  // kReleaseOwner: owner; kReleaseMap: map
   bool operator==(const Step&) const = default;
 };
@@ -113,7 +118,7 @@ enum class IrqKind : uint8_t { kHardirq, kNmi };
 struct IrqDecl {
   IrqKind kind = IrqKind::kNmi;
   uint8_t vcpu = 0;
-  std::vector<Op> ops;  // one tracing program
+  OpVector ops;  // one tracing program
   bool operator==(const IrqDecl&) const = default;
 };
 
@@ -138,6 +143,9 @@ void Normalize(Program& p);
 // Total: every byte string decodes to a valid program.
 Program DecodeBinary(absl::Span<const uint8_t> bytes);
 std::vector<uint8_t> EncodeBinary(const Program& p);
+// EncodeBinary() of a program Normalize() has just returned, without the
+// copy and second pass (the mutator's path, once per mutation).
+std::vector<uint8_t> EncodeNormalized(const Program& p);
 
 // ---- text form (encoding_text.cc) -----------------------------------------
 // Errors name line and column: "line 7, column 12: unknown op 'gte'".

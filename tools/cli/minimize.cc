@@ -13,6 +13,7 @@ namespace {
 
 using fuzz::Op;
 using fuzz::OpKind;
+using fuzz::OpVector;
 using fuzz::Program;
 using fuzz::Step;
 using fuzz::StepKind;
@@ -27,7 +28,7 @@ bool NotLarger(const ProgramSize& a, const ProgramSize& b) {
 }
 
 // Every op list of the program (task programs and interrupt programs).
-void ForEachOps(Program& p, const std::function<void(std::vector<Op>&)>& fn) {
+void ForEachOps(Program& p, const std::function<void(OpVector&)>& fn) {
   for (fuzz::TaskDecl& t : p.tasks) {
     for (Step& s : t.steps) {
       if (s.kind == StepKind::kProg) fn(s.ops);
@@ -38,7 +39,7 @@ void ForEachOps(Program& p, const std::function<void(std::vector<Op>&)>& fn) {
 
 bool MapReferenced(Program& p, int m) {
   bool used = false;
-  ForEachOps(p, [&](std::vector<Op>& ops) {
+  ForEachOps(p, [&](OpVector& ops) {
     for (const Op& op : ops) used |= UsesMapAndOwner(op) && op.map == m;
   });
   for (const fuzz::TaskDecl& t : p.tasks) {
@@ -49,7 +50,7 @@ bool MapReferenced(Program& p, int m) {
 
 bool OwnerReferenced(Program& p, int o) {
   bool used = false;
-  ForEachOps(p, [&](std::vector<Op>& ops) {
+  ForEachOps(p, [&](OpVector& ops) {
     for (const Op& op : ops) used |= UsesMapAndOwner(op) && op.owner == o;
   });
   for (const fuzz::TaskDecl& t : p.tasks) {
@@ -131,7 +132,7 @@ class Shrinker {
 
   // Ops of one list, addressed as (task, step) or (irq): lists may vanish
   // under us when a removal is kept, so each access is re-checked.
-  std::vector<Op>* OpsAt(Program& p, int list) {
+  OpVector* OpsAt(Program& p, int list) {
     int k = 0;
     for (fuzz::TaskDecl& t : p.tasks) {
       for (Step& s : t.steps) {
@@ -153,11 +154,11 @@ class Shrinker {
   bool RemoveOps() {
     bool changed = false;
     for (int l = NumOpLists() - 1; l >= 0; --l) {
-      std::vector<Op>* ops = OpsAt(cur_, l);
+      OpVector* ops = OpsAt(cur_, l);
       if (ops == nullptr) continue;
       for (int i = static_cast<int>(ops->size()) - 1; i >= 0; --i) {
         Program c = cur_;
-        std::vector<Op>* cops = OpsAt(c, l);
+        OpVector* cops = OpsAt(c, l);
         if (cops == nullptr || i >= static_cast<int>(cops->size())) break;
         cops->erase(cops->begin() + i);
         changed |= Try(std::move(c));
@@ -186,7 +187,7 @@ class Shrinker {
       Program c = cur_;
       if (MapReferenced(c, m)) continue;
       c.maps.erase(c.maps.begin() + m);
-      ForEachOps(c, [&](std::vector<Op>& ops) {
+      ForEachOps(c, [&](OpVector& ops) {
         for (Op& op : ops) {
           if (UsesMapAndOwner(op) && op.map > m) --op.map;
         }
@@ -207,7 +208,7 @@ class Shrinker {
       Program c = cur_;
       if (OwnerReferenced(c, o)) continue;
       c.owners.erase(c.owners.begin() + o);
-      ForEachOps(c, [&](std::vector<Op>& ops) {
+      ForEachOps(c, [&](OpVector& ops) {
         for (Op& op : ops) {
           if (UsesMapAndOwner(op) && op.owner > o) --op.owner;
         }
@@ -279,14 +280,14 @@ class Shrinker {
       }
     }
     for (int l = NumOpLists() - 1; l >= 0; --l) {
-      std::vector<Op>* ops = OpsAt(cur_, l);
+      OpVector* ops = OpsAt(cur_, l);
       if (ops == nullptr) continue;
       for (size_t i = 0; i < ops->size(); ++i) {
         const Op op = (*ops)[i];
         // value 0, then word 0, then no flags: one field at a time.
         for (int field = 0; field < 3; ++field) {
           Program c = cur_;
-          std::vector<Op>* cops = OpsAt(c, l);
+          OpVector* cops = OpsAt(c, l);
           if (cops == nullptr || i >= cops->size()) break;
           Op& x = (*cops)[i];
           if (field == 0 && op.value != 0)
