@@ -35,6 +35,9 @@ namespace {
 
 constexpr size_t kHeader = 2;
 constexpr size_t kRecord = 4;
+// Steps reserved for a decoded task: most have fewer (a step holds its ops
+// inline, about 130 bytes).
+constexpr size_t kStepsReserved = 4;
 
 enum Record : uint8_t { kMap = 0, kOwner, kTask, kIrq, kProg, kRelease, kOp, kOp2 };
 
@@ -65,6 +68,10 @@ Program DecodeBinary(absl::Span<const uint8_t> bytes) {
     return p;
   }
   p.num_vcpus = static_cast<uint8_t>((bytes[1] & 3) + 1);
+  // One allocation each, not one per doubling (each costs ASan a stack).
+  p.maps.reserve(kMaxMaps);
+  p.owners.reserve(kMaxOwners);
+  p.tasks.reserve(kMaxTasks);
   size_t end = bytes.size();
   // Schedule region, from the back.
   if (end > kHeader) {
@@ -78,15 +85,20 @@ Program DecodeBinary(absl::Span<const uint8_t> bytes) {
   }
   // Operations region, from the front.
   bool in_irq = false;
+  auto new_task = [&](TaskDecl t) {
+    t.steps.reserve(kStepsReserved);
+    p.tasks.push_back(std::move(t));
+  };
   auto current_step = [&]() -> Step& {
-    if (p.tasks.empty()) p.tasks.push_back(TaskDecl{});
+    if (p.tasks.empty()) new_task(TaskDecl{});
     TaskDecl& t = p.tasks.back();
     if (t.steps.empty() || t.steps.back().kind != StepKind::kProg) t.steps.push_back(Step{});
     return t.steps.back();
   };
   for (size_t i = kHeader; i + kRecord <= end; i += kRecord) {
-    const uint8_t r1 = bytes[i + 1], r2 = bytes[i + 2], r3 = bytes[i + 3];
-    switch (static_cast<Record>(bytes[i] % 8)) {
+    const uint8_t* r = bytes.data() + i;  // Span's operator[] is a call in the asan build
+    const uint8_t r1 = r[1], r2 = r[2], r3 = r[3];
+    switch (static_cast<Record>(r[0] % 8)) {
       case kMap:
         p.maps.push_back(MapDecl{static_cast<Owner>(r1 % kNumOwnerKinds), (r2 & 1) != 0, (r2 & 2) != 0});
         break;
@@ -94,7 +106,7 @@ Program DecodeBinary(absl::Span<const uint8_t> bytes) {
         p.owners.push_back(OwnerDecl{static_cast<Owner>(r1 % kNumOwnerKinds)});
         break;
       case kTask:
-        p.tasks.push_back(TaskDecl{r1, (r2 & 1) != 0, {}});
+        new_task(TaskDecl{r1, (r2 & 1) != 0, {}});
         in_irq = false;
         break;
       case kIrq:
@@ -103,7 +115,7 @@ Program DecodeBinary(absl::Span<const uint8_t> bytes) {
         break;
       case kProg: {
         in_irq = false;
-        if (p.tasks.empty()) p.tasks.push_back(TaskDecl{});
+        if (p.tasks.empty()) new_task(TaskDecl{});
         Step s;
         s.prog = static_cast<ProgKind>(r1 % kNumProgKinds);
         p.tasks.back().steps.push_back(std::move(s));
@@ -111,7 +123,7 @@ Program DecodeBinary(absl::Span<const uint8_t> bytes) {
       }
       case kRelease: {
         in_irq = false;
-        if (p.tasks.empty()) p.tasks.push_back(TaskDecl{});
+        if (p.tasks.empty()) new_task(TaskDecl{});
         Step s;
         s.kind = (r1 & 1) ? StepKind::kReleaseMap : StepKind::kReleaseOwner;
         s.target = r2;

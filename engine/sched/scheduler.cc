@@ -237,26 +237,8 @@ void Scheduler::TaskEntry(void* arg) {
 
 // ---- context queries ------------------------------------------------------
 
-int Scheduler::current_vcpu() const { return current_ < 0 ? -1 : tasks_[current_]->vcpu; }
-
-const Vcpu& Scheduler::cur_vcpu() const {
-  const int c = current_vcpu();
-  return c < 0 ? hk_vcpu_ : vcpus_[c];
-}
-Vcpu& Scheduler::cur_vcpu() {
-  const int c = current_vcpu();
-  return c < 0 ? hk_vcpu_ : vcpus_[c];
-}
-
-int Scheduler::current_depth() const {
-  const Vcpu& v = cur_vcpu();
-  return v.nmi_depth > 0 ? 2 : v.hardirq_depth > 0 ? 1 : 0;
-}
-bool Scheduler::in_nmi() const { return cur_vcpu().nmi_depth > 0; }
-bool Scheduler::in_hardirq() const { return cur_vcpu().hardirq_depth > 0; }
 bool Scheduler::in_softirq() const { return current_ >= 0 && (tasks_[current_]->k.preempt_count & kSoftirqMask) != 0; }
 bool Scheduler::in_task() const { return current_depth() == 0 && (current_ < 0 || !in_softirq()); }
-bool Scheduler::irqs_disabled() const { return cur_vcpu().irqs_disabled; }
 const char* PreemptModelName(PreemptModel m) {
   switch (m) {
     case PreemptModel::kVoluntary:

@@ -360,6 +360,25 @@ class Scheduler {
   bool main_guard_ = false;
 };
 
+// The current context's accessors: on every trace event and most kernel
+// helpers, inline.
+inline int Scheduler::current_vcpu() const { return current_ < 0 ? -1 : tasks_[current_]->vcpu; }
+inline const Vcpu& Scheduler::cur_vcpu() const {
+  const int c = current_vcpu();
+  return c < 0 ? hk_vcpu_ : vcpus_[c];
+}
+inline Vcpu& Scheduler::cur_vcpu() {
+  const int c = current_vcpu();
+  return c < 0 ? hk_vcpu_ : vcpus_[c];
+}
+inline int Scheduler::current_depth() const {
+  const Vcpu& v = cur_vcpu();
+  return v.nmi_depth > 0 ? 2 : v.hardirq_depth > 0 ? 1 : 0;
+}
+inline bool Scheduler::in_nmi() const { return cur_vcpu().nmi_depth > 0; }
+inline bool Scheduler::in_hardirq() const { return cur_vcpu().hardirq_depth > 0; }
+inline bool Scheduler::irqs_disabled() const { return cur_vcpu().irqs_disabled; }
+
 }  // namespace reclaimfuzz::sched
 
 #endif  // RECLAIMFUZZ_ENGINE_SCHED_SCHEDULER_H_
