@@ -186,11 +186,11 @@ TEST(FindingsDeathTest, TsanFindingIsWrittenAsAValue) {
   EXPECT_TRUE(e->finding.task == "writer0" || e->finding.task == "writer1") << e->finding.task;
 }
 
-// Runs tests/data/map-free-tsan-race.txt on a variant as a TSan fuzz target
-// replaying a crash does; exits 0 (TSan makes it 66 after a report) or
+// Runs a program file on a variant as a TSan fuzz target replaying a crash
+// does; exits 0 (TSan makes it 66 after a report) or
 // aborts once the finding is written.
-void RunMapFreeRace(Variant v) {
-  fuzz::Program p = Load("tests/data/map-free-tsan-race.txt");
+void RunTsanReplay(const char* file, Variant v) {
+  fuzz::Program p = Load(file);
   fuzz::SetReportInput(&p, v);
   const fuzz::RunResult r = RunIt(p, v);
   if (r.finding != "none") {
@@ -200,6 +200,8 @@ void RunMapFreeRace(Variant v) {
   if (fuzz::WriteSanitizerFindingAfterRun()) abort();
   exit(0);
 }
+
+void RunMapFreeRace(Variant v) { RunTsanReplay("tests/data/map-free-tsan-race.txt", v); }
 
 // The map_free use-after-free where the schedule does not show it: the
 // oracles report nothing, TSan reports map_free's regular-RCU free of an
@@ -228,6 +230,17 @@ TEST(FindingsDeathTest, TsanSeesNoMapFreeRaceWithTheFix) {
   ASSERT_TRUE(fixed.ok()) << fixed.status();
   setenv("TSAN_OPTIONS", "halt_on_error=0:exitcode=66", 1);
   EXPECT_EXIT(RunMapFreeRace(*fixed), ::testing::ExitedWithCode(0), "");
+}
+
+// A map release that waited for the programs using the map orders their
+// accesses before map_free's (tests/data/map-release-wait-tsan.txt).
+TEST(FindingsDeathTest, TsanSeesAMapReleaseOrderedAfterTheProgramsItWaitedFor) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  absl::StatusOr<Variant> v = storage::ParseVariant("linux-6.1+map-free-fix");
+  ASSERT_TRUE(v.ok()) << v.status();
+  if (!fuzz::VariantBuilt(*v)) GTEST_SKIP() << "this build has no linux-6.1 tree";
+  setenv("TSAN_OPTIONS", "halt_on_error=0:exitcode=66", 1);
+  EXPECT_EXIT(RunTsanReplay("tests/data/map-release-wait-tsan.txt", *v), ::testing::ExitedWithCode(0), "");
 }
 #endif
 #endif

@@ -120,6 +120,68 @@ TEST(SanitizerDeathTest, TsanReportsNothingUnderShimSpinlock) {
   setenv("TSAN_OPTIONS", "halt_on_error=1:exitcode=66", 1);
   EXPECT_EXIT(PlainAccesses(true), ::testing::ExitedWithCode(0), "");
 }
+
+// A task blocked in WaitFor() until another publishes data: the waker
+// writes a plain field, then sets a flag; the waiter reads the field once
+// woken. The predicate's load of the flag is the only edge between them
+// (fiber switches carry none), and it orders them only if the waiter itself
+// makes it, after it wakes: with an acquire load it does; with a relaxed
+// one TSan must report the pair. Exits 0, 3 if the waiter never blocked
+// and re-read the flag (the test would show nothing).
+struct Handoff {
+  long data = 0;
+  bool flag = false;
+  int order = __ATOMIC_ACQUIRE;
+  int waiter_evals = 0;  // evaluations in the waiter's own context
+};
+Handoff g_handoff;
+
+bool HandoffReady(void* arg) {
+  Handoff* h = static_cast<Handoff*>(arg);
+  if (sched::Scheduler::Current()->current_task() >= 0) ++h->waiter_evals;  // only the waiter writes it
+  return h->order == __ATOMIC_ACQUIRE ? __atomic_load_n(&h->flag, __ATOMIC_ACQUIRE)
+                                      : __atomic_load_n(&h->flag, __ATOMIC_RELAXED);
+}
+
+void WaitForHandoff(int order) {
+  sched::RandomChoice choice(3, 3);
+  vm::Machine& m = TestMachine();
+  if (!m.Reset(Options(&choice)).ok()) abort();
+  g_handoff = Handoff{};
+  g_handoff.order = order;
+  static long seen = -1;
+  if (!m.sched()
+           .Spawn("waiter", sched::TaskKind::kProcess, 0,
+                  [] {
+                    if (!sched::Scheduler::Current()->WaitFor(&HandoffReady, &g_handoff, "handoff")) abort();
+                    seen = g_handoff.data;
+                  })
+           .ok() ||
+      !m.sched()
+           .Spawn("waker", sched::TaskKind::kProcess, 1,
+                  [] {
+                    for (int i = 0; i < 4; ++i) kernel::preemption_point(sched::PointKind::kAccess, "before");
+                    g_handoff.data = 42;  // unmarked access
+                    __atomic_store_n(&g_handoff.flag, true, __ATOMIC_RELEASE);
+                  })
+           .ok()) {
+    abort();
+  }
+  if (m.Run() != sched::RunStatus::kCompleted || seen != 42) abort();
+  exit(g_handoff.waiter_evals >= 2 ? 0 : 3);
+}
+
+TEST(SanitizerDeathTest, TsanSeesAWokenWaiterOrderedAfterItsWaker) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  setenv("TSAN_OPTIONS", "halt_on_error=1:exitcode=66", 1);
+  EXPECT_EXIT(WaitForHandoff(__ATOMIC_ACQUIRE), ::testing::ExitedWithCode(0), "");
+}
+
+TEST(SanitizerDeathTest, TsanReportsAWaiterWhosePredicateOrdersNothing) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  setenv("TSAN_OPTIONS", "halt_on_error=1:exitcode=66", 1);
+  EXPECT_EXIT(WaitForHandoff(__ATOMIC_RELAXED), ::testing::ExitedWithCode(66), "WARNING: ThreadSanitizer: data race");
+}
 #endif  // RF_TEST_TSAN
 
 // Both builds: the registry names the sites of a freed object.

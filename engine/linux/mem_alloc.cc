@@ -56,6 +56,7 @@ struct Cache {
   int active = 0;
   kernel::irq_work refill;
   bool refill_fails = false;  // the schedule decided that the next refill fails
+  bool draining = false;      // c->draining: bpf_mem_alloc_destroy() started
 };
 
 }  // namespace
@@ -64,7 +65,6 @@ struct Cache {
 struct rf_mem_alloc {
   unsigned int unit_size = 0;
   const char* type = "";
-  bool dead = false;
   reclaimfuzz::linux_tree::Cache caches[reclaimfuzz::sched::kMaxVcpus];
 };
 
@@ -109,7 +109,7 @@ void FreeUnitRcu(kernel::rcu_head* head) {
 void Refill(kernel::irq_work* w) {
   Cache& c = *reinterpret_cast<Cache*>(reinterpret_cast<char*>(w) - offsetof(Cache, refill));
   CacheSection section(c);
-  if (c.ma->dead) return;
+  if (c.draining) return;
   const bool fails = c.refill_fails;
   c.refill_fails = false;
   if (fails) return;  // alloc_bulk(GFP_NOWAIT) got nothing
@@ -168,9 +168,12 @@ struct rf_mem_alloc* rf_mem_alloc_init(unsigned int size, const char* type) {
 
 void rf_mem_alloc_destroy(struct rf_mem_alloc* ma) {
   if (ma == nullptr) return;
-  ma->dead = true;
   for (Cache& c : ma->caches) {
+    // As the kernel's: WRITE_ONCE(c->draining, true), then irq_work_sync()
+    // of the refill; here a refill that runs later sees the flag, in the
+    // cache's section, and does nothing.
     reclaimfuzz::linux_tree::CacheSection section(c);
+    c.draining = true;
     while (Unit* u = c.free_list) {
       c.free_list = u->next;
       kernel::kfree(u, "drain_mem_cache");
@@ -195,7 +198,7 @@ void* rf_mem_cache_alloc(struct rf_mem_alloc* ma, unsigned int gfp) {
       --c.free_cnt;
     }
     --c.active;
-    low = c.free_cnt < reclaimfuzz::linux_tree::kLowWatermark && !c.refill.pending;
+    low = c.free_cnt < reclaimfuzz::linux_tree::kLowWatermark && !__atomic_load_n(&c.refill.pending, __ATOMIC_RELAXED);
     if (low) c.refill_fails = reclaimfuzz::linux_tree::AllocationMayFail("bpf_mem_refill (GFP_NOWAIT) may fail");
   }
   kernel::local_irq_restore(flags);

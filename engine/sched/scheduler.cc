@@ -467,13 +467,22 @@ bool Scheduler::WaitFor(WaitPredicate pred, void* arg, const char* what) {
   Task& t = *tasks_[current_];
   if (shutting_down_ || t.shutdown) return false;
   if (pred(arg)) return true;
-  t.state = TaskState::kBlocked;
-  t.wait_pred = pred;
-  t.wait_arg = arg;
-  t.wait_what = what;
-  Record(EventKind::kBlock, what);
-  SwitchOut();
-  return !t.shutdown;
+  for (;;) {
+    t.state = TaskState::kBlocked;
+    t.wait_pred = pred;
+    t.wait_arg = arg;
+    t.wait_what = what;
+    Record(EventKind::kBlock, what);
+    SwitchOut();
+    if (t.shutdown) return false;
+    // WakeBlocked() saw the condition from the main context; the waiter
+    // reads it again in its own, as wait_event() does. Besides catching a
+    // condition that stopped holding, that read is what orders, for
+    // ThreadSanitizer (fiber switches synchronize nothing), the waker's
+    // accesses before the waiter's: a predicate's acquire load of what the
+    // waker released.
+    if (pred(arg)) return true;
+  }
 }
 
 void Scheduler::WakeBlocked() {

@@ -231,7 +231,10 @@ class Scheduler {
   void SetOp(int16_t op);
 
   // Blocks the current task until pred(arg) holds. Returns false if the
-  // execution ended while waiting (machine threads then return).
+  // execution ended while waiting (machine threads then return). Once woken,
+  // the task evaluates pred(arg) itself before it returns (and blocks again
+  // if it no longer holds), so a predicate that reads with acquire atomics
+  // orders the waker's accesses before the waiter's for ThreadSanitizer.
   bool WaitFor(WaitPredicate pred, void* arg, const char* what);
 
   // IRQs on the current vCPU were just restored: delivers held hardirqs

@@ -153,16 +153,34 @@ static inline void rf_value_unlock(struct bpf_spin_lock *lock, unsigned long fla
 static inline int rf_spin_lock_off(const struct bpf_map *map) {
   return btf_record_has_field(map->record, BPF_SPIN_LOCK) ? map->record->spin_lock_off : -1;
 }
+/* A value's bytes are racy by design: programs load and store them with no
+ * lock (only a bpf_spin_lock field orders anything), so the kernel's memcpy()
+ * races with them. Copied here as relaxed atomics, 8-byte words where
+ * aligned, as the model's copy_map_value() writes them with WRITE_ONCE():
+ * ThreadSanitizer then reports races with the value's free, not with its
+ * data. */
+static inline void rf_copy_value_bytes(void *dst, const void *src, unsigned int size) {
+  char *d = dst;
+  const char *s = src;
+  unsigned int i = 0;
+  if ((((uintptr_t)d | (uintptr_t)s | size) & 7) == 0) {
+    for (; i < size; i += 8)
+      __atomic_store_n((u64 *)(d + i), __atomic_load_n((const u64 *)(s + i), __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+    return;
+  }
+  for (; i < size; ++i) __atomic_store_n(d + i, __atomic_load_n(s + i, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+}
 /* Copies a value around its bpf_spin_lock (kernel's copy_map_value). */
 static inline void copy_map_value(struct bpf_map *map, void *dst, void *src) {
   int off = rf_spin_lock_off(map);
   if (off < 0) {
-    memcpy(dst, src, map->value_size);
+    rf_copy_value_bytes(dst, src, map->value_size);
     return;
   }
-  memcpy(dst, src, off);
-  memcpy((char *)dst + off + sizeof(struct bpf_spin_lock), (char *)src + off + sizeof(struct bpf_spin_lock),
-         map->value_size - off - sizeof(struct bpf_spin_lock));
+  rf_copy_value_bytes(dst, src, off);
+  rf_copy_value_bytes((char *)dst + off + sizeof(struct bpf_spin_lock),
+                      (char *)src + off + sizeof(struct bpf_spin_lock),
+                      map->value_size - off - sizeof(struct bpf_spin_lock));
 }
 static inline void copy_map_value_locked(struct bpf_map *map, void *dst, void *src, bool lock_src) {
   struct bpf_spin_lock *lock = (struct bpf_spin_lock *)((char *)(lock_src ? src : dst) + rf_spin_lock_off(map));
