@@ -59,11 +59,21 @@ void TreeMapFreeWork(kernel::work_struct* w) {
   g_tree->map_free(mw->map);
 }
 
-// Real trees: the kernel's lifetime rules, which the harness keeps.
-//  - A task's storage is freed by __put_task_struct() after the RCU grace
-//    period that follows its exit (delayed_put_task_struct), so a program
-//    that reached the task under RCU finishes first; a program holding a
-//    reference (sleepable, syscall) is drained before the exit.
+// Real trees: the kernel's lifetime rules, which the harness keeps
+// (docs/kernel-model.md §3, "Owner lifetime").
+//  - A task's exit unhashes it from the pid table and drops its RCU users
+//    (put_task_struct_rcu_user(): call_rcu() of delayed_put_task_struct);
+//    the exit waits for no program. Whoever drops the last reference to
+//    the task (usage) runs __put_task_struct(): bpf_task_storage_free(),
+//    then the task's memory, in its own context.
+//  - Programs that run under rcu_read_lock() (tracing, interrupt,
+//    rq-locked and syscall ones) reach a task only while it is in the pid
+//    table, when they start (pid_task(), or the tree's own pidfd lookup for
+//    the syscall ops) and hold no reference: the grace period after the
+//    exit waits for them, not the exit. A sleepable program reaches a task
+//    through a reference its caller holds (a task iterator's
+//    get_pid_task(), put after the program), so the task's storage may be
+//    freed in the caller's context, after the exit, when the program ends.
 //  - map_free runs in a kworker once no program or syscall holds the map:
 //    every program using it holds a reference (prog->aux->used_maps).
 // The flags and the pid table are shared by every task of the execution
@@ -81,13 +91,15 @@ void TreeReleaseMap(int i) {
   kernel::queue_work_on(kernel::smp_processor_id(), kernel::system_wq, &mw.work);
 }
 
-// References. A running program that uses a map or an owner holds a
-// reference to it, as the kernel's programs do (map refcounts; a trusted or
-// RCU-protected owner pointer, freed only after the programs that can reach
-// it are gone: "No bpf prog (sleepable or not) can have a hold on this sk").
-// So map_free and an owner's destroy never run under a program that uses
-// them. Once a task releases a map or an owner, later programs find it gone
-// and skip their ops on it, and the release waits for the programs still
+// References. A running program that uses a map holds a reference to it,
+// as the kernel's programs do (map refcounts). On the model, a program that
+// uses an owner holds one to the owner too (a trusted or RCU-protected
+// owner pointer, freed only after the programs that can reach it are gone:
+// "No bpf prog (sleepable or not) can have a hold on this sk"); on a real
+// tree, owners follow the task rules above instead. So map_free, and the
+// model's owner destroy, never run under a program that uses them. Once a
+// task releases a map or a model owner, later programs find it gone and
+// skip their ops on it, and the release waits for the programs still
 // running. Harness bookkeeping touched by every task: atomics, no
 // preemption points.
 struct Refs {
@@ -108,11 +120,61 @@ bool UsesMapAndOwner(const Op& op) {
 struct Held {
   unsigned maps = 0;
   unsigned owners = 0;
-  uint32_t runs = 0;  // bit i: ops[i] may run (kMaxOpsPerProg <= 32)
+  bool owner_refs = true;  // `owners` holds g_owner_refs (the model)
+  uint32_t runs = 0;       // bit i: ops[i] may run (kMaxOpsPerProg <= 32)
 };
 static_assert(kMaxOpsPerProg <= 32);
 
-Held Acquire(const OpVector& ops) {
+// The tasks a sleepable program's caller holds for it (real trees).
+struct PinnedTasks {
+  unsigned mask = 0;
+  void* task[kMaxOwners] = {};
+};
+
+unsigned OwnersUsed(const OpVector& ops) {
+  unsigned owners = 0;
+  for (const Op& op : ops) {
+    if (UsesMapAndOwner(op)) owners |= 1u << op.owner;
+  }
+  return owners;
+}
+
+// A sleepable program's caller takes a reference to each task it uses
+// (get_pid_task(); a task that exited is not found) and drops it after the
+// program (UnpinTasks()).
+PinnedTasks PinTasks(const OpVector& ops) {
+  PinnedTasks p;
+  const unsigned used = OwnersUsed(ops);
+  for (int i = 0; i < kMaxOwners; ++i) {
+    if (!(used & (1u << i))) continue;
+    if (void* t = g_tree->get_pid_task(i)) {
+      p.mask |= 1u << i;
+      p.task[i] = t;
+    }
+  }
+  return p;
+}
+
+void UnpinTasks(const PinnedTasks& p) {
+  for (int i = 0; i < kMaxOwners; ++i) {
+    if (p.mask & (1u << i)) g_tree->put_task(p.task[i]);
+  }
+}
+
+// The owners a program on a real tree reaches: a sleepable one those its
+// caller pinned; one under rcu_read_lock() those still in the pid table
+// when it starts (the syscall ops look the task up themselves, by pidfd).
+unsigned TreeOwnersReached(unsigned used, ProgKind kind, unsigned pinned) {
+  if (kind == ProgKind::kSleepable) return used & pinned;
+  if (kind == ProgKind::kSyscall) return used;
+  unsigned reached = 0;
+  for (int i = 0; i < kMaxOwners; ++i) {
+    if ((used & (1u << i)) && __atomic_load_n(&g_live_tasks[i], __ATOMIC_ACQUIRE) != nullptr) reached |= 1u << i;
+  }
+  return reached;
+}
+
+Held Acquire(const OpVector& ops, ProgKind kind, unsigned pinned) {
   Held h;
   for (const Op& op : ops) {
     if (!UsesMapAndOwner(op)) continue;
@@ -130,7 +192,12 @@ Held Acquire(const OpVector& ops) {
     }
   };
   take(g_map_refs, kMaxMaps, h.maps);
-  take(g_owner_refs, kMaxOwners, h.owners);
+  if (g_tree != nullptr) {
+    h.owners = TreeOwnersReached(h.owners, kind, pinned);
+    h.owner_refs = false;
+  } else {
+    take(g_owner_refs, kMaxOwners, h.owners);
+  }
   for (size_t i = 0; i < ops.size() && i < 32; ++i) {
     const bool runs = !UsesMapAndOwner(ops[i]) || ((h.maps & (1u << ops[i].map)) && (h.owners & (1u << ops[i].owner)));
     if (runs) h.runs |= 1u << i;
@@ -142,7 +209,7 @@ void Release(const Held& h) {
   for (int i = 0; i < kMaxMaps; ++i) {
     if (h.maps & (1u << i)) __atomic_sub_fetch(&g_map_refs[i].users, 1, __ATOMIC_SEQ_CST);
   }
-  for (int i = 0; i < kMaxOwners; ++i) {
+  for (int i = 0; h.owner_refs && i < kMaxOwners; ++i) {
     if (h.owners & (1u << i)) __atomic_sub_fetch(&g_owner_refs[i].users, 1, __ATOMIC_SEQ_CST);
   }
 }
@@ -339,13 +406,14 @@ void SetOp(int op) {
 
 // The body of one program: its ops, with the values it holds; `op_base` is
 // the number of its first op (OpNames()).
-void RunOps(const OpVector& ops, ProgKind kind, bool in_irq, int op_base) {
+// `pinned`: the tasks a sleepable program's caller holds (real trees).
+void RunOps(const OpVector& ops, ProgKind kind, bool in_irq, int op_base, unsigned pinned = 0) {
   ValueRef held[kMaxSlots];
   Owner held_map[kMaxSlots] = {};
   uint8_t held_idx[kMaxSlots] = {};
   int next = 0;
   const bool syscall = kind == ProgKind::kSyscall;
-  const Held refs = Acquire(ops);
+  const Held refs = Acquire(ops, kind, pinned);
   for (size_t i = 0; i < ops.size(); ++i) {
     const Op& op = ops[i];
     if (!(refs.runs & (1u << i))) continue;  // its map or owner is gone
@@ -421,17 +489,20 @@ void RunTask(const TaskDecl* t, int op_base) {
   for (const Step& s : t->steps) {
     if (s.kind != StepKind::kProg) SetOp(op_base);
     switch (s.kind) {
-      case StepKind::kProg:
-        storage::RunBpfProgram(ToStorage(s.prog), [&] { RunOps(s.ops, s.prog, /*in_irq=*/false, op_base); });
+      case StepKind::kProg: {
+        const bool pin = g_tree != nullptr && s.prog == ProgKind::kSleepable;
+        const PinnedTasks pinned = pin ? PinTasks(s.ops) : PinnedTasks{};
+        storage::RunBpfProgram(ToStorage(s.prog),
+                               [&] { RunOps(s.ops, s.prog, /*in_irq=*/false, op_base, pinned.mask); });
+        if (pin) UnpinTasks(pinned);
         op_base += static_cast<int>(s.ops.size());
         break;
+      }
       case StepKind::kReleaseOwner:
-        if (CloseAndDrain(&g_owner_refs[s.target], "owner references")) {
-          if (g_tree != nullptr) {
-            TreeReleaseOwner(s.target);
-          } else {
-            storage::world::ReleaseOwner(s.target);
-          }
+        if (g_tree != nullptr) {
+          TreeReleaseOwner(s.target);  // the task exits: it waits for no program
+        } else if (CloseAndDrain(&g_owner_refs[s.target], "owner references")) {
+          storage::world::ReleaseOwner(s.target);
         }
         break;
       case StepKind::kReleaseMap:

@@ -20,10 +20,12 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "engine/check/reclaim.h"
 #include "engine/check/teardown.h"
 #include "engine/kernel/context.h"
+#include "engine/kernel/slab.h"
 #include "engine/kernel/workqueue.h"
 #include "engine/linux/runtime.h"
 #include "engine/linux/trees.h"
@@ -248,6 +250,116 @@ task cpu 1
     if (r.status == sched::RunStatus::kCompleted) ++completed;
   }
   EXPECT_GT(completed, 150);  // the check ran in most executions
+}
+
+// Owner lifetime as the kernel's (fuzz/interpreter.cc, docs/kernel-model.md
+// §3): a task's exit waits for no program; the programs that reached it
+// under RCU are waited for by the grace period after the exit, and a
+// sleepable program's caller holds a reference, whose put may be the last.
+
+// The step at which task `name` returned, or UINT64_MAX.
+uint64_t DoneStep(const sched::Scheduler& s, const std::vector<sched::Event>& events, const std::string& name) {
+  for (const sched::Event& e : events) {
+    if (e.kind == sched::EventKind::kDone && e.task >= 0 && s.task(e.task).name == name) return e.step;
+  }
+  return UINT64_MAX;
+}
+
+// The slab object of the (only) task_struct, after the run.
+const kernel::slab::Object* TaskStruct() {
+  for (size_t i = 0; i < kernel::slab::NumObjects(); ++i) {
+    const kernel::slab::Object* o = kernel::slab::Get(static_cast<int64_t>(i));
+    if (o != nullptr && std::strcmp(o->alloc_site, "rf_task_alloc") == 0) return o;
+  }
+  return nullptr;
+}
+
+// A tracing program (preemptible under PREEMPT_RCU) keeps using its task
+// after T1's exit returned; the storage and the task are freed after the
+// program, behind the exit's grace period, and no oracle objects.
+TEST_P(Tree, TaskExitWaitsForNoTracingProgram) {
+  const fuzz::Program p = *fuzz::ParseText(R"(vcpus 2
+map m0 task
+owner o0 task
+task cpu 0
+  prog tracing
+    get m0 o0 create value 1
+    get m0 o0
+    get m0 o0
+task cpu 1
+  release owner o0
+)");
+  int overlapped = 0, completed = 0;
+  for (uint64_t seed = 0; seed < 300; ++seed) {
+    sched::RandomChoice random(seed);
+    fuzz::RunOptions o;
+    o.variant = GetParam();
+    o.choice = &random;
+    o.preempt = sched::PreemptModel::kFull;
+    const fuzz::RunResult r = fuzz::RunProgram(p, o);
+    ASSERT_EQ(r.finding, "none") << "seed " << seed << "\n" << check::FormatReport();
+    if (r.status != sched::RunStatus::kCompleted) continue;
+    ++completed;
+    const sched::Scheduler& s = fuzz::LastScheduler();
+    const std::vector<sched::Event> events = s.trace().Events();
+    const uint64_t exit_done = DoneStep(s, events, "T1");
+    uint64_t last_op = 0;  // T0's last event inside its third op (op 2)
+    for (const sched::Event& e : events) {
+      if (e.task >= 0 && s.task(e.task).name == "T0" && e.op == 2) last_op = e.step;
+    }
+    if (exit_done < last_op) {
+      ++overlapped;
+      const kernel::slab::Object* t = TaskStruct();
+      ASSERT_NE(t, nullptr);
+      EXPECT_TRUE(t->freed) << "seed " << seed;
+      EXPECT_GT(t->free_step, last_op) << "seed " << seed << ": the task was freed under its program";
+    }
+  }
+  EXPECT_GT(completed, 250);
+  EXPECT_GT(overlapped, 0) << "no schedule had the program run past the exit";
+}
+
+// A sleepable program's caller holds the task: when the exit and its grace
+// period come first, the caller's put is the last reference and frees the
+// storage and the task in that task's context, after the program.
+TEST_P(Tree, SleepableProgramsCallerMayDropTheLastTaskReference) {
+  const fuzz::Program p = *fuzz::ParseText(R"(vcpus 2
+map m0 task
+owner o0 task
+task cpu 0
+  prog sleepable
+    get m0 o0 create value 1
+    sleep
+    get m0 o0 create value 2
+task cpu 1
+  release owner o0
+)");
+  int by_caller = 0, by_rcu = 0;
+  for (uint64_t seed = 0; seed < 300; ++seed) {
+    sched::RandomChoice random(seed);
+    fuzz::RunOptions o;
+    o.variant = GetParam();
+    o.choice = &random;
+    o.preempt = sched::PreemptModel::kFull;
+    const fuzz::RunResult r = fuzz::RunProgram(p, o);
+    ASSERT_EQ(r.finding, "none") << "seed " << seed << "\n" << check::FormatReport();
+    if (r.status != sched::RunStatus::kCompleted) continue;
+    const sched::Scheduler& s = fuzz::LastScheduler();
+    const kernel::slab::Object* t = TaskStruct();
+    ASSERT_NE(t, nullptr);
+    ASSERT_TRUE(t->freed) << "seed " << seed;
+    ASSERT_GE(t->free_task, 0);
+    const std::string& who = s.task(t->free_task).name;
+    if (who == "T0") {
+      ++by_caller;
+      EXPECT_STREQ(t->free_site, "rf_free_task");
+      EXPECT_GT(t->free_step, DoneStep(s, s.trace().Events(), "T1")) << "seed " << seed;
+    } else {
+      ++by_rcu;
+    }
+  }
+  EXPECT_GT(by_caller, 0) << "the exit never came before the program's end";
+  EXPECT_GT(by_rcu, 0) << "the program never ended before the exit's grace period";
 }
 
 TEST_P(Tree, MapFreeFindingIsReaderSawFreed) {

@@ -27,6 +27,12 @@ struct rf_tree {
    * delayed_put_task_struct, which drops usage to 0 and runs
    * __put_task_struct(): bpf_task_storage_free(), then the task's memory. */
   void (*task_release)(void* task);
+  /* get_pid_task(): task `index` with a reference (usage + 1) while it is
+   * in the pid table, else NULL. */
+  void* (*get_pid_task)(int index);
+  /* put_task_struct(): the last reference runs __put_task_struct() in the
+   * caller's context. */
+  void (*put_task)(void* task);
   void* (*task_storage)(void* task); /* task->bpf_storage (reports, tests) */
   /* Helpers, through their bpf_func_proto's .func (BPF_CALL_n). */
   void* (*helper_get)(void* map, void* task, void* value, unsigned long long flags, unsigned int gfp, int recur);

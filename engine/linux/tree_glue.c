@@ -91,17 +91,39 @@ static void *rf_task_alloc(int index) {
   return t;
 }
 
-/* kernel/fork.c: __put_task_struct() frees the task's storage, then the task. */
+/* include/linux/sched/task.h put_task_struct(): the last reference runs
+ * kernel/fork.c's __put_task_struct() (rf_free_task()), which frees the
+ * task's storage, then the task, in the caller's context. */
+static void rf_free_task(struct task_struct *t) {
+  bpf_task_storage_free(t);
+  kfree(t);
+}
+static void rf_put_task_struct(struct task_struct *t) {
+  if (refcount_dec_and_test(&t->usage)) rf_free_task(t);
+}
 static void rf_delayed_put_task_struct(struct rcu_head *rhp) {
-  struct task_struct *t = container_of(rhp, struct task_struct, rcu);
-  if (refcount_dec_and_test(&t->usage)) {
-    bpf_task_storage_free(t);
-    kfree(t);
-  }
+  rf_put_task_struct(container_of(rhp, struct task_struct, rcu));
 }
 static void rf_task_release(void *task) {
   struct task_struct *t = task;
   call_rcu(&t->rcu, rf_delayed_put_task_struct);
+}
+/* kernel/pid.c get_pid_task(): the task, with a reference
+ * (get_task_struct()), as a task iterator takes it for its program. The
+ * kernel's holds rcu_read_lock() from the lookup to the increment so that
+ * the task is not freed in between; the harness calls this with no
+ * preemption point in it (raw atomics, not the shim's), which gives the same
+ * and keeps the schedule's step numbers those of the programs alone. */
+static void *rf_get_pid_task(int index) {
+  struct task_struct *t = rf_task_by_index(index);
+  if (t) __atomic_add_fetch(&t->usage.refs.counter, 1, __ATOMIC_RELAXED);
+  return t;
+}
+/* put_task_struct() of that reference: the decrement without a preemption
+ * point; when it is the last one, __put_task_struct() runs here. */
+static void rf_put_task(void *task) {
+  struct task_struct *t = task;
+  if (__atomic_sub_fetch(&t->usage.refs.counter, 1, __ATOMIC_ACQ_REL) == 0) rf_free_task(t);
 }
 static void *rf_task_storage(void *task) { return ((struct task_struct *)task)->bpf_storage; }
 
@@ -146,6 +168,8 @@ __attribute__((visibility("default"))) const struct rf_tree RF_TREE_SYMBOL = {
     .map_free = rf_map_free,
     .task_alloc = rf_task_alloc,
     .task_release = rf_task_release,
+    .get_pid_task = rf_get_pid_task,
+    .put_task = rf_put_task,
     .task_storage = rf_task_storage,
     .helper_get = rf_helper_get,
     .helper_delete = rf_helper_delete,
