@@ -274,6 +274,16 @@ const kernel::slab::Object* TaskStruct() {
   return nullptr;
 }
 
+// `p` on `v` under the seeded random schedule `seed`, full preemption.
+fuzz::RunResult RunFullPreemption(const fuzz::Program& p, Variant v, uint64_t seed) {
+  sched::RandomChoice random(seed);
+  fuzz::RunOptions o;
+  o.variant = v;
+  o.choice = &random;
+  o.preempt = sched::PreemptModel::kFull;
+  return fuzz::RunProgram(p, o);
+}
+
 // A tracing program (preemptible under PREEMPT_RCU) keeps using its task
 // after T1's exit returned; the storage and the task are freed after the
 // program, behind the exit's grace period, and no oracle objects.
@@ -291,12 +301,7 @@ task cpu 1
 )");
   int overlapped = 0, completed = 0;
   for (uint64_t seed = 0; seed < 300; ++seed) {
-    sched::RandomChoice random(seed);
-    fuzz::RunOptions o;
-    o.variant = GetParam();
-    o.choice = &random;
-    o.preempt = sched::PreemptModel::kFull;
-    const fuzz::RunResult r = fuzz::RunProgram(p, o);
+    const fuzz::RunResult r = RunFullPreemption(p, GetParam(), seed);
     ASSERT_EQ(r.finding, "none") << "seed " << seed << "\n" << check::FormatReport();
     if (r.status != sched::RunStatus::kCompleted) continue;
     ++completed;
@@ -336,12 +341,7 @@ task cpu 1
 )");
   int by_caller = 0, by_rcu = 0;
   for (uint64_t seed = 0; seed < 300; ++seed) {
-    sched::RandomChoice random(seed);
-    fuzz::RunOptions o;
-    o.variant = GetParam();
-    o.choice = &random;
-    o.preempt = sched::PreemptModel::kFull;
-    const fuzz::RunResult r = fuzz::RunProgram(p, o);
+    const fuzz::RunResult r = RunFullPreemption(p, GetParam(), seed);
     ASSERT_EQ(r.finding, "none") << "seed " << seed << "\n" << check::FormatReport();
     if (r.status != sched::RunStatus::kCompleted) continue;
     const sched::Scheduler& s = fuzz::LastScheduler();
