@@ -341,6 +341,19 @@ TEST_F(CliTest, TriageGroupsCopiesOfOneCrash) {
   EXPECT_EQ(Run(&TriageMain, {dir_ + "/nope"}).rc, kExitUsage);
 }
 
+// A flag given with its default value is still given: bench's --bugs
+// defaults (--cap 300) must not override an explicit --cap 60.
+TEST(ParseArgs, RecordsTheFlagsGivenEvenAtTheirDefault) {
+  const Command* bench = FindCommand("bench");
+  ASSERT_NE(bench, nullptr);
+  absl::StatusOr<Parsed> p = ParseArgs(*bench, {"--bugs", "--cap", "60", "--runs=2"});
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_TRUE(p->Given("cap"));
+  EXPECT_TRUE(p->Given("runs"));
+  EXPECT_TRUE(p->Given("bugs"));
+  EXPECT_FALSE(p->Given("strategies"));
+}
+
 TEST(LibFuzzerLog, ParsesForkAndInProcessStatusLines) {
   FuzzerProgress p;
   EXPECT_TRUE(

@@ -71,7 +71,7 @@ ABSL_FLAG(bool, bugs, false,
           "results in results/bench-bugs-<time>/");
 ABSL_FLAG(bool, quick, false,
           "a run of a few minutes: --runs 3 --cap 25 --strategies product,afl,random,pct2, "
-          "1 s per throughput figure (flags given with other values win)");
+          "1 s per throughput figure (flags given win)");
 ABSL_FLAG(std::string, findings, "B1,B2,B3", "which findings to time: B1, B2, B3");
 ABSL_FLAG(std::string, strategies, "product,afl,random,pct1,pct2,pct3",
           "which strategies to run: product (libFuzzer), afl, random, pct1, pct2, pct3");
@@ -130,11 +130,6 @@ std::vector<FalseCheck> FalseCheckVariants() {
   }
   out.push_back({storage::Variant::kV4SrcuFix, false});
   return out;
-}
-
-bool FlagIsDefault(const char* name) {
-  const absl::CommandLineFlag* f = absl::FindCommandLineFlag(name);
-  return f != nullptr && f->CurrentValue() == f->DefaultValue();
 }
 
 // ---- phase 1: binaries -------------------------------------------------------
@@ -458,13 +453,13 @@ int BenchMain(const Args& args, std::ostream& out, std::ostream& err) {
   if (o.bugs) {
     // Detection within 300 s is what a bug's row is judged by; --quick is
     // sized to stay under 15 minutes on two cores (README, "Measuring speed").
-    if (FlagIsDefault("cap")) o.cap = o.quick ? kBugsQuickCap : 300;
-    if (o.quick && FlagIsDefault("runs")) o.runs = kBugsQuickRuns;
-    if (o.quick && FlagIsDefault("strategies")) strategies = kBugsQuickStrategies;
+    if (!parsed.Given("cap")) o.cap = o.quick ? kBugsQuickCap : 300;
+    if (o.quick && !parsed.Given("runs")) o.runs = kBugsQuickRuns;
+    if (o.quick && !parsed.Given("strategies")) strategies = kBugsQuickStrategies;
   } else if (o.quick) {
-    if (FlagIsDefault("runs")) o.runs = 3;
-    if (FlagIsDefault("cap")) o.cap = 25;
-    if (FlagIsDefault("strategies")) strategies = "product,afl,random,pct2";
+    if (!parsed.Given("runs")) o.runs = 3;
+    if (!parsed.Given("cap")) o.cap = 25;
+    if (!parsed.Given("strategies")) strategies = "product,afl,random,pct2";
     o.throughput_seconds = 1;
   }
   o.jobs = absl::GetFlag(FLAGS_jobs);
@@ -472,8 +467,8 @@ int BenchMain(const Args& args, std::ostream& out, std::ostream& err) {
   o.throughput = absl::GetFlag(FLAGS_throughput);
   o.false_findings = absl::GetFlag(FLAGS_false_findings);
   if (o.bugs) {
-    if (FlagIsDefault("throughput")) o.throughput = false;
-    if (FlagIsDefault("false_findings")) o.false_findings = false;
+    if (!parsed.Given("throughput")) o.throughput = false;
+    if (!parsed.Given("false_findings")) o.false_findings = false;
   }
   if (o.runs < 1 || o.runs > 1000) return fail(absl::StrCat("--runs must be 1 to 1000, not ", o.runs));
   if (o.cap < 1 || o.cap > 86400) return fail(absl::StrCat("--cap must be 1 to 86400 seconds, not ", o.cap));
@@ -486,7 +481,7 @@ int BenchMain(const Args& args, std::ostream& out, std::ostream& err) {
         "-DRF_BUG_VARIANTS=OFF, where linux-source-6.12 is installed)");
   }
   std::string findings = absl::GetFlag(FLAGS_findings);
-  if (o.bugs && FlagIsDefault("findings")) findings = absl::StrJoin(ids, ",");
+  if (o.bugs && !parsed.Given("findings")) findings = absl::StrJoin(ids, ",");
   absl::StatusOr<std::vector<std::string>> targets = bench::ParseList(findings, ids, o.bugs ? "bug" : "finding");
   if (!targets.ok()) return fail(targets.status().message());
   absl::StatusOr<std::vector<std::string>> strats = bench::ParseList(strategies, bench::AllStrategies(), "strategy");

@@ -228,6 +228,7 @@ absl::StatusOr<Parsed> ParseArgs(const Command& c, const Args& args) {
     if (!f->ParseFrom(v, &error)) {
       return absl::InvalidArgumentError(absl::StrCat("bad value '", v, "' for --", f->Name(), ": ", error));
     }
+    p.given.insert(std::string(f->Name()));
   }
   return p;
 }

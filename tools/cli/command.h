@@ -16,6 +16,7 @@
 #define RECLAIMFUZZ_TOOLS_CLI_COMMAND_H_
 
 #include <ostream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,9 @@ std::string CommandHelp(const Command& c);
 struct Parsed {
   bool help = false;  // --help was given: CommandHelp is printed
   std::vector<std::string> positional;
+  std::set<std::string> given;  // names of the flags the arguments set
+  // The flag was on the command line (even with its default value).
+  bool Given(const std::string& name) const { return given.count(name) > 0; }
 };
 
 // Resets the command's flags to their defaults, then applies `args`.
