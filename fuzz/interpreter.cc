@@ -119,9 +119,8 @@ bool UsesMapAndOwner(const Op& op) {
 // the heap, and an execution stopped mid-program never unwinds its stack.
 struct Held {
   unsigned maps = 0;
-  unsigned owners = 0;
-  bool owner_refs = true;  // `owners` holds g_owner_refs (the model)
-  uint32_t runs = 0;       // bit i: ops[i] may run (kMaxOpsPerProg <= 32)
+  unsigned owners = 0;  // on the model, references in g_owner_refs
+  uint32_t runs = 0;    // bit i: ops[i] may run (kMaxOpsPerProg <= 32)
 };
 static_assert(kMaxOpsPerProg <= 32);
 
@@ -194,7 +193,6 @@ Held Acquire(const OpVector& ops, ProgKind kind, unsigned pinned) {
   take(g_map_refs, kMaxMaps, h.maps);
   if (g_tree != nullptr) {
     h.owners = TreeOwnersReached(h.owners, kind, pinned);
-    h.owner_refs = false;
   } else {
     take(g_owner_refs, kMaxOwners, h.owners);
   }
@@ -209,7 +207,7 @@ void Release(const Held& h) {
   for (int i = 0; i < kMaxMaps; ++i) {
     if (h.maps & (1u << i)) __atomic_sub_fetch(&g_map_refs[i].users, 1, __ATOMIC_SEQ_CST);
   }
-  for (int i = 0; h.owner_refs && i < kMaxOwners; ++i) {
+  for (int i = 0; g_tree == nullptr && i < kMaxOwners; ++i) {  // real trees take no owner references
     if (h.owners & (1u << i)) __atomic_sub_fetch(&g_owner_refs[i].users, 1, __ATOMIC_SEQ_CST);
   }
 }
