@@ -10,8 +10,9 @@
 //      tsan and release targets: brought up to date (--build, the default;
 //      under flock /tmp/rf-build-<preset>.lock when flock exists), or with
 //      --nobuild only checked, a missing one named with the command to run.
-//   2. executions/second of every build's targets on the checked-in seeds,
-//      one measurement at a time.
+//   2. executions/second of every build's targets replaying the checked-in
+//      seeds, then of the asan targets of two clean variants fuzzing from
+//      them (what a campaign job does), one measurement at a time.
 //   3. time to find: runs x strategies x findings, --jobs at a time, each a
 //      single process from an empty corpus with its own seed.
 //   4. false findings: the product on every variant the registry expects
@@ -38,6 +39,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/commandlineflag.h"
@@ -75,7 +77,9 @@ ABSL_FLAG(bool, quick, false,
 ABSL_FLAG(std::string, findings, "B1,B2,B3", "which findings to time: B1, B2, B3");
 ABSL_FLAG(std::string, strategies, "product,afl,random,pct1,pct2,pct3",
           "which strategies to run: product (libFuzzer), afl, random, pct1, pct2, pct3");
-ABSL_FLAG(bool, throughput, true, "measure executions/second of each build on the seeds");
+ABSL_FLAG(bool, throughput, true,
+          "measure executions/second of each build replaying the seeds, and of the asan build fuzzing from them");
+ABSL_FLAG(int32_t, fuzz_seconds, 20, "seconds of each fuzzing-from-the-seeds throughput figure (--quick: 10)");
 ABSL_FLAG(bool, false_findings, true,
           "fuzz the variants expected clean (engine/variants.txt) and v4-srcu-fix with the product, runs x cap each");
 
@@ -106,6 +110,20 @@ const std::vector<storage::Variant>& ThroughputVariants() {
   static const auto* v = [] {
     auto* out = new std::vector<storage::Variant>;
     for (const char* name : {"always-defer-v1", "v4", "linux-6.1", "linux-6.12"}) {
+      out->push_back(*storage::ParseVariant(name));
+    }
+    return out;
+  }();
+  return *v;
+}
+
+// Whose executions/second while fuzzing from the seeds the throughput phase
+// measures (asan, the product's build): variants the registry expects
+// clean, the model's and a real tree's, so that no finding ends the run.
+const std::vector<storage::Variant>& FuzzingVariants() {
+  static const auto* v = [] {
+    auto* out = new std::vector<storage::Variant>;
+    for (const char* name : {"always-defer-fixed+map-free-fix", "linux-6.12+always-defer-fixed+map-free-fix"}) {
       out->push_back(*storage::ParseVariant(name));
     }
     return out;
@@ -167,6 +185,11 @@ std::vector<Needed> NeededBinaries(const Options& o) {
       for (storage::Variant v : ThroughputVariants()) {
         if (!fuzz::VariantBuilt(v)) continue;
         t.insert(FuzzTargetName(v));
+      }
+      if (p == "asan") {
+        for (storage::Variant v : FuzzingVariants()) {
+          if (fuzz::VariantBuilt(v)) t.insert(FuzzTargetName(v));
+        }
       }
     }
     if (!t.empty()) out.push_back({p, std::vector<std::string>(t.begin(), t.end())});
@@ -233,6 +256,7 @@ absl::Status EnsureBinaries(const Options& o, std::ostream& out) {
 
 struct Throughput {
   std::string preset, variant;
+  bool fuzzing = false;  // fuzzing from the seeds, not replaying them
   uint64_t execs = 0;
   double seconds = 0;  // the time the executions took, start-up left out
   std::string method;
@@ -311,7 +335,7 @@ Throughput MeasureOne(const Options& o, const std::string& preset, storage::Vari
     // Start-up: the fastest of three one-round processes (load only adds);
     // then processes of at most kMaxRounds rounds (the argument list), each
     // counting rounds - 1 in its time minus that start-up.
-    t.method = "wall clock, start-up taken out";
+    t.method = "wall clock less start-up";
     constexpr int kMaxRounds = 2000;
     double startup = 1e9;
     for (int i = 0; i < 3 && s.ok(); ++i) {
@@ -347,6 +371,59 @@ Throughput MeasureOne(const Options& o, const std::string& preset, storage::Vari
   return t;
 }
 
+// libFuzzer fuzzing `v` (asan) from a fresh copy of the seeds for
+// o.fuzz_seconds, as a campaign job starts: executions counted by libFuzzer
+// (-print_final_stats), over the process's wall clock (start-up and the
+// seeds' first runs included: about 0.1 s). The mutator, libFuzzer's
+// bookkeeping and the new inputs it writes are in the figure. Oracle
+// findings are counted and ignored; a sanitizer report ends the run (the
+// variants are expected clean) and is an error. The scratch corpus is
+// removed afterwards, the log kept.
+Throughput MeasureFuzzing(const Options& o, storage::Variant v, const std::string& seed_dir) {
+  Throughput t;
+  t.preset = "asan";
+  t.variant = storage::VariantName(v);
+  t.fuzzing = true;
+  t.method = absl::StrCat("fuzzing from the seeds: libFuzzer -max_total_time=", o.fuzz_seconds, " -seed=1; wall clock");
+  const std::string name = absl::StrCat("fuzzing-asan-", t.variant);
+  const std::string log = absl::StrCat(o.out, "/logs/throughput-", name, ".log");
+  const std::string corpus = absl::StrCat(o.out, "/throughput/", name);
+  std::error_code ec;
+  fs::remove_all(corpus, ec);
+  fs::create_directories(corpus, ec);
+  for (const fs::directory_entry& e : fs::directory_iterator(seed_dir, ec)) {
+    fs::copy_file(e.path(), corpus + "/" + e.path().filename().string(), ec);
+  }
+  SpawnOptions so;
+  so.output_file = log;
+  so.env_set = {"RECLAIMFUZZ_ABORT_ON=none", "RECLAIMFUZZ_IGNORE="};
+  const std::vector<std::string> argv = {Bin(o, "asan", FuzzTargetName(v)),
+                                         "-seed=1",
+                                         absl::StrCat("-max_total_time=", o.fuzz_seconds),
+                                         "-print_final_stats=1",
+                                         absl::StrCat("-artifact_prefix=", corpus, "-"),
+                                         corpus};
+  const double t0 = Now();
+  absl::StatusOr<std::unique_ptr<Subprocess>> p = Subprocess::Start(argv, so);
+  if (!p.ok()) {
+    t.error = std::string(p.status().message());
+    return t;
+  }
+  const int rc = (*p)->Wait();
+  const double secs = Now() - t0;
+  const std::optional<uint64_t> execs = bench::LibFuzzerExecs(ReadFile(log).value_or(""));
+  if (rc != 0) {
+    t.error = absl::StrCat("exit ", rc, " after ", absl::StrFormat("%.1f", secs), " s (a finding?); see ", log);
+  } else if (!execs.has_value()) {
+    t.error = absl::StrCat("no stat::number_of_executed_units line in ", log);
+  } else {
+    t.execs = *execs;
+    t.seconds = secs;
+  }
+  fs::remove_all(corpus, ec);
+  return t;
+}
+
 std::vector<Throughput> MeasureThroughput(const Options& o, std::ostream& out) {
   std::vector<Throughput> results;
   const std::string seed_dir = o.out + "/seeds";
@@ -363,20 +440,30 @@ std::vector<Throughput> MeasureThroughput(const Options& o, std::ostream& out) {
   out << "bench: executions/second on the " << seeds.size() << " checked-in seeds (about " << o.throughput_seconds
       << " s per figure)\n";
   fs::create_directories(o.out + "/logs", ec);
+  const auto report = [&](Throughput t) {
+    if (t.error.empty()) {
+      out << absl::StrFormat("  %-8s %-16s %9s exec/s  (%s)\n", t.preset, t.variant,
+                             bench::FormatCount(t.execs / t.seconds), t.method);
+    } else {
+      out << absl::StrFormat("  %-8s %-16s failed: %s\n", t.preset, t.variant, t.error);
+    }
+    out << std::flush;
+    results.push_back(std::move(t));
+  };
   for (const char* preset : kPresets) {
     for (storage::Variant v : ThroughputVariants()) {
       if (Interrupted()) return results;
       if (!fuzz::VariantBuilt(v)) continue;
-      Throughput t = MeasureOne(o, preset, v, seed_dir, seeds);
-      if (t.error.empty()) {
-        out << absl::StrFormat("  %-8s %-16s %9s exec/s  (%s)\n", preset, t.variant,
-                               bench::FormatCount(t.execs / t.seconds), t.method);
-      } else {
-        out << absl::StrFormat("  %-8s %-16s failed: %s\n", preset, t.variant, t.error);
-      }
-      out << std::flush;
-      results.push_back(t);
+      report(MeasureOne(o, preset, v, seed_dir, seeds));
     }
+  }
+  for (storage::Variant v : FuzzingVariants()) {
+    if (Interrupted()) return results;
+    if (!fuzz::VariantBuilt(v)) continue;
+    out << absl::StrFormat("  asan     %s: fuzzing from the seeds for %d s...\n", storage::VariantName(v),
+                           o.fuzz_seconds)
+        << std::flush;
+    report(MeasureFuzzing(o, v, seed_dir));
   }
   return results;
 }
@@ -462,6 +549,8 @@ int BenchMain(const Args& args, std::ostream& out, std::ostream& err) {
     if (!parsed.Given("strategies")) strategies = "product,afl,random,pct2";
     o.throughput_seconds = 1;
   }
+  o.fuzz_seconds = absl::GetFlag(FLAGS_fuzz_seconds);
+  if (o.quick && !parsed.Given("fuzz_seconds")) o.fuzz_seconds = 10;
   o.jobs = absl::GetFlag(FLAGS_jobs);
   o.build = absl::GetFlag(FLAGS_build);
   o.throughput = absl::GetFlag(FLAGS_throughput);
@@ -473,6 +562,9 @@ int BenchMain(const Args& args, std::ostream& out, std::ostream& err) {
   if (o.runs < 1 || o.runs > 1000) return fail(absl::StrCat("--runs must be 1 to 1000, not ", o.runs));
   if (o.cap < 1 || o.cap > 86400) return fail(absl::StrCat("--cap must be 1 to 86400 seconds, not ", o.cap));
   if (o.jobs < 1 || o.jobs > 256) return fail(absl::StrCat("--jobs must be 1 to 256, not ", o.jobs));
+  if (o.fuzz_seconds < 1 || o.fuzz_seconds > 3600) {
+    return fail(absl::StrCat("--fuzz_seconds must be 1 to 3600, not ", o.fuzz_seconds));
+  }
   std::vector<std::string> ids;
   for (const Target& t : o.bugs ? bench::BugTargets() : bench::Targets()) ids.push_back(t.id);
   if (o.bugs && ids.empty()) {
@@ -617,15 +709,22 @@ int BenchMain(const Args& args, std::ostream& out, std::ostream& err) {
     absl::StrAppend(&table,
                     "\nexecutions/second on the checked-in seeds (asan, tsan: timed by "
                     "libFuzzer in-process; release, afl: wall clock less start-up)\n");
-    std::string csv = "build,variant,execs,seconds,execs_per_sec,method,error\n";
+    std::string csv = "build,variant,mode,execs,seconds,execs_per_sec,method,error\n";
+    bool fuzzing_heading = false;
     for (const Throughput& t : throughput) {
+      if (t.fuzzing && !fuzzing_heading) {
+        absl::StrAppend(&table, "executions/second fuzzing from the checked-in seeds (asan, one process, ",
+                        o.fuzz_seconds, " s, wall clock)\n");
+        fuzzing_heading = true;
+      }
       if (t.error.empty()) {
-        absl::StrAppendFormat(&table, "  %-8s %-16s %9s\n", t.preset, t.variant,
+        absl::StrAppendFormat(&table, "  %-8s %-*s %9s\n", t.preset, t.fuzzing ? 42 : 16, t.variant,
                               bench::FormatCount(t.execs / t.seconds));
       } else {
         absl::StrAppendFormat(&table, "  %-8s %-16s failed: %s\n", t.preset, t.variant, t.error);
       }
-      absl::StrAppendFormat(&csv, "%s,%s,%d,%.3f,%.1f,%s,%s\n", t.preset, t.variant, t.execs, t.seconds,
+      absl::StrAppendFormat(&csv, "%s,%s,%s,%d,%.3f,%.1f,%s,%s\n", t.preset, t.variant,
+                            t.fuzzing ? "fuzzing" : "replay", t.execs, t.seconds,
                             t.seconds > 0 ? t.execs / t.seconds : 0.0, t.method, t.error);
     }
     (void)Write(o.out + "/throughput.csv", csv);

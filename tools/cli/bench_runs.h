@@ -32,6 +32,7 @@ struct Options {
   bool throughput = true, false_findings = true, build = true;
   std::string out, src;
   double throughput_seconds = 3;
+  int fuzz_seconds = 20;  // each fuzzing-from-the-seeds figure
 };
 
 // Seconds on a steady clock.

@@ -289,6 +289,7 @@ TEST(BenchCommand, BadUsageIsOneLineAndExit2) {
   for (const Args& args : std::vector<Args>{{"--runs=0"},
                                             {"--cap=0"},
                                             {"--jobs=0"},
+                                            {"--fuzz_seconds=0"},
                                             {"--strategies=product,hill-climbing"},
                                             {"--findings=B4"},
                                             {"--bugs", "--findings=B1"},

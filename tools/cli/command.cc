@@ -112,7 +112,7 @@ const std::vector<Command>& Commands() {
        "--bugs --quick: 2 runs, 15 s cap, product,random,pct2.\n"
        "Exit status: 0 done, 1 a false finding, 2 bad usage or missing "
        "binaries, 130 interrupted.",
-       {"bugs", "quick", "runs", "cap", "jobs", "findings", "strategies", "out", "build", "throughput",
+       {"bugs", "quick", "runs", "cap", "jobs", "findings", "strategies", "out", "build", "throughput", "fuzz_seconds",
         "false_findings"},
        &BenchMain},
   };
