@@ -35,6 +35,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <set>
@@ -88,6 +89,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using bench::Bin;
+using bench::CopySeeds;
 using bench::Job;
 using bench::Now;
 using bench::Options;
@@ -103,17 +105,18 @@ constexpr double kBugsQuickCap = 15;
 constexpr const char* kBugsQuickStrategies = "product,random,pct2";
 
 constexpr const char* kPresets[] = {"release", "asan", "tsan", "afl"};
+std::vector<storage::Variant> VariantsNamed(std::initializer_list<const char*> names) {
+  std::vector<storage::Variant> out;
+  for (const char* name : names) out.push_back(*storage::ParseVariant(name));
+  return out;
+}
+
 // Whose executions/second the throughput phase measures: the model's two
 // variants, then the real trees (same seeds, read as task storage) where
 // the build has them.
 const std::vector<storage::Variant>& ThroughputVariants() {
-  static const auto* v = [] {
-    auto* out = new std::vector<storage::Variant>;
-    for (const char* name : {"always-defer-v1", "v4", "linux-6.1", "linux-6.12"}) {
-      out->push_back(*storage::ParseVariant(name));
-    }
-    return out;
-  }();
+  static const auto* v =
+      new std::vector<storage::Variant>(VariantsNamed({"always-defer-v1", "v4", "linux-6.1", "linux-6.12"}));
   return *v;
 }
 
@@ -121,13 +124,8 @@ const std::vector<storage::Variant>& ThroughputVariants() {
 // measures (asan, the product's build): variants the registry expects
 // clean, the model's and a real tree's, so that no finding ends the run.
 const std::vector<storage::Variant>& FuzzingVariants() {
-  static const auto* v = [] {
-    auto* out = new std::vector<storage::Variant>;
-    for (const char* name : {"always-defer-fixed+map-free-fix", "linux-6.12+always-defer-fixed+map-free-fix"}) {
-      out->push_back(*storage::ParseVariant(name));
-    }
-    return out;
-  }();
+  static const auto* v = new std::vector<storage::Variant>(
+      VariantsNamed({"always-defer-fixed+map-free-fix", "linux-6.12+always-defer-fixed+map-free-fix"}));
   return *v;
 }
 
@@ -379,7 +377,7 @@ Throughput MeasureOne(const Options& o, const std::string& preset, storage::Vari
 // findings are counted and ignored; a sanitizer report ends the run (the
 // variants are expected clean) and is an error. The scratch corpus is
 // removed afterwards, the log kept.
-Throughput MeasureFuzzing(const Options& o, storage::Variant v, const std::string& seed_dir) {
+Throughput MeasureFuzzing(const Options& o, storage::Variant v) {
   Throughput t;
   t.preset = "asan";
   t.variant = storage::VariantName(v);
@@ -391,9 +389,7 @@ Throughput MeasureFuzzing(const Options& o, storage::Variant v, const std::strin
   std::error_code ec;
   fs::remove_all(corpus, ec);
   fs::create_directories(corpus, ec);
-  for (const fs::directory_entry& e : fs::directory_iterator(seed_dir, ec)) {
-    fs::copy_file(e.path(), corpus + "/" + e.path().filename().string(), ec);
-  }
+  CopySeeds(o, corpus);
   SpawnOptions so;
   so.output_file = log;
   so.env_set = {"RECLAIMFUZZ_ABORT_ON=none", "RECLAIMFUZZ_IGNORE="};
@@ -463,7 +459,7 @@ std::vector<Throughput> MeasureThroughput(const Options& o, std::ostream& out) {
     out << absl::StrFormat("  asan     %s: fuzzing from the seeds for %d s...\n", storage::VariantName(v),
                            o.fuzz_seconds)
         << std::flush;
-    report(MeasureFuzzing(o, v, seed_dir));
+    report(MeasureFuzzing(o, v));
   }
   return results;
 }

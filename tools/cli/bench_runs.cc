@@ -41,6 +41,13 @@ std::string Bin(const Options& o, const std::string& preset, const std::string& 
 
 std::string AflSeedDir(const Options& o) { return o.out + "/afl-seed"; }
 
+void CopySeeds(const Options& o, const std::string& dir) {
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(o.out + "/seeds", ec)) {
+    fs::copy_file(e.path(), dir + "/" + e.path().filename().string(), ec);
+  }
+}
+
 namespace {
 
 absl::Status StartJob(const Options& o, Job& j) {
@@ -82,11 +89,7 @@ absl::Status StartJob(const Options& o, Job& j) {
     // a Magma target's seed corpus does); B1-B3's runs from an empty corpus.
     const std::string corpus = j.dir + "/corpus";
     fs::create_directories(corpus, ec);
-    if (j.false_check || (j.bug && !restart)) {
-      for (const fs::directory_entry& e : fs::directory_iterator(o.out + "/seeds", ec)) {
-        fs::copy_file(e.path(), corpus + "/" + e.path().filename().string(), ec);
-      }
-    }
+    if (j.false_check || (j.bug && !restart)) CopySeeds(o, corpus);
     argv = {Bin(o, "asan", FuzzTargetName(j.variant)),     absl::StrCat("-seed=", seed),
             absl::StrCat("-max_total_time=", cap),         "-print_final_stats=1",
             absl::StrCat("-artifact_prefix=", j.dir, "/"), corpus};

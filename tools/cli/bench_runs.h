@@ -44,6 +44,9 @@ std::string Bin(const Options& o, const std::string& preset, const std::string& 
 // The folder of AFL++'s one trivial seed.
 std::string AflSeedDir(const Options& o);
 
+// The binary seeds (<out>/seeds), copied into `dir`, which must exist.
+void CopySeeds(const Options& o, const std::string& dir);
+
 // One run in flight. `run` is filled in as it goes.
 struct Job {
   Run run;
