@@ -11,6 +11,12 @@
 //   --strategy=pct --depth=D   PCT at depth D (choice_pct.h): random task
 //                        priorities, D-1 random priority change points,
 //                        each interrupt delivered at one random step
+//   --strategy=stress    no choice source at all: the scheduler's native
+//                        mode (engine/sched/scheduler_native.cc), every
+//                        task on a pthread of its own, the OS deciding
+//                        who runs, interrupts from a timer thread. The
+//                        stress test a kernel developer would write; not
+//                        deterministic, so a run is not replayable
 //
 // A program is drawn directly in the IR (what a user writing a random
 // tester for this model would do): 1-4 vCPUs, 1-3 maps and 1-4 owners of
@@ -26,7 +32,9 @@
 // RECLAIMFUZZ_ABORT_ON. An ASan report (a use-after-free the model's
 // oracles did not catch first) ends the process whatever --abort_on says,
 // as in the fuzz targets; in the asan build a death callback still prints
-// the result line, naming the finding as the fuzz targets do.
+// the result line, naming the finding as the fuzz targets do. In the tsan
+// build a ThreadSanitizer report during an execution is that execution's
+// finding ("tsan:data-race ..."), checked after it.
 // The last line on stdout is machine-readable:
 //
 //   result strategy=pct depth=2 variant=always-defer-v1 seed=7 found=1
@@ -39,6 +47,9 @@
 #include <sanitizer/common_interface_defs.h>
 #endif
 #endif
+
+#include <sched.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdint>
@@ -60,11 +71,15 @@
 #include "fuzz/sanitizer_report.h"
 
 ABSL_FLAG(std::string, variant, "always-defer-v1", "engine variant");
-ABSL_FLAG(std::string, strategy, "random", "random or pct");
+ABSL_FLAG(std::string, strategy, "random", "random, pct or stress");
 ABSL_FLAG(int32_t, depth, 2, "PCT depth (--strategy=pct)");
 ABSL_FLAG(uint64_t, seed, 1, "seed of this run (programs and schedules)");
 ABSL_FLAG(double, cap, 60, "stop after this many seconds without a finding");
 ABSL_FLAG(uint64_t, max_execs, 0, "stop after this many executions (0: no limit)");
+ABSL_FLAG(int32_t, cpus, 1,
+          "--strategy=stress: how many CPUs its threads may use (0: all), taken from the CPUs allowed "
+          "starting at the seed's position among them. One by default: the share of the machine every "
+          "other single-process strategy gets");
 ABSL_FLAG(std::string, abort_on, "", "findings that end the run, comma-separated (empty: any finding)");
 
 namespace {
@@ -186,15 +201,37 @@ int main(int argc, char** argv) {
   g.strategy = absl::GetFlag(FLAGS_strategy);
   g.depth = absl::GetFlag(FLAGS_depth);
   g.seed = absl::GetFlag(FLAGS_seed);
-  if (g.strategy != "random" && g.strategy != "pct") {
-    fprintf(stderr, "baseline_runner: unknown --strategy '%s' (random, pct)\n", g.strategy.c_str());
+  if (g.strategy != "random" && g.strategy != "pct" && g.strategy != "stress") {
+    fprintf(stderr, "baseline_runner: unknown --strategy '%s' (random, pct, stress)\n", g.strategy.c_str());
     return 2;
   }
   if (g.strategy == "pct" && (g.depth < 1 || g.depth > 8)) {
     fprintf(stderr, "baseline_runner: --depth must be 1 to 8, not %d\n", g.depth);
     return 2;
   }
-  if (g.strategy == "random") g.depth = 0;
+  if (g.strategy != "pct") g.depth = 0;
+  const bool stress = g.strategy == "stress";
+  const int cpus = absl::GetFlag(FLAGS_cpus);
+  if (cpus < 0) {
+    fprintf(stderr, "baseline_runner: --cpus must be 0 or more, not %d\n", cpus);
+    return 2;
+  }
+  if (stress && cpus > 0) {
+    // Threads created later inherit the mask.
+    cpu_set_t allowed, use;
+    CPU_ZERO(&use);
+    if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0) {
+      std::vector<int> ids;
+      for (int c = 0; c < CPU_SETSIZE; ++c) {
+        if (CPU_ISSET(c, &allowed)) ids.push_back(c);
+      }
+      // Runs of consecutive seeds (bench's jobs) land on different CPUs.
+      for (size_t k = 0; k < ids.size() && k < static_cast<size_t>(cpus); ++k) {
+        CPU_SET(ids[(g.seed + k) % ids.size()], &use);
+      }
+      if (!ids.empty() && sched_setaffinity(0, sizeof(use), &use) != 0) perror("baseline_runner: sched_setaffinity");
+    }
+  }
   std::vector<std::string> abort_on = absl::StrSplit(absl::GetFlag(FLAGS_abort_on), ',', absl::SkipEmpty());
   const double cap = absl::GetFlag(FLAGS_cap);
   const uint64_t max_execs = absl::GetFlag(FLAGS_max_execs);
@@ -207,7 +244,7 @@ int main(int argc, char** argv) {
     auto r = std::make_unique<reclaimfuzz::sched::RandomChoice>(g.seed);
     random = r.get();
     choice = std::move(r);
-  } else {
+  } else if (!stress) {
     choice = std::make_unique<reclaimfuzz::sched::PctChoice>(g.seed, g.depth);
   }
   SplitMix64 reseed(g.seed ^ 0x5bd1e995ull);
@@ -216,10 +253,21 @@ int main(int argc, char** argv) {
   __sanitizer_set_death_callback(&OnSanitizerDeath);
 #endif
   g.start = std::chrono::steady_clock::now();
+  // A person watching (stderr a terminal) sees a line every 10 s.
+  const bool progress = isatty(2) != 0;
+  double next_progress = 10;
   for (;;) {
     if (max_execs != 0 && g.execs >= max_execs) break;
     // The clock is read every 64 executions (each is tens of microseconds).
-    if ((g.execs & 63) == 0 && Elapsed() >= cap) break;
+    if ((g.execs & 63) == 0) {
+      const double now = Elapsed();
+      if (now >= cap) break;
+      if (progress && now >= next_progress) {
+        fprintf(stderr, "%s: %.0f s of %.0f, %llu executions, %llu findings ignored\n", g.strategy.c_str(), now, cap,
+                static_cast<unsigned long long>(g.execs), static_cast<unsigned long long>(g.ignored));
+        next_progress = now + 10;
+      }
+    }
     Program p = RandomProgram(programs);
     // A real tree runs a program as its fuzz target does (task storage
     // only, no kptr fields).
@@ -230,16 +278,24 @@ int main(int argc, char** argv) {
     o.choice = choice.get();
     o.on_finding = reclaimfuzz::check::OnFinding::kStop;
     o.trace_capacity = 1 << 10;
-    const reclaimfuzz::fuzz::RunResult r = reclaimfuzz::fuzz::RunProgram(p, o);
+    o.native.enabled = stress;
+    if (stress) o.native.seed = reseed.Next();
+    reclaimfuzz::fuzz::SetReportInput(&p, *variant);
+    reclaimfuzz::fuzz::RunResult r = reclaimfuzz::fuzz::RunProgram(p, o);
     ++g.execs;
-    if (r.finding == "none") continue;
+    if (r.finding == "none" && reclaimfuzz::fuzz::SanitizerReportedDuringRun()) {
+      r.finding = reclaimfuzz::fuzz::SanitizerDeathName();
+    }
     bool aborts = abort_on.empty();
     for (const std::string& a : abort_on) aborts |= a == r.finding;
-    if (!aborts) {
-      ++g.ignored;
+    if (r.finding == "none" || !aborts) {
+      if (r.finding != "none") ++g.ignored;
+      // Ends the execution's tasks now: in the stress mode, its threads.
+      reclaimfuzz::fuzz::ReleaseLastRun();
       continue;
     }
     const std::string report = reclaimfuzz::check::FormatReport();
+    reclaimfuzz::fuzz::ReleaseLastRun();
     fwrite(report.data(), 1, report.size(), stderr);
     fflush(stderr);
     PrintResult(true, r.finding.c_str());

@@ -612,16 +612,19 @@ RunResult RunProgram(const Program& p, const RunOptions& options) {
   eo.on_finding = options.on_finding;
   eo.oracles = options.oracles;
   eo.preempt = options.preempt;
+  eo.native = options.native;
   if (absl::Status s = CheckProgramFor(p, options.variant); !s.ok()) Fail(s.ToString());
   if (absl::Status s = storage::ResetExecution(m, eo); !s.ok()) Fail(s.ToString());
   {
     // What the kernel's configuration decides, in every report.
     static char settings[160];
     const bool real = storage::IsRealTree(options.variant);
-    snprintf(settings, sizeof(settings), "preemption %s, allocation failure %s, rcu_trace_implies_rcu_gp %s, %d vCPUs",
+    snprintf(settings, sizeof(settings),
+             "preemption %s, allocation failure %s, rcu_trace_implies_rcu_gp %s, %d vCPUs%s",
              sched::PreemptModelName(m.sched().preempt_model()),
-             real && options.allocation_failure ? "a schedule choice" : "never",
-             kernel::rcu_trace_implies_rcu_gp() ? "on" : "off", static_cast<int>(p.num_vcpus));
+             real && options.allocation_failure && !options.native.enabled ? "a schedule choice" : "never",
+             kernel::rcu_trace_implies_rcu_gp() ? "on" : "off", static_cast<int>(p.num_vcpus),
+             options.native.enabled ? ", native threads (not replayable)" : "");
     check::SetReportSettings(settings);
   }
   g_tree = nullptr;

@@ -41,6 +41,9 @@ struct RunOptions {
   std::optional<sched::PreemptModel> preempt;
   // Real trees: allocations the kernel may fail are a schedule choice.
   bool allocation_failure = true;
+  // Runs the tasks on native threads (sched::NativeOptions): the stress
+  // baseline; `choice` is not used, and nothing is deterministic.
+  sched::NativeOptions native;
 };
 
 struct RunResult {

@@ -288,6 +288,14 @@ void SetReportInput(const Program* p, storage::Variant v) {
 #endif
 }
 
+bool SanitizerReportedDuringRun() {
+#if defined(RF_TSAN)
+  return g_tsan.seen;
+#else
+  return false;
+#endif
+}
+
 bool WriteSanitizerFindingAfterRun() {
 #if defined(RF_TSAN)
   if (!g_tsan.seen || g_input == nullptr || OutPath() == nullptr) return false;

@@ -44,6 +44,11 @@ std::string SanitizerDeathName();
 // runtime holds locks that instrumented code waits for. False elsewhere.
 bool WriteSanitizerFindingAfterRun();
 
+// After an execution, in a TSan build: whether TSan reported during it
+// (since the last SetReportInput()). False elsewhere: an ASan report ends
+// the process instead.
+bool SanitizerReportedDuringRun();
+
 // After an execution that ends in an oracle's finding the target reports:
 // writes it to RECLAIMFUZZ_FINDING_OUT, if set.
 void WriteOracleFinding(const Program& p, const RunResult& r, storage::Variant v);

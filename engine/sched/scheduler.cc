@@ -62,6 +62,8 @@ const char* RunStatusName(RunStatus s) {
 Scheduler::Scheduler() { InstallHandlers(&Scheduler::SignalHandler); }
 
 Scheduler::~Scheduler() {
+  if (native_live_) NativeReclaim();
+  NativeStopThreads();
   if (g_sched == this) g_sched = nullptr;
   for (auto& f : fibers_) {
     if (f) f->Reclaim();
@@ -69,6 +71,7 @@ Scheduler::~Scheduler() {
 }
 
 Scheduler* Scheduler::Current() { return g_sched; }
+void Scheduler::SetCurrent(Scheduler* s) { g_sched = s; }
 
 // Lets machine threads of the previous execution return from their idle
 // wait; anything else still on a stack is abandoned, including a machine
@@ -77,6 +80,11 @@ Scheduler* Scheduler::Current() { return g_sched; }
 // work, which kernel code cannot be told to skip. Not in the fuzzer's
 // coverage: what it does depends on the previous input, not this one.
 RF_NO_COVERAGE void Scheduler::ReclaimTasks() {
+  if (native_live_) {
+    NativeReclaim();
+    for (int i = 0; i < num_tasks_; ++i) fibers_[i]->Reclaim();
+    return;
+  }
   shutting_down_ = true;
   for (int i = 0; i < num_tasks_; ++i) {
     Task& t = *tasks_[i];
@@ -104,7 +112,9 @@ absl::Status Scheduler::Reset(const Options& options) {
   if (options.step_budget == 0) {
     return absl::InvalidArgumentError("step_budget = 0: an execution needs at least one step");
   }
-  if (options.choice == nullptr) return absl::InvalidArgumentError("no choice source given");
+  if (options.choice == nullptr && !options.native.enabled) {
+    return absl::InvalidArgumentError("no choice source given");
+  }
 
   g_sched = this;
   ReclaimTasks();
@@ -184,6 +194,7 @@ absl::StatusOr<int> Scheduler::Spawn(std::string name, TaskKind kind, int vcpu, 
   t.fiber->Arm(&Scheduler::TaskEntry, &t);
   ++num_tasks_;
   if (vcpu >= 0 && vcpus_[vcpu].curr < 0) vcpus_[vcpu].curr = id;
+  if (native() && in_run_) NativeStart(id);
   return id;
 }
 
@@ -388,9 +399,14 @@ void Scheduler::Point(PointKind kind, const char* label, const char* func) {
     abandoned_in_handler_ = current_depth() > 0;  // its signal is still blocked
     abandon_reason_ = "step budget exhausted";
     tsan::Release(&tsan_join_);
+    if (native()) NativeExit();
     Fiber::Current()->ExitToMain();
   }
   const int depth = current_depth();
+  if (native()) {
+    NativePoint(kind, depth);
+    return;
+  }
   const PointHeader h{step_, current_, tasks_[current_]->vcpu, kind, depth > 0, label};
   if (depth > 0) {
     PointInHandler(h, depth);
@@ -467,6 +483,14 @@ bool Scheduler::WaitFor(WaitPredicate pred, void* arg, const char* what) {
   Task& t = *tasks_[current_];
   if (shutting_down_ || t.shutdown) return false;
   if (pred(arg)) return true;
+  if (native()) {
+    t.state = TaskState::kBlocked;
+    t.wait_pred = pred;
+    t.wait_arg = arg;
+    t.wait_what = what;
+    Record(EventKind::kBlock, what);
+    return NativeBlock(t);
+  }
   for (;;) {
     t.state = TaskState::kBlocked;
     t.wait_pred = pred;
@@ -488,14 +512,16 @@ bool Scheduler::WaitFor(WaitPredicate pred, void* arg, const char* what) {
 void Scheduler::WakeBlocked() {
   for (int i = 0; i < num_tasks_; ++i) {
     Task& t = *tasks_[i];
-    if (t.state == TaskState::kBlocked && t.wait_pred(t.wait_arg)) {
-      t.state = TaskState::kRunnable;
-      Event e{
-          step_,           0, t.wait_what, nullptr, static_cast<int16_t>(i), t.op[0], static_cast<int8_t>(t.vcpu), 0,
-          EventKind::kWake};
-      trace_.Add(e);
-    }
+    if (t.state == TaskState::kBlocked && t.wait_pred(t.wait_arg)) Wake(i);
   }
+}
+
+void Scheduler::Wake(int i) {
+  Task& t = *tasks_[i];
+  t.state = TaskState::kRunnable;
+  Event e{step_,           0, t.wait_what, nullptr, static_cast<int16_t>(i), t.op[0], static_cast<int8_t>(t.vcpu), 0,
+          EventKind::kWake};
+  trace_.Add(e);
 }
 
 bool Scheduler::UserTasksDone() const {
@@ -565,6 +591,10 @@ void Scheduler::Yield(const char* what) {
   if (current_ < 0) return;
   if (current_depth() > 0) Fatal("Yield() inside an interrupt handler (handlers cannot sleep)");
   Record(EventKind::kBlock, what);
+  if (native()) {
+    NativeYield();
+    return;
+  }
   next_ = -1;
   SwitchOut();
 }
@@ -626,7 +656,7 @@ void Scheduler::RunInterrupt(int irq) {
 
 RunStatus Scheduler::Run() {
   if (in_run_) Fatal("Run() called re-entrantly");
-  if (options_.choice == nullptr) Fatal("Run() before a successful Reset()");
+  if (options_.choice == nullptr && !native()) Fatal("Run() before a successful Reset()");
   g_sched = this;
   if (!began_) {
     began_ = true;
@@ -635,10 +665,11 @@ RunStatus Scheduler::Run() {
     shape.num_interrupts = num_irqs_;
     shape.step_budget = budget_;
     tsan::IgnoreBegin();
-    options_.choice->Begin(shape);
+    if (!native()) options_.choice->Begin(shape);
     tsan::IgnoreEnd();
   }
   if (abandoned_) return RunStatus::kAbandoned;
+  if (native()) return NativeRun();
   in_run_ = true;
   tsan::Release(&tsan_spawn_);
   RunStatus status = RunStatus::kCompleted;
@@ -666,29 +697,7 @@ RunStatus Scheduler::Run() {
       next_vcpu = o.vcpu;
     }
     Task& t = *tasks_[next];
-    if (t.vcpu >= 0 && next_vcpu >= 0 && next_vcpu != t.vcpu) {
-      Event e{
-          step_, next_vcpu,       "migrate", nullptr, static_cast<int16_t>(next), t.op[0], static_cast<int8_t>(t.vcpu),
-          0,     EventKind::kNote};
-      trace_.Add(e);
-      t.vcpu = next_vcpu;
-    }
-    if (t.vcpu >= 0 && vcpus_[t.vcpu].curr != next) {
-      const int prev = vcpus_[t.vcpu].curr;
-      if (prev >= 0 && tasks_[prev]->state == TaskState::kRunnable) {
-        Event e{step_,
-                next,
-                "preempted",
-                nullptr,
-                static_cast<int16_t>(prev),
-                tasks_[prev]->op[0],
-                static_cast<int8_t>(t.vcpu),
-                0,
-                EventKind::kPreempt};
-        trace_.Add(e);
-      }
-      vcpus_[t.vcpu].curr = next;
-    }
+    TakeVcpu(next, next_vcpu);
     current_ = next;
     Record(EventKind::kRun, "run");
     t.fiber->Enter();
@@ -711,9 +720,43 @@ RunStatus Scheduler::Run() {
   return status;
 }
 
+// `next` runs on `next_vcpu` (its own, or an idle one it migrates to): the
+// trace notes a migration and the preemption of the task it displaces.
+void Scheduler::TakeVcpu(int next, int next_vcpu) {
+  Task& t = *tasks_[next];
+  if (t.vcpu >= 0 && next_vcpu >= 0 && next_vcpu != t.vcpu) {
+    Event e{
+        step_, next_vcpu,       "migrate", nullptr, static_cast<int16_t>(next), t.op[0], static_cast<int8_t>(t.vcpu),
+        0,     EventKind::kNote};
+    trace_.Add(e);
+    t.vcpu = next_vcpu;
+  }
+  if (t.vcpu >= 0 && vcpus_[t.vcpu].curr != next) {
+    const int prev = vcpus_[t.vcpu].curr;
+    if (prev >= 0 && tasks_[prev]->state == TaskState::kRunnable) {
+      Event e{step_,
+              next,
+              "preempted",
+              nullptr,
+              static_cast<int16_t>(prev),
+              tasks_[prev]->op[0],
+              static_cast<int8_t>(t.vcpu),
+              0,
+              EventKind::kPreempt};
+      trace_.Add(e);
+    }
+    vcpus_[t.vcpu].curr = next;
+  }
+}
+
 void Scheduler::Abandon(const char* why) {
   abandon_reason_ = why;
   abandoned_ = true;
+  if (native() && current_ >= 0) {
+    abandoned_in_handler_ = current_depth() > 0;
+    tsan::Release(&tsan_join_);
+    NativeExit();
+  }
   if (current_ >= 0 && Fiber::Current() != nullptr) {
     abandoned_in_handler_ = current_depth() > 0;
     tsan::Release(&tsan_join_);

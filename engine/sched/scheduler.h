@@ -27,8 +27,14 @@
 // Concurrency contract: all state here is touched only by the fiber that is
 // executing, one at a time; none of it is model memory, so none of it is
 // TSan-instrumented (sanitizers/tsan_ignorelist.txt).
+//
+// Options::native replaces the fibers and the choice source with threads
+// the OS schedules (scheduler_native.cc), for the stress baseline only; the
+// contract holds there with "the thread holding the GIL" for "the fiber".
 #ifndef RECLAIMFUZZ_ENGINE_SCHED_SCHEDULER_H_
 #define RECLAIMFUZZ_ENGINE_SCHED_SCHEDULER_H_
+
+#include <pthread.h>
 
 #include <csetjmp>
 #include <cstdint>
@@ -161,6 +167,19 @@ const char* PreemptModelName(PreemptModel m);
 // "voluntary", "full" or "rt"; nullopt otherwise.
 std::optional<PreemptModel> ParsePreemptModel(std::string_view name);
 
+// The native-thread mode (scheduler_native.cc): every task on a pthread of
+// its own, the OS deciding who runs, interrupts from a timer thread. Not
+// deterministic; the baseline a stress test stands for (docs/design.md §3).
+struct NativeOptions {
+  bool enabled = false;
+  uint64_t seed = 1;  // the timer's: which interrupt arrives when
+  // Mean time between two interrupts (exponential), from the first Run().
+  uint32_t irq_mean_us = 200;
+  // How long a task keeps its vCPU before another task of that vCPU may
+  // preempt it at a preemptible point (the scheduler tick).
+  uint32_t quantum_us = 1000;
+};
+
 struct Options {
   int num_vcpus = 2;
   PreemptModel preempt = PreemptModel::kFull;
@@ -169,6 +188,7 @@ struct Options {
   size_t trace_capacity = Trace::kDefaultCapacity;  // 0: hash only
   bool trace_context = true;                        // events keep function and operation (Trace::Reset)
   bool record_schedule = false;                     // keep non-default decisions for replay
+  NativeOptions native;                             // choice is not used when enabled
 };
 
 // One non-default decision, enough to replay a run (choice_replay.h).
@@ -320,11 +340,48 @@ class Scheduler {
   const Vcpu& cur_vcpu() const;
   Vcpu& cur_vcpu();
   void WakeBlocked();
+  void Wake(int task);  // a blocked task's condition holds: runnable again
   bool UserTasksDone() const;
   void SwitchOut();
   bool Consult(const PointHeader& h);
   void PointInHandler(const PointHeader& h, int depth);
   void PointSlow(const PointHeader& h);
+  void TakeVcpu(int next, int next_vcpu);
+
+  // ---- native mode (scheduler_native.cc) ----
+  // One per task slot; its thread is created once and serves the slot's
+  // task in every later native execution.
+  struct NativeSlot {
+    Scheduler* sched = nullptr;
+    int id = -1;
+    bool started = false;             // has a task of this execution
+    bool thread_up = false;           // its thread exists
+    int gen = 0;                      // assignments handed to the thread (a futex word)
+    int busy = 0;                     // 1 from an assignment until the thread is done with it
+    int quit = 0;                     // the scheduler is going away
+    int alive = 0;                    // the thread has not returned
+    jmp_buf exit;                     // NativeExit() lands here, on the task's thread
+    bool parked_preemptible = false;  // left the GIL at a point where it may be preempted
+    uint64_t on_vcpu_since_ns = 0;    // took its vCPU then (the quantum)
+  };
+  bool native() const { return options_.native.enabled; }
+  void NativeStart(int id);
+  RunStatus NativeRun();
+  void NativePoint(PointKind kind, int depth);
+  bool NativeBlock(Task& t);
+  void NativeYield();
+  [[noreturn]] void NativeExit();
+  void NativeReclaim();
+  void NativeResume(int me);
+  void NativeLeave(int me);
+  bool NativeCanRun(int me);
+  void NativeDeliverArrived(int depth);
+  bool NativeStuck() const;
+  static void* NativeThreadMain(void* arg);
+  void NativeServe(NativeSlot* slot);
+  void NativeStopThreads();
+  static void SetCurrent(Scheduler* s);  // Current() on a native task's thread
+  static void* NativeTimerMain(void* arg);
 
   Options options_;
   int num_vcpus_ = 1;
@@ -361,6 +418,19 @@ class Scheduler {
   char tsan_join_ = 0;
   jmp_buf main_abandon_jmp_;  // Abandon() from main-context code
   bool main_guard_ = false;
+  // Native mode. The GIL: 1 while held, by the main thread whenever it is
+  // not inside Run(). Touched only through scheduler_native.cc's
+  // uninstrumented atomics, so that ThreadSanitizer sees no edge from it,
+  // as it sees none from a fiber switch.
+  int gil_ = 1;
+  int gil_waiters_ = 0;
+  NativeSlot native_[kMaxTasks];
+  bool native_live_ = false;  // threads and timer of the execution are up
+  int native_timer_stop_ = 0;
+  pthread_t native_timer_{};
+  uint32_t native_arrived_[kMaxVcpus] = {};       // interrupts the timer raised, per vCPU
+  uintptr_t native_vcpu_thread_[kMaxVcpus] = {};  // the thread on each vCPU (the timer's target)
+  uint64_t native_epoch_ = 0;                     // executions run in native mode (the timer's seed)
 };
 
 // The current context's accessors: on every trace event and most kernel

@@ -38,6 +38,7 @@ absl::Status ResetExecution(vm::Machine& m, const ExecutionOptions& options) {
   mo.sched.trace_capacity = options.trace_capacity;
   mo.sched.trace_context = options.trace_context;
   mo.sched.record_schedule = options.record_schedule;
+  mo.sched.native = options.native;
   mo.sched.preempt = options.preempt.value_or(PreemptModelFor(options.variant));
   mo.rcu = RcuSettingsFor(options.variant);
   mo.max_objects = options.max_objects;

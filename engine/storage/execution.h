@@ -47,6 +47,8 @@ struct ExecutionOptions {
   size_t max_objects = kernel::slab::kDefaultMaxObjects;
   // Overrides the variant's preemption model (PreemptModelFor()).
   std::optional<sched::PreemptModel> preempt;
+  // Native threads instead of the deterministic scheduler (choice unused).
+  sched::NativeOptions native;
 };
 
 // Resets the machine (with the variant's RCU settings and name for

@@ -76,8 +76,8 @@ ABSL_FLAG(bool, quick, false,
           "a run of a few minutes: --runs 3 --cap 25 --strategies product,afl,random,pct2, "
           "1 s per throughput figure (flags given win)");
 ABSL_FLAG(std::string, findings, "B1,B2,B3", "which findings to time: B1, B2, B3");
-ABSL_FLAG(std::string, strategies, "product,afl,random,pct1,pct2,pct3",
-          "which strategies to run: product (libFuzzer), afl, random, pct1, pct2, pct3");
+ABSL_FLAG(std::string, strategies, "product,afl,random,pct1,pct2,pct3,stress",
+          "which strategies to run: product (libFuzzer), afl, random, pct1, pct2, pct3, stress (native threads)");
 ABSL_FLAG(bool, throughput, true,
           "measure executions/second of each build replaying the seeds, and of the asan build fuzzing from them");
 ABSL_FLAG(int32_t, fuzz_seconds, 20, "seconds of each fuzzing-from-the-seeds throughput figure (--quick: 10)");
@@ -102,7 +102,7 @@ using bench::Target;
 // case, every run missing, is bugs x strategies x runs x cap / 2).
 constexpr int kBugsQuickRuns = 2;
 constexpr double kBugsQuickCap = 15;
-constexpr const char* kBugsQuickStrategies = "product,random,pct2";
+constexpr const char* kBugsQuickStrategies = "product,random,pct2,stress";
 
 constexpr const char* kPresets[] = {"release", "asan", "tsan", "afl"};
 std::vector<storage::Variant> VariantsNamed(std::initializer_list<const char*> names) {
@@ -162,7 +162,7 @@ std::vector<Needed> NeededBinaries(const Options& o) {
     return std::find(o.strategies.begin(), o.strategies.end(), s) != o.strategies.end();
   };
   bool baselines = false;
-  for (const std::string& s : o.strategies) baselines |= s == "random" || s.rfind("pct", 0) == 0;
+  for (const std::string& s : o.strategies) baselines |= s == "random" || s == "stress" || s.rfind("pct", 0) == 0;
   std::vector<Needed> out;
   for (const char* preset : kPresets) {
     std::set<std::string> t;

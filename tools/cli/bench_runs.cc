@@ -113,7 +113,7 @@ absl::Status StartJob(const Options& o, Job& j) {
     const bool pct = s.rfind("pct", 0) == 0;
     argv = {Bin(o, "asan", "baseline_runner"),
             absl::StrCat("--variant=", storage::VariantName(j.variant)),
-            absl::StrCat("--strategy=", pct ? "pct" : "random"),
+            absl::StrCat("--strategy=", pct ? "pct" : s),
             absl::StrCat("--depth=", pct ? s.substr(3) : "1"),
             absl::StrCat("--seed=", seed),
             absl::StrCat("--cap=", cap),

@@ -41,7 +41,7 @@ std::vector<std::string> AllTargetNames() {
 
 const std::vector<std::string>& AllStrategies() {
   static const std::vector<std::string>* s =
-      new std::vector<std::string>{kProduct, "afl", "random", "pct1", "pct2", "pct3"};
+      new std::vector<std::string>{kProduct, "afl", "random", "pct1", "pct2", "pct3", "stress"};
   return *s;
 }
 

@@ -41,7 +41,7 @@ std::vector<std::string> AllTargetNames();
 // features and custom mutator), AFL++, and the no-feedback baselines of
 // fuzz/baseline_runner.cc.
 inline constexpr const char* kProduct = "product";
-const std::vector<std::string>& AllStrategies();  // product afl random pct1 pct2 pct3
+const std::vector<std::string>& AllStrategies();  // product afl random pct1 pct2 pct3 stress
 bool IsStrategy(absl::string_view s);
 
 // A comma-separated list of known names (strategies or finding ids), in

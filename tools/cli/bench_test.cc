@@ -171,7 +171,7 @@ TEST(BenchStats, Lists) {
   EXPECT_EQ(*s, (std::vector<std::string>{"product", "pct2"}));  // table order
   auto bad = ParseList("product,pct9", AllStrategies(), "strategy");
   ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.status().message(), "unknown strategy 'pct9' (product, afl, random, pct1, pct2, pct3)");
+  EXPECT_EQ(bad.status().message(), "unknown strategy 'pct9' (product, afl, random, pct1, pct2, pct3, stress)");
   EXPECT_FALSE(ParseList("", AllStrategies(), "strategy").ok());
 }
 
@@ -313,15 +313,19 @@ TEST(BenchCommand, BadUsageIsOneLineAndExit2) {
 TEST(BenchCommand, Smoke) {
   const std::string dir = testing::TempDir() + "/bench_smoke";
   fs::remove_all(dir);
-  const Outcome r = Bench({"--runs=1", "--cap=2", "--findings=B2", "--strategies=product,random", "--nothroughput",
-                           "--nofalse_findings", "--nobuild", "--jobs=2", "--out=" + dir});
+  const Outcome r = Bench({"--runs=1", "--cap=2", "--findings=B2", "--strategies=product,random,stress",
+                           "--nothroughput", "--nofalse_findings", "--nobuild", "--jobs=2", "--out=" + dir});
   ASSERT_EQ(r.rc, kExitOk) << r.out << r.err;
   EXPECT_TRUE(absl::StrContains(r.out, "] B2 random run 1: found ")) << r.out;
   EXPECT_TRUE(absl::StrContains(r.out, "] B2 product run 1: ")) << r.out;
+  // The stress baseline ran and gave a result line (found or not: it is
+  // not deterministic).
+  EXPECT_TRUE(absl::StrContains(r.out, "] B2 stress run 1: ")) << r.out;
   absl::StatusOr<std::string> runs = ReadFile(dir + "/runs.csv");
   ASSERT_TRUE(runs.ok());
   const std::vector<std::string> lines = absl::StrSplit(*runs, '\n', absl::SkipEmpty());
-  ASSERT_EQ(lines.size(), 3u) << *runs;
+  ASSERT_EQ(lines.size(), 4u) << *runs;
+  EXPECT_TRUE(absl::StartsWith(lines[3], "B2,always-defer-v1,stress,0,2001,")) << *runs;
   EXPECT_TRUE(absl::StartsWith(lines[2], "B2,always-defer-v1,random,0,2001,1,")) << *runs;
   // A product run that found B2 was named by replaying its crash file: the
   // name in runs.csv is the one in the execution the target wrote.

@@ -94,7 +94,10 @@ const std::vector<Command>& Commands() {
        "Strategies: product (the libFuzzer asan target), afl (AFL++ on the afl "
        "build, from one trivial seed),\n"
        "random and pct1-3 (fuzz/baseline_runner: random programs under the "
-       "random or PCT choice source).\n"
+       "random or PCT choice source),\n"
+       "stress (the same random programs on native threads, one per task, the OS deciding who runs, "
+       "interrupts from a timer;\n"
+       "one CPU per run; not deterministic).\n"
        "Also executions/second of the release, asan, tsan and afl builds on the "
        "seeds, and the false-findings\n"
        "check (the product on the variants expected clean and v4-srcu-fix). Writes CSV, "
@@ -109,7 +112,7 @@ const std::vector<Command>& Commands() {
        "speedup); cap 300 s, no throughput or\n"
        "false-findings phase; the product and AFL++ start from the checked-in "
        "seeds; results/bench-bugs-<time>/.\n"
-       "--bugs --quick: 2 runs, 15 s cap, product,random,pct2.\n"
+       "--bugs --quick: 2 runs, 15 s cap, product,random,pct2,stress.\n"
        "Exit status: 0 done, 1 a false finding, 2 bad usage or missing "
        "binaries, 130 interrupted.",
        {"bugs", "quick", "runs", "cap", "jobs", "findings", "strategies", "out", "build", "throughput", "fuzz_seconds",
