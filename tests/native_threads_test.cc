@@ -62,9 +62,8 @@ TEST(NativeThreads, SeedsRunCleanOnTheCorrectVariants) {
       for (uint64_t run = 0; run < 10; ++run) {
         const fuzz::RunResult r = RunNative(p, v, run + 1);
         EXPECT_EQ(r.finding, "none") << f.filename() << " on " << storage::VariantName(v) << ", run " << run;
-        EXPECT_EQ(r.status, sched::RunStatus::kCompleted)
-            << f.filename() << " on " << storage::VariantName(v) << ", run " << run << ": "
-            << sched::RunStatusName(r.status);
+        EXPECT_EQ(r.status, sched::RunStatus::kCompleted) << f.filename() << " on " << storage::VariantName(v)
+                                                          << ", run " << run << ": " << sched::RunStatusName(r.status);
         EXPECT_GT(r.steps, 0u);
       }
     }

@@ -5,19 +5,12 @@
 // them, exactly as two fibers do; two tasks that use an atomic do not. The
 // tasks' code is outside engine/sched and outside namespace
 // reclaimfuzz::sched, both of which the TSan ignorelist leaves
-// uninstrumented. Skipped without TSan.
+// uninstrumented. Built in the tsan preset only (tests/CMakeLists.txt).
 #include <atomic>
 
 #include "engine/sched/scheduler.h"
 #include "gtest/gtest.h"
 
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define RF_TEST_TSAN 1
-#endif
-#endif
-
-#ifdef RF_TEST_TSAN
 namespace {
 std::atomic<int> g_reports{0};
 }  // namespace
@@ -25,7 +18,6 @@ std::atomic<int> g_reports{0};
 // must not fail the process.
 extern "C" void __tsan_on_report(void*) { g_reports.fetch_add(1); }
 extern "C" const char* __tsan_default_options() { return "exitcode=0"; }
-#endif
 
 namespace native_tsan_test {
 namespace {
@@ -54,7 +46,6 @@ void AtomicWriter() {
 }
 
 int ReportsOf(void (*writer)()) {
-#ifdef RF_TEST_TSAN
   const int before = g_reports.load();
   Scheduler s;
   Options o;
@@ -65,24 +56,14 @@ int ReportsOf(void (*writer)()) {
   EXPECT_EQ(s.Run(), RunStatus::kCompleted);
   s.ReclaimTasks();
   return g_reports.load() - before;
-#else
-  (void)writer;
-  return 0;
-#endif
 }
 
 TEST(NativeTsan, PlainWritesOfTwoTasksRace) {
-#ifndef RF_TEST_TSAN
-  GTEST_SKIP() << "needs ThreadSanitizer (preset tsan)";
-#endif
   EXPECT_GE(ReportsOf(&PlainWriter), 1);
   EXPECT_EQ(g_plain, 200);
 }
 
 TEST(NativeTsan, AtomicWritesOfTwoTasksDoNot) {
-#ifndef RF_TEST_TSAN
-  GTEST_SKIP() << "needs ThreadSanitizer (preset tsan)";
-#endif
   EXPECT_EQ(ReportsOf(&AtomicWriter), 0);
   EXPECT_EQ(g_atomic.load(), 200);
 }

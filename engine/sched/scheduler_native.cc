@@ -72,9 +72,7 @@ RF_NATIVE_SYNC void Store(uintptr_t* p, uintptr_t v) { __atomic_store_n(p, v, __
 
 // An idle pool thread sleeps on its slot's assignment counter. (A raw
 // futex: ThreadSanitizer does not see the system call, so it adds no edge.)
-void FutexWait(int* word, int seen) {
-  syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, seen, nullptr, nullptr, 0);
-}
+void FutexWait(int* word, int seen) { syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, seen, nullptr, nullptr, 0); }
 void FutexWake(int* word) { syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0); }
 
 inline void CpuRelax() {

@@ -120,7 +120,7 @@ TEST(SchedulerNative, AllBlockedIsAHangAndTheThreadsAreReclaimed) {
                  after = 1;
                }).ok());
   EXPECT_EQ(s.Run(), RunStatus::kHang);
-  s.ReclaimTasks();  // joins the thread: it left without running on
+  s.ReclaimTasks();  // waits for the thread: it left without running on
   EXPECT_EQ(after.load(), 0);
 }
 
@@ -177,13 +177,15 @@ TEST(SchedulerNative, MachineThreadsServeAcrossPhasesAndReturnAtReclaim) {
                }).ok());
   ASSERT_TRUE(s.Spawn("producer", TaskKind::kProcess, 0, [&] {
                  work.store(1, std::memory_order_release);
-                 s.WaitFor(+[](void* a) { return !IsSet(a); }, &work, "served");
+                 s.WaitFor(
+                     +[](void* a) { return !IsSet(a); }, &work, "served");
                }).ok());
   EXPECT_EQ(s.Run(), RunStatus::kCompleted);
   EXPECT_EQ(served.load(), 1);
   ASSERT_TRUE(s.Spawn("second phase", TaskKind::kProcess, 0, [&] {
                  work.store(1, std::memory_order_release);
-                 s.WaitFor(+[](void* a) { return !IsSet(a); }, &work, "served");
+                 s.WaitFor(
+                     +[](void* a) { return !IsSet(a); }, &work, "served");
                }).ok());
   EXPECT_EQ(s.Run(), RunStatus::kCompleted);
   EXPECT_EQ(served.load(), 2);
