@@ -103,7 +103,7 @@ TEST(BinaryForm, DecodingIsTotalAndStable) {
   std::mt19937_64 rng(12345);
   int non_trivial = 0;
   for (int i = 0; i < 20000; ++i) {
-    std::vector<uint8_t> bytes(rng() % 96);
+    std::vector<uint8_t> bytes(rng() % 160);
     for (auto& b : bytes) b = static_cast<uint8_t>(rng());
     if (!bytes.empty() && (i % 2) == 0) bytes[0] = kFormatVersion;
     const Program p = DecodeBinary(bytes);

@@ -39,7 +39,10 @@ inline constexpr int kMaxStepsPerTask = 16;
 inline constexpr int kMaxOpsPerProg = 16;
 inline constexpr int kMaxSlots = 8;    // values a program holds at once
 inline constexpr int kValueWords = 4;  // u64 words in a map value
-inline constexpr int kMaxScheduleEvents = 64;
+// 128: an rqspinlock timeout alone takes 64 "continue" events at the
+// waiter's spin points (docs/findings/destroy-timeout-leak.md). The binary
+// form's last byte counts events modulo kMaxScheduleEvents + 1.
+inline constexpr int kMaxScheduleEvents = 128;
 
 enum class Owner : uint8_t { kTask, kSk, kInode, kCgroup };
 inline constexpr int kNumOwnerKinds = 4;

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 // rqspinlock and lockdep-lite on the virtual machine.
+#include <atomic>
 #include <cerrno>
 
+#include "absl/time/clock.h"
 #include "engine/kernel/compiler.h"
 #include "engine/kernel/context.h"
 #include "engine/kernel/rqspinlock.h"
@@ -148,6 +150,52 @@ TEST(Rqspinlock, WaiterTimesOutWithEtimedout) {
   choice.Add("READ_ONCE(g.probe)", *holder, 1, RunOption(*waiter));
   ASSERT_EQ(m.Run(), sched::RunStatus::kCompleted) << FindingName();
   EXPECT_EQ(g.ret_b, -ETIMEDOUT);
+}
+
+// In the native-thread mode the OS decides how long a holder stalls, so
+// the timeout is the kernel's 0.25 s of real time, not a count of spin
+// points: a waiter that spun 64 times in a few microseconds while the
+// holder's thread waited for a core must not give up
+// (docs/findings/destroy-timeout-leak.md, section 3).
+TEST(Rqspinlock, InNativeModeTheTimeoutIsTheKernelsQuarterSecond) {
+  vm::MachineOptions o = Options(nullptr);
+  o.sched.native.enabled = true;
+  o.sched.step_budget = uint64_t{1} << 40;  // both spin for 0.25 s
+  vm::Machine& m = TestMachine();
+  ASSERT_TRUE(m.Reset(o).ok());
+  InitLocks();
+  static std::atomic<int> locked, waiter_done;
+  static std::atomic<int64_t> waited_ns;
+  locked = 0;
+  waiter_done = 0;
+  waited_ns = 0;
+  ASSERT_TRUE(m.sched()
+                  .Spawn("holder", sched::TaskKind::kProcess, 0,
+                         [] {
+                           kernel::irqflags_t f;
+                           if (raw_res_spin_lock_irqsave(&g.l1, f) != 0) return;
+                           locked = 1;
+                           // Holds the lock, with IRQs off, until the waiter gave up.
+                           while (waiter_done.load() == 0) kernel::preemption_point(sched::PointKind::kSpin, "hold");
+                           kernel::raw_res_spin_unlock_irqrestore(&g.l1, f);
+                         })
+                  .ok());
+  ASSERT_TRUE(m.sched()
+                  .Spawn("waiter", sched::TaskKind::kProcess, 1,
+                         [] {
+                           while (locked.load() == 0) kernel::preemption_point(sched::PointKind::kSpin, "wait");
+                           const absl::Time start = absl::Now();
+                           kernel::irqflags_t f;
+                           g.ret_b = raw_res_spin_lock_irqsave(&g.l1, f);
+                           waited_ns = absl::ToInt64Nanoseconds(absl::Now() - start);
+                           if (g.ret_b == 0) kernel::raw_res_spin_unlock_irqrestore(&g.l1, f);
+                           waiter_done = 1;
+                         })
+                  .ok());
+  ASSERT_EQ(m.Run(), sched::RunStatus::kCompleted) << FindingName();
+  m.sched().ReclaimTasks();
+  EXPECT_EQ(g.ret_b, -ETIMEDOUT);
+  EXPECT_GE(waited_ns.load(), static_cast<int64_t>(kernel::kRqspinlockTimeoutNs));
 }
 
 TEST(Rqspinlock, NonLifoUnlockIsLockOrder) {

@@ -33,7 +33,11 @@ inline vm::Machine& ScenarioMachine() {
 // One execution of a scenario.
 class Scenario {
  public:
-  explicit Scenario(storage::Variant variant, int vcpus = 2) {
+  // `fallback` decides every point no rule of choice() fires at (nullptr:
+  // DefaultChoice()).
+  explicit Scenario(storage::Variant variant, int vcpus = 2, sched::ChoiceSource* fallback = nullptr)
+      : choice_(
+            sched::ScriptedChoice::Config{.fallback = fallback, .points = sched::ScriptedChoice::Points::kTaskOwn}) {
     options_.variant = variant;
     options_.num_vcpus = vcpus;
     options_.choice = &choice_;
@@ -84,7 +88,7 @@ class Scenario {
 
   storage::ExecutionOptions options_;
   // Interrupt handlers nested on a task do not count as its points.
-  sched::ScriptedChoice choice_{sched::ScriptedChoice::Config{.points = sched::ScriptedChoice::Points::kTaskOwn}};
+  sched::ScriptedChoice choice_;
 };
 
 inline std::string FindingName() {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "engine/kernel/rqspinlock.h"
 
+#include <time.h>
+
 #include <algorithm>
 
 #include "engine/kernel/lockdep.h"
@@ -63,6 +65,12 @@ bool deadlock_abba(int self, const rqspinlock_held* t, const void* lock) {
   return false;
 }
 
+uint64_t MonotonicNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(ts.tv_nsec);
+}
+
 }  // namespace
 
 void raw_res_spin_lock_init(rqspinlock_t* l, const char* name) {
@@ -88,6 +96,8 @@ int res_spin_lock(rqspinlock_t* l) {
     if (s) s->Note("rqspinlock -EDEADLK (AA)");
     return -EDEADLK;
   }
+  const bool real_time = s != nullptr && s->native();
+  const uint64_t deadline = real_time ? MonotonicNs() + kRqspinlockTimeoutNs : 0;
   for (int spins = 0;; ++spins) {
     int expected = 0;
     if (__atomic_compare_exchange_n(&l->locked, &expected, 1, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
@@ -101,7 +111,7 @@ int res_spin_lock(rqspinlock_t* l) {
       if (s) s->Note("rqspinlock -EDEADLK (ABBA)");
       return -EDEADLK;
     }
-    if (spins >= kRqspinlockTimeoutSpins) {
+    if (real_time ? MonotonicNs() >= deadline : spins >= kRqspinlockTimeoutSpins) {
       release_held_lock_entry(t);
       if (s) s->Note("rqspinlock -ETIMEDOUT");
       return -ETIMEDOUT;

@@ -8,7 +8,8 @@
 //   ABBA   a vCPU that holds the lock we wait for is itself waiting for a
 //          lock we hold: -EDEADLK;
 //   timeout after kRqspinlockTimeoutSpins spin points (the kernel's
-//          RES_DEF_TIMEOUT of 0.25 s): -ETIMEDOUT.
+//          RES_DEF_TIMEOUT of 0.25 s): -ETIMEDOUT; in the scheduler's
+//          native-thread mode, after 0.25 s of real time, as the kernel.
 // The table is per vCPU (rqspinlock_held_locks), up to 31 entries; the entry
 // for a lock is taken before spinning, so others can see what we wait for.
 // Unlocks must be LIFO: releasing a lock that is not the table's top is a
@@ -17,14 +18,19 @@
 #define RECLAIMFUZZ_ENGINE_KERNEL_RQSPINLOCK_H_
 
 #include <cerrno>
+#include <cstdint>
 
 #include "engine/kernel/context.h"
 
 namespace reclaimfuzz::kernel {
 
 // MODEL: the kernel times out after 0.25 s of spinning; here after this many
-// spin points, so a timeout is a schedule the fuzzer can reach.
+// spin points, so a timeout is a schedule the fuzzer can reach. The
+// native-thread mode, where the OS decides how long a lock holder stalls,
+// keeps the kernel's real-time timeout: a count of spin points would time
+// out whenever the holder's thread waits for a core for a few microseconds.
 inline constexpr int kRqspinlockTimeoutSpins = 64;
+inline constexpr uint64_t kRqspinlockTimeoutNs = 250'000'000;
 inline constexpr int RES_NR_HELD = 31;
 
 struct rqspinlock_t {

@@ -207,6 +207,10 @@ class Scheduler {
   // The scheduler of this OS thread (nullptr if none is running).
   static Scheduler* Current();
 
+  // Whether this execution runs in the native-thread mode (Options::native):
+  // what the OS schedules in real time, not what a choice source picks.
+  bool native() const { return options_.native.enabled; }
+
   // Starts a new execution: forgets every task, interrupt and trace. Errors
   // on bad options (vCPUs outside 1..kMaxVcpus, zero budget, no choice).
   absl::Status Reset(const Options& options);
@@ -364,7 +368,6 @@ class Scheduler {
     bool parked_preemptible = false;  // left the GIL at a point where it may be preempted
     uint64_t on_vcpu_since_ns = 0;    // took its vCPU then (the quantum)
   };
-  bool native() const { return options_.native.enabled; }
   void NativeStart(int id);
   RunStatus NativeRun();
   void NativePoint(PointKind kind, int depth);

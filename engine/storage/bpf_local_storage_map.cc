@@ -105,6 +105,15 @@ void bpf_selem_unlink_nofail(bpf_local_storage_elem* selem, bpf_local_storage_ma
 
   if (local_storage != nullptr) {
     err = raw_res_spin_lock_irqsave(&local_storage->lock, flags);
+    // The fix of docs/findings/destroy-timeout-leak.md: upstream, destroy
+    // gives up on a timeout and, when it unlinked the map side itself, no
+    // one ever unlinks the storage side: the element and the storage leak.
+    // Only map_free can hold the lock here, for a bounded time, and destroy
+    // holds no other lock, so waiting cannot deadlock.
+    while (err == -ETIMEDOUT && !in_map_free && DestroyWaitsForStorageLock(current_variant())) {
+      kernel::preemption_point(sched::PointKind::kSpin, "destroy: retry local_storage->lock");
+      err = raw_res_spin_lock_irqsave(&local_storage->lock, flags);
+    }
     if (!err) {
       if (selem_linked_to_storage(selem)) {
         free_storage = kernel::hlist_is_singular_node(&selem->snode, &local_storage->list);

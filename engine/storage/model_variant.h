@@ -45,6 +45,11 @@ struct ModelVariant {
   // Trace (reuse_now=false) instead of one regular grace period
   // (docs/findings/map-free-use-after-free.md).
   bool map_free_tasks_trace = false;
+  // destroy retries local_storage->lock until it has it, instead of leaving
+  // the element half unlinked when the lock times out: only map_free can
+  // hold it then, briefly, and destroy holds no other lock
+  // (docs/findings/destroy-timeout-leak.md).
+  bool destroy_waits_for_storage_lock = false;
 };
 
 // The model variant `v` (engine/storage/variants/); for a real tree, which

@@ -140,5 +140,6 @@ sched::PreemptModel PreemptModelFor(Variant v) {
 }
 
 bool MapFreeTasksTrace(Variant v) { return Model(v).map_free_tasks_trace; }
+bool DestroyWaitsForStorageLock(Variant v) { return Model(v).destroy_waits_for_storage_lock; }
 
 }  // namespace reclaimfuzz::storage

@@ -88,6 +88,9 @@ sched::PreemptModel PreemptModelFor(Variant v);
 // map_free's loop frees the element and an emptied storage behind RCU Tasks
 // Trace (reuse_now=false), not after one regular grace period.
 bool MapFreeTasksTrace(Variant v);
+// Whether destroy retries the storage lock until it has it
+// (ModelVariant::destroy_waits_for_storage_lock).
+bool DestroyWaitsForStorageLock(Variant v);
 
 // The variant of the running execution (set by storage::Reset()).
 Variant current_variant();
