@@ -209,9 +209,20 @@ Program GenerateProgram(SplitMix64& rng, uint64_t horizon) {
   return p;
 }
 
-void MutateSchedule(Program& p, SplitMix64& rng, uint64_t horizon) {
+void MutateSchedule(Program& p, SplitMix64& rng, uint64_t horizon, absl::Span<const uint64_t> waits) {
   auto& events = p.schedule;
   horizon = std::max<uint64_t>(horizon, 16);
+  if (!waits.empty() && rng.OneIn(4)) {  // a stall at a spin-wait's first spin
+    const uint64_t step = waits[rng.Below(waits.size())];
+    auto at = std::lower_bound(events.begin(), events.end(), step,
+                               [](const sched::ScheduleEvent& e, uint64_t s) { return e.step < s; });
+    if (at != events.end() && at->step == step) {
+      at->action = 0;
+    } else if (events.size() < static_cast<size_t>(kMaxScheduleEvents)) {
+      events.insert(at, sched::ScheduleEvent{step, 0});
+    }
+    return;
+  }
   switch (events.empty() ? 0 : rng.Below(4)) {
     case 0:  // a new decision somewhere in the run
       if (events.size() < static_cast<size_t>(kMaxScheduleEvents)) {
@@ -430,7 +441,8 @@ void CrossOver(Program& a, const Program& b, SplitMix64& rng) {
   Normalize(a);
 }
 
-size_t MutateInput(uint8_t* data, size_t size, size_t max_size, unsigned seed, uint64_t horizon, ByteMutator bytes) {
+size_t MutateInput(uint8_t* data, size_t size, size_t max_size, unsigned seed, uint64_t horizon,
+                   absl::Span<const uint64_t> waits, ByteMutator bytes) {
   SplitMix64 rng(seed);
   // Shares: 1/8 byte-level, 1/16 a new program (always for an input
   // without ops), then 1/2 structure, 1/2 schedule.
@@ -441,7 +453,7 @@ size_t MutateInput(uint8_t* data, size_t size, size_t max_size, unsigned seed, u
   } else if (rng.OneIn(2)) {
     MutateStructure(p, rng);
   } else {
-    MutateSchedule(p, rng, horizon);
+    MutateSchedule(p, rng, horizon, waits);
   }
   Normalize(p);
   const std::vector<uint8_t> out = EncodeNormalized(p);

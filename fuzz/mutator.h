@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "absl/types/span.h"
 #include "engine/sched/prng.h"
 #include "fuzz/program.h"
 
@@ -32,8 +33,11 @@ Program GenerateProgram(sched::SplitMix64& rng, uint64_t horizon);
 
 // One edit of the schedule: add an event at a step within `horizon` (the
 // length of a recent execution), move one by up to 8 steps, change the
-// option one takes, or drop one.
-void MutateSchedule(Program& p, sched::SplitMix64& rng, uint64_t horizon);
+// option one takes, or drop one; or, given `waits` (the steps at which a
+// recent execution began spin-waits, sched::BytesChoice::wait_starts()),
+// now and then a "continue" at one of them: a stall, the one event that
+// reaches a lock's timeout (engine/sched/choice_bytes.h).
+void MutateSchedule(Program& p, sched::SplitMix64& rng, uint64_t horizon, absl::Span<const uint64_t> waits = {});
 
 // One edit of the structure: insert, copy, remove or change an op; add or
 // remove a step, a task, an interrupt program, a map or an owner; change a
@@ -48,7 +52,8 @@ void CrossOver(Program& a, const Program& b, sched::SplitMix64& rng);
 // max_size; `bytes` is the byte-level fallback (LLVMFuzzerMutate). Returns
 // the new size. Deterministic for a given seed and input.
 using ByteMutator = size_t (*)(uint8_t* data, size_t size, size_t max_size);
-size_t MutateInput(uint8_t* data, size_t size, size_t max_size, unsigned seed, uint64_t horizon, ByteMutator bytes);
+size_t MutateInput(uint8_t* data, size_t size, size_t max_size, unsigned seed, uint64_t horizon,
+                   absl::Span<const uint64_t> waits, ByteMutator bytes);
 
 // The custom crossover's body; returns the size written to out (0: none).
 size_t CrossOverInputs(const uint8_t* data1, size_t size1, const uint8_t* data2, size_t size2, uint8_t* out,

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "engine/sched/choice_bytes.h"
 #include "fuzz/interpreter.h"
 #include "gtest/gtest.h"
 
@@ -18,7 +19,7 @@ constexpr size_t kMaxSize = 4096;
 std::vector<uint8_t> Mutated(const std::vector<uint8_t>& in, unsigned seed) {
   std::vector<uint8_t> buf(kMaxSize);
   std::copy(in.begin(), in.end(), buf.begin());
-  buf.resize(MutateInput(buf.data(), in.size(), kMaxSize, seed, 300, nullptr));
+  buf.resize(MutateInput(buf.data(), in.size(), kMaxSize, seed, 300, {}, nullptr));
   return buf;
 }
 
@@ -169,6 +170,47 @@ irq nmi cpu 0
     if (RunProgram(q, o).finding == "list-corruption") found_at = i;
   }
   EXPECT_GE(found_at, 0) << "schedule mutations never placed the NMI inside the push";
+}
+
+// The destroy timeout leak (docs/findings/destroy-timeout-leak.md) needs
+// map_free's vCPU stalled for a whole rqspinlock timeout while destroy
+// spins: with the spin-waits of the last run, one schedule mutation places
+// that stall.
+TEST(MutateSchedule, StallsASpinWaitOfTheLastRun) {
+  absl::StatusOr<Program> shape = ParseText(R"(vcpus 2
+map m0 task
+map m1 task
+owner o0 task
+task cpu 1
+  prog tracing
+    get m1 o0 create
+    get m0 o0 create
+  release map m1
+task cpu 0
+  release owner o0
+schedule
+  at 71 pick 1
+  at 97 pick 1
+)");
+  ASSERT_TRUE(shape.ok()) << shape.status();
+  AsFuzzTargetsRun(*shape);
+  sched::BytesChoice bytes;
+  bytes.SetEvents(shape->schedule);
+  RunOptions o;
+  o.variant = storage::Variant::kV4;
+  o.choice = &bytes;
+  ASSERT_EQ(RunProgram(*shape, o).finding, "none");  // destroy waits, map_free goes on, no timeout
+  const std::vector<uint64_t> waits(bytes.wait_starts().begin(), bytes.wait_starts().end());
+  ASSERT_FALSE(waits.empty()) << "destroy never spun on the storage lock";
+  sched::SplitMix64 rng(1);
+  int leaks = 0;
+  for (int i = 0; i < 200; ++i) {
+    Program q = *shape;
+    MutateSchedule(q, rng, 300, waits);
+    bytes.SetEvents(q.schedule);
+    leaks += RunProgram(q, o).finding == "lost-object";
+  }
+  EXPECT_GT(leaks, 0) << "no mutation stalled destroy's wait into a timeout";
 }
 
 }  // namespace

@@ -39,9 +39,10 @@ inline constexpr int kMaxStepsPerTask = 16;
 inline constexpr int kMaxOpsPerProg = 16;
 inline constexpr int kMaxSlots = 8;    // values a program holds at once
 inline constexpr int kValueWords = 4;  // u64 words in a map value
-// 128: an rqspinlock timeout alone takes 64 "continue" events at the
-// waiter's spin points (docs/findings/destroy-timeout-leak.md). The binary
-// form's last byte counts events modulo kMaxScheduleEvents + 1.
+// 128: room for schedules that spell out an rqspinlock timeout spin by spin
+// (64 events; one "continue" at the first spin stalls as long,
+// engine/sched/choice_bytes.h). The binary form's last byte counts events
+// modulo kMaxScheduleEvents + 1.
 inline constexpr int kMaxScheduleEvents = 128;
 
 enum class Owner : uint8_t { kTask, kSk, kInode, kCgroup };

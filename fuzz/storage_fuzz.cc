@@ -119,6 +119,8 @@ bool Aborts(const std::string& finding, reclaimfuzz::storage::Variant variant) {
 
 // Steps of the last execution: where new schedule events are worth placing.
 uint64_t g_last_steps = 0;
+// Its schedule: wait_starts() tells where it began spin-waits.
+reclaimfuzz::sched::BytesChoice g_schedule;
 
 }  // namespace
 
@@ -126,7 +128,8 @@ uint64_t g_last_steps = 0;
 extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size);
 
 extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size, unsigned int seed) {
-  return reclaimfuzz::fuzz::MutateInput(data, size, max_size, seed, g_last_steps, &LLVMFuzzerMutate);
+  return reclaimfuzz::fuzz::MutateInput(data, size, max_size, seed, g_last_steps, g_schedule.wait_starts(),
+                                        &LLVMFuzzerMutate);
 }
 
 // libFuzzer's default power schedule (entropic) spends its energy on inputs
@@ -164,7 +167,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }();
   reclaimfuzz::fuzz::Program p = reclaimfuzz::fuzz::DecodeBinary(absl::MakeConstSpan(data, size));
   reclaimfuzz::fuzz::AsFuzzTargetsRun(p, variant);
-  static reclaimfuzz::sched::BytesChoice schedule;
+  reclaimfuzz::sched::BytesChoice& schedule = g_schedule;
   schedule.SetEvents(p.schedule);
   FeatureChoice features(&schedule);
   reclaimfuzz::fuzz::RunOptions o;

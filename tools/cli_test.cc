@@ -354,6 +354,25 @@ TEST(ParseArgs, RecordsTheFlagsGivenEvenAtTheirDefault) {
   EXPECT_FALSE(p->Given("strategies"));
 }
 
+// A reproducer of a user's tree says how to rebuild that tree: the
+// --kernel-tree and --patch arguments tools/reclaimfuzz was given.
+TEST(ReplayCommand, NamesTheTreeAndPatchesOfATreeVariant) {
+  unsetenv("RECLAIMFUZZ_KERNEL_TREE");
+  EXPECT_EQ(ReplayCommand("v4", "a.txt"), "tools/reclaimfuzz replay --variant v4 a.txt");
+  EXPECT_EQ(ReplayCommand("tree", "a.txt"), "tools/reclaimfuzz replay --variant tree a.txt");
+  setenv("RECLAIMFUZZ_KERNEL_TREE", "/src/linux", 1);
+  setenv("RECLAIMFUZZ_KERNEL_PATCHES", "/p/one.patch;/p/two.patch", 1);
+  EXPECT_EQ(ReplayCommand("tree", "a.txt"),
+            "tools/reclaimfuzz replay --kernel-tree /src/linux --patch /p/one.patch --patch /p/two.patch "
+            "--variant tree a.txt");
+  // check's unpatched tree is the same tree without the patches.
+  EXPECT_EQ(ReplayCommand("tree-base", "a.txt"),
+            "tools/reclaimfuzz replay --kernel-tree /src/linux --variant tree a.txt");
+  EXPECT_EQ(ReplayCommand("v4", "a.txt"), "tools/reclaimfuzz replay --variant v4 a.txt");
+  unsetenv("RECLAIMFUZZ_KERNEL_TREE");
+  unsetenv("RECLAIMFUZZ_KERNEL_PATCHES");
+}
+
 TEST(LibFuzzerLog, ParsesForkAndInProcessStatusLines) {
   FuzzerProgress p;
   EXPECT_TRUE(

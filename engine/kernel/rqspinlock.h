@@ -21,6 +21,7 @@
 #include <cstdint>
 
 #include "engine/kernel/context.h"
+#include "engine/sched/choice.h"
 
 namespace reclaimfuzz::kernel {
 
@@ -29,7 +30,7 @@ namespace reclaimfuzz::kernel {
 // native-thread mode, where the OS decides how long a lock holder stalls,
 // keeps the kernel's real-time timeout: a count of spin points would time
 // out whenever the holder's thread waits for a core for a few microseconds.
-inline constexpr int kRqspinlockTimeoutSpins = 64;
+inline constexpr int kRqspinlockTimeoutSpins = sched::kStallSpinPoints;
 inline constexpr uint64_t kRqspinlockTimeoutNs = 250'000'000;
 inline constexpr int RES_NR_HELD = 31;
 

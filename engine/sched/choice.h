@@ -70,6 +70,11 @@ struct PointView {
 // task after the current one (by id, cyclically) runs.
 size_t DefaultChoice(const PointView& view);
 
+// How many spin points a stalled vCPU lasts (BytesChoice's stall): as many
+// as an rqspinlock waiter spins before it times out (engine/kernel/
+// rqspinlock.h), the kernel's 0.25 s.
+inline constexpr int kStallSpinPoints = 64;
+
 // Sizes the scheduler announces at the start of each execution.
 struct ExecutionShape {
   int num_tasks = 0;       // including the machine's own threads

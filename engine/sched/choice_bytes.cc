@@ -37,9 +37,26 @@ std::vector<uint8_t> BytesChoice::Encode(const std::vector<ScheduleEvent>& event
 }
 
 size_t BytesChoice::Choose(const PointView& view) {
-  if (next_ < events_.size() && events_[next_].step <= view.header.step) {
-    const uint8_t action = events_[next_++].action;
-    return action % view.options.size();
+  const PointHeader& h = view.header;
+  if (h.kind == PointKind::kSpin) {
+    if (h.task != wait_task_ && num_wait_starts_ < kMaxWaitStarts) wait_starts_[num_wait_starts_++] = h.step;
+    wait_task_ = h.task;
+  } else {
+    wait_task_ = -1;
+  }
+  if (next_ < events_.size() && events_[next_].step <= h.step) {
+    const size_t idx = events_[next_++].action % view.options.size();
+    const bool stall = h.kind == PointKind::kSpin && view.options[idx].kind == Option::kContinue;
+    stall_task_ = h.task;
+    stall_left_ = stall ? kStallSpinPoints - 1 : 0;  // this point is the stall's first
+    return idx;
+  }
+  if (stall_left_ > 0) {
+    if (h.kind == PointKind::kSpin && h.task == stall_task_ && view.options[0].kind == Option::kContinue) {
+      --stall_left_;
+      return 0;
+    }
+    stall_left_ = 0;
   }
   return DefaultChoice(view);
 }

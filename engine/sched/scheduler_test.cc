@@ -157,6 +157,58 @@ TEST(ChoiceSources, BytesEventsFireAtTheirSteps) {
   EXPECT_EQ(decoded.events()[2].action, 2);
 }
 
+// Task 0 passes three ordinary points, then spins (a kSpin point per
+// iteration) until task 1 sets a flag; an ordinary point after `relax_at`
+// spins, if set. Task 2, a bystander on vCPU 2, passes two points. Returns
+// task 0's spins; `first_spin` gets the step of its first spin point.
+int SpinsUntilReleased(ChoiceSource* c, int relax_at = -1, uint64_t* first_spin = nullptr) {
+  Scheduler s;
+  EXPECT_TRUE(s.Reset(Opts(c, 3)).ok());
+  int released = 0, spins = 0;
+  EXPECT_TRUE(s.Spawn("waiter", TaskKind::kProcess, 0, [&] {
+                 for (int i = 0; i < 3; ++i) s.Point(PointKind::kAccess, "start");
+                 while (__atomic_load_n(&released, __ATOMIC_ACQUIRE) == 0 && spins < 1000) {
+                   if (++spins == relax_at) s.Point(PointKind::kAccess, "relax");
+                   if (spins == 1 && first_spin != nullptr) *first_spin = s.step() + 1;
+                   s.Point(PointKind::kSpin, "spin");
+                 }
+               }).ok());
+  EXPECT_TRUE(s.Spawn("holder", TaskKind::kProcess, 1, [&] {
+                 s.Point(PointKind::kAccess, "release");
+                 __atomic_store_n(&released, 1, __ATOMIC_RELEASE);
+               }).ok());
+  EXPECT_TRUE(s.Spawn("bystander", TaskKind::kProcess, 2, [&] {
+                 for (int i = 0; i < 2; ++i) s.Point(PointKind::kAccess, "bystander");
+               }).ok());
+  EXPECT_EQ(s.Run(), RunStatus::kCompleted);
+  return spins;
+}
+
+TEST(ChoiceSources, BytesContinueAtASpinPointStallsTheOthersForATimeout) {
+  BytesChoice none;
+  uint64_t at = 0;
+  EXPECT_EQ(SpinsUntilReleased(&none, -1, &at), 1);  // default at a spin: the other task runs
+  ASSERT_GT(at, 1u);
+  // "continue" at the first spin: nothing else runs for kStallSpinPoints
+  // spin points, then the default again.
+  BytesChoice stall(std::vector<ScheduleEvent>{{at, 0}});
+  EXPECT_EQ(SpinsUntilReleased(&stall), kStallSpinPoints + 1);
+  // The next event ends a stall early...
+  BytesChoice cut(std::vector<ScheduleEvent>{{at, 0}, {at + 8, 1}});
+  EXPECT_EQ(SpinsUntilReleased(&cut), 9);
+  // ... and so does the end of the wait: a point that is not a spin.
+  BytesChoice relax(std::vector<ScheduleEvent>{{at, 0}});
+  EXPECT_EQ(SpinsUntilReleased(&relax, 5), 5);
+  // "continue" at an ordinary point is one decision, not a stall.
+  BytesChoice plain(std::vector<ScheduleEvent>{{at - 1, 0}});
+  EXPECT_EQ(SpinsUntilReleased(&plain), 1);
+  // A stall ends when its spinner is left by an event (here: run the
+  // bystander, which does not release the waiter): the next spin is the
+  // default's again.
+  BytesChoice left(std::vector<ScheduleEvent>{{at, 0}, {at + 3, 2}});
+  EXPECT_EQ(SpinsUntilReleased(&left), 5);
+}
+
 TEST(ChoiceSources, RandomIsSeededAndPctDepthOneNeverPreempts) {
   RandomChoice a(42, 3), b(42, 3), c(43, 3);
   const std::vector<int> oa = Interleaving(&a);

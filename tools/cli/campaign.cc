@@ -578,10 +578,10 @@ class VariantRun {
         absl::StrAppend(&timeline, "#   ", line, "\n");
     }
     const std::string title = e.has_value() ? e->finding.Title() : absl::StrCat(finding, " (", frame, ")");
-    const std::string text = absl::StrCat(
-        "# ", title, " on ", name_, on_target ? " (found by the target's sanitizer)" : "", ", minimized from ",
-        crash.path, "\n", "# replay: tools/reclaimfuzz replay --variant ", name_, " ", dest, "\n",
-        timeline.empty() ? "" : "# timeline (short form):\n", timeline, fuzz::FormatText(m.program));
+    const std::string text =
+        absl::StrCat("# ", title, " on ", name_, on_target ? " (found by the target's sanitizer)" : "",
+                     ", minimized from ", crash.path, "\n", "# replay: ", ReplayCommand(name_, dest), "\n",
+                     timeline.empty() ? "" : "# timeline (short form):\n", timeline, fuzz::FormatText(m.program));
     if (!WriteFileAtomic(dest, text).ok()) return std::nullopt;
     out_ << "   minimized " << title << ": " << FormatSize(m.before) << " -> " << FormatSize(m.after) << " (" << m.runs
          << " runs)\n";

@@ -45,6 +45,8 @@ const std::vector<Command>& Commands() {
        "(one input only).\n"
        "--short prints the short timeline (at most 40 lines: the operations, the unlink, grace periods,\n"
        "the free and the bad access), ready to paste into a mailing-list reply.\n"
+       "A user's tree: tools/reclaimfuzz replay --kernel-tree DIR|linux-X.Y [--patch FILE]... --variant tree FILE\n"
+       "(tools/reclaimfuzz builds the tree, with the patches applied to a copy, into the variant 'tree').\n"
        "Exit status: 0 no finding, 1 a finding in some file, 2 bad input.",
        {"variant", "rows", "short", "html", "preempt"},
        &ReplayMain},
@@ -134,7 +136,9 @@ std::string Usage() {
   for (const Command& c : Commands()) absl::StrAppend(&out, "  ", c.synopsis, "\n");
   absl::StrAppend(&out,
                   "\n'reclaimfuzz <command> --help' describes one command and "
-                  "its flags.\n");
+                  "its flags.\n"
+                  "tools/reclaimfuzz --kernel-tree DIR|linux-X.Y [--patch FILE]... <command> adds the variant\n"
+                  "'tree' (that tree's bpf_local_storage.c, patched) to any command.\n");
   return out;
 }
 

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -83,6 +84,22 @@ std::string AllVariantNames() {
   for (storage::Variant v : storage::AllVariants())
     if (fuzz::VariantBuilt(v)) names.push_back(storage::VariantName(v));
   return absl::StrJoin(names, ", ");
+}
+
+std::string ReplayCommand(absl::string_view variant, absl::string_view input) {
+  std::string tree_args;
+  const char* tree = getenv("RECLAIMFUZZ_KERNEL_TREE");
+  const bool base = variant == "tree-base";
+  if ((variant == "tree" || base) && tree != nullptr && *tree != '\0') {
+    absl::StrAppend(&tree_args, " --kernel-tree ", tree);
+    const char* patches = getenv("RECLAIMFUZZ_KERNEL_PATCHES");
+    if (!base && patches != nullptr) {
+      for (absl::string_view p : absl::StrSplit(patches, ';', absl::SkipEmpty()))
+        absl::StrAppend(&tree_args, " --patch ", p);
+    }
+    variant = "tree";
+  }
+  return absl::StrCat("tools/reclaimfuzz replay", tree_args, " --variant ", variant, " ", input);
 }
 
 absl::StatusOr<storage::Variant> ParseOneVariant(absl::string_view name) {

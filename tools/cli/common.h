@@ -36,6 +36,12 @@ absl::StatusOr<std::vector<storage::Variant>> ParseVariantList(absl::string_view
 std::string AllVariantNames();  // "v4, v4-srcu-fix, ..."
 // "always-defer-v1" -> "storage_always_defer_v1_fuzz"
 std::string FuzzTargetName(storage::Variant v);
+// The command that replays `input` on `variant`: "tools/reclaimfuzz replay
+// --variant V INPUT". For a user's tree ('tree', and check's 'tree-base'),
+// with the --kernel-tree and --patch arguments this process was built with
+// (tools/reclaimfuzz passes them as RECLAIMFUZZ_KERNEL_TREE and
+// RECLAIMFUZZ_KERNEL_PATCHES): 'tree-base' is the tree without the patches.
+std::string ReplayCommand(absl::string_view variant, absl::string_view input);
 
 // Sizes a minimizer reports and never grows.
 struct ProgramSize {

@@ -475,8 +475,7 @@ std::string RenderHtmlReport(const ReplayResult& r) {
     Fact(&out, "trace",
          absl::StrFormat("the newest %d of %d events (the trace keeps a ring)", r.events.size(), r.total_events));
   }
-  Fact(&out, "replay",
-       absl::StrCat("tools/reclaimfuzz replay --variant ", variant, " ", r.source.empty() ? "FILE" : r.source));
+  Fact(&out, "replay", ReplayCommand(variant, r.source.empty() ? "FILE" : r.source));
   absl::StrAppend(&out, "</dl>\n</header>\n");
 
   struct Swatch {
