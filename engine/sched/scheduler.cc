@@ -15,8 +15,6 @@
 namespace reclaimfuzz::sched {
 namespace {
 
-thread_local Scheduler* g_sched = nullptr;
-
 // Real-time signals carry interrupts. libFuzzer owns SIGUSR1/SIGUSR2 and
 // AFL++ watches SIGSEGV/SIGABRT, so neither is disturbed.
 int HardirqSignal() { return SIGRTMIN; }
@@ -64,14 +62,13 @@ Scheduler::Scheduler() { InstallHandlers(&Scheduler::SignalHandler); }
 Scheduler::~Scheduler() {
   if (native_live_) NativeReclaim();
   NativeStopThreads();
-  if (g_sched == this) g_sched = nullptr;
+  if (this_thread_ == this) this_thread_ = nullptr;
   for (auto& f : fibers_) {
     if (f) f->Reclaim();
   }
 }
 
-Scheduler* Scheduler::Current() { return g_sched; }
-void Scheduler::SetCurrent(Scheduler* s) { g_sched = s; }
+void Scheduler::SetCurrent(Scheduler* s) { this_thread_ = s; }
 
 // Lets machine threads of the previous execution return from their idle
 // wait; anything else still on a stack is abandoned, including a machine
@@ -116,7 +113,7 @@ absl::Status Scheduler::Reset(const Options& options) {
     return absl::InvalidArgumentError("no choice source given");
   }
 
-  g_sched = this;
+  this_thread_ = this;
   ReclaimTasks();
 
   options_ = options;
@@ -239,11 +236,11 @@ void Scheduler::TaskEntry(void* arg) {
   // Like pthread_create/pthread_join: a task sees what the harness set up
   // before Run(), and the harness sees what finished tasks did. Tasks get no
   // edge from each other this way.
-  tsan::Acquire(&g_sched->tsan_spawn_);
+  tsan::Acquire(&this_thread_->tsan_spawn_);
   t->body();
-  tsan::Release(&g_sched->tsan_join_);
+  tsan::Release(&this_thread_->tsan_join_);
   t->state = TaskState::kDone;
-  g_sched->Record(EventKind::kDone, "return");
+  this_thread_->Record(EventKind::kDone, "return");
 }
 
 // ---- context queries ------------------------------------------------------
@@ -393,26 +390,41 @@ bool Scheduler::Consult(const PointHeader& h) {
 void Scheduler::Point(PointKind kind, const char* label, const char* func) {
   if (current_ < 0) return;  // main-context code (teardown checks): nothing to schedule
   ++step_;
-  Record(EventKind::kPoint, label, 0, func);
+  // Record()'s event, with the context read once: the task, its vCPU and
+  // the interrupt depth do not change until this point decides.
+  Task& t = *tasks_[current_];
+  const int vcpu = t.vcpu;
+  const Vcpu& v = vcpu < 0 ? hk_vcpu_ : vcpus_[vcpu];
+  const int depth = v.nmi_depth > 0 ? 2 : v.hardirq_depth > 0 ? 1 : 0;
+  Event e;
+  e.step = step_;
+  e.arg = 0;
+  e.label = label;
+  e.func = func;
+  e.task = static_cast<int16_t>(current_);
+  e.op = trace_.context() ? t.op[depth] : int16_t{-1};
+  e.vcpu = static_cast<int8_t>(vcpu);
+  e.depth = static_cast<uint8_t>(depth);
+  e.kind = EventKind::kPoint;
+  trace_.Add(e);
   if (step_ > budget_) {
     budget_hit_ = true;
-    abandoned_in_handler_ = current_depth() > 0;  // its signal is still blocked
+    abandoned_in_handler_ = depth > 0;  // its signal is still blocked
     abandon_reason_ = "step budget exhausted";
     tsan::Release(&tsan_join_);
     if (native()) NativeExit();
     Fiber::Current()->ExitToMain();
   }
-  const int depth = current_depth();
   if (native()) {
     NativePoint(kind, depth);
     return;
   }
-  const PointHeader h{step_, current_, tasks_[current_]->vcpu, kind, depth > 0, label};
+  const PointHeader h{step_, current_, vcpu, kind, depth > 0, label};
   if (depth > 0) {
     PointInHandler(h, depth);
     return;
   }
-  MaybeDeliverIrqWork();
+  if (v.irq_work_pending) MaybeDeliverIrqWork();
   point_kind_ = kind;
   // Fast path: most points continue without building any option.
   if (kind != PointKind::kSpin && !Consult(h)) return;
@@ -613,7 +625,7 @@ void Scheduler::OnIrqsEnabled() {
 }
 
 void Scheduler::SignalHandler(int sig) {
-  Scheduler* s = g_sched;
+  Scheduler* s = this_thread_;
   if (s == nullptr || s->pending_signal_irq_ < 0 || s->current_ < 0) {
     // Not ours (someone else raised SIGRTMIN): ignore, as the default would kill.
     (void)sig;
@@ -657,7 +669,7 @@ void Scheduler::RunInterrupt(int irq) {
 RunStatus Scheduler::Run() {
   if (in_run_) Fatal("Run() called re-entrantly");
   if (options_.choice == nullptr && !native()) Fatal("Run() before a successful Reset()");
-  g_sched = this;
+  this_thread_ = this;
   if (!began_) {
     began_ = true;
     ExecutionShape shape;

@@ -204,8 +204,9 @@ class Scheduler {
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
-  // The scheduler of this OS thread (nullptr if none is running).
-  static Scheduler* Current();
+  // The scheduler of this OS thread (nullptr if none is running). Inline:
+  // every kernel helper of the code under test asks.
+  static Scheduler* Current() { return this_thread_; }
 
   // Whether this execution runs in the native-thread mode (Options::native):
   // what the OS schedules in real time, not what a choice source picks.
@@ -383,7 +384,8 @@ class Scheduler {
   static void* NativeThreadMain(void* arg);
   void NativeServe(NativeSlot* slot);
   void NativeStopThreads();
-  static void SetCurrent(Scheduler* s);  // Current() on a native task's thread
+  static void SetCurrent(Scheduler* s);                          // Current() on a native task's thread
+  static inline thread_local Scheduler* this_thread_ = nullptr;  // Current()
   static void* NativeTimerMain(void* arg);
 
   Options options_;

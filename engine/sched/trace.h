@@ -56,7 +56,8 @@ class Trace {
  public:
   static constexpr size_t kDefaultCapacity = 1 << 14;
 
-  // Preallocates; call outside signal handlers. With `context` false the
+  // Preallocates (`capacity` rounded up to a power of two; 0: hash
+  // only); call outside signal handlers. With `context` false the
   // events keep no function and no operation (Event::func nullptr, op -1):
   // the ring's slots stay small, for fuzzing runs whose trace nobody reads
   // as a timeline (fuzz/storage_fuzz.cc).
@@ -96,7 +97,8 @@ class Trace {
   std::string Timeline(const TimelineOptions& options) const;
 
  private:
-  uint64_t LabelHash(const char* label);
+  uint64_t LabelHash(const char* label);      // cached; the miss out of line:
+  uint64_t LabelHashMiss(const char* label);  // hashes, fills the cache
 
   // An event without its function and operation (32 bytes, not 40):
   // those are kept beside it, in funcs_ and ops_, when context_ is on.
@@ -114,6 +116,7 @@ class Trace {
   std::vector<int16_t> ops_;
   bool context_ = true;
   size_t head_ = 0;  // next slot
+  size_t mask_ = 0;  // ring_.size() - 1 (a power of two); 0 when empty
   uint64_t total_ = 0;
   uint64_t hash_ = 0;
   // label pointer -> content hash; open addressing, fixed size.

@@ -262,15 +262,15 @@ struct Throughput {
 };
 
 // One process of `bin` on the seeds, `rounds` times each. libFuzzer builds
-// (asan, tsan) run "-runs=R FILE..." and time each file's R executions
-// themselves ("Executed FILE in N ms"): *seconds is their sum, start-up
-// excluded. The others (release's replay main, AFL++'s driver) run each
-// file named once, so the list is repeated; *seconds is the wall clock of
-// the whole process.
-absl::Status TimeSeeds(const std::string& bin, bool libfuzzer, const std::string& seed_dir,
+// (asan, tsan) and release's replay main (fuzz/standalone_main.cc) run
+// "-runs=R FILE...": each file is read once and its R executions timed in
+// the process ("Executed FILE in N ms"); *seconds is their sum, start-up
+// and file reads excluded. AFL++'s driver runs each file named once, so
+// the list is repeated; *seconds is the wall clock of the whole process.
+absl::Status TimeSeeds(const std::string& bin, bool runs_flag, const std::string& seed_dir,
                        const std::vector<std::string>& seeds, int rounds, const std::string& log, double* seconds) {
   std::vector<std::string> argv = {bin};
-  if (libfuzzer) {
+  if (runs_flag) {
     argv.push_back(absl::StrCat("-runs=", rounds));
     argv.insert(argv.end(), seeds.begin(), seeds.end());
   } else {
@@ -287,7 +287,7 @@ absl::Status TimeSeeds(const std::string& bin, bool libfuzzer, const std::string
   const int rc = (*p)->Wait();
   *seconds = Now() - t0;
   if (rc != 0) return absl::InternalError(absl::StrCat("exit ", rc, "; see ", log));
-  if (libfuzzer) {
+  if (runs_flag) {
     const std::string text = ReadFile(log).value_or("");
     uint64_t ms = 0;
     int files = 0;
@@ -316,12 +316,13 @@ Throughput MeasureOne(const Options& o, const std::string& preset, storage::Vari
   t.variant = storage::VariantName(v);
   const std::string bin = Bin(o, preset, FuzzTargetName(v));
   const std::string log = absl::StrCat(o.out, "/logs/throughput-", preset, "-", t.variant, ".log");
-  const bool libfuzzer = preset == "asan" || preset == "tsan";
+  // Every build but AFL++'s takes -runs=R (libFuzzer's, or the replay main's).
+  const bool runs_flag = preset != "afl";
   uint64_t rounds = 0;
   double secs = 0;
   absl::Status s;
-  if (libfuzzer) {
-    t.method = "in-process (libFuzzer -runs)";
+  if (runs_flag) {
+    t.method = preset == "release" ? "in-process (replay main -runs)" : "in-process (libFuzzer -runs)";
     double cal = 0;
     s = TimeSeeds(bin, true, seed_dir, seeds, 10, log, &cal);
     if (s.ok()) {
@@ -703,8 +704,8 @@ int BenchMain(const Args& args, std::ostream& out, std::ostream& err) {
 
   if (!throughput.empty()) {
     absl::StrAppend(&table,
-                    "\nexecutions/second on the checked-in seeds (asan, tsan: timed by "
-                    "libFuzzer in-process; release, afl: wall clock less start-up)\n");
+                    "\nexecutions/second on the checked-in seeds (asan, tsan, release: each file read once "
+                    "and its -runs timed in-process; afl: wall clock less start-up)\n");
     std::string csv = "build,variant,mode,execs,seconds,execs_per_sec,method,error\n";
     bool fuzzing_heading = false;
     for (const Throughput& t : throughput) {
